@@ -1,0 +1,155 @@
+//! The CPU reference backend: the CPU twin of every shader, run in
+//! parallel over chunks with rayon. It allocates nothing inside the tick.
+
+pub mod alloc_split;
+pub mod chunk;
+pub mod count;
+pub mod free;
+pub mod merge;
+pub mod plan;
+pub mod scan;
+pub mod steal;
+
+use super::state::SimBuffers;
+use super::types::*;
+use super::{Backend, EngineError, Phase};
+use crate::model::frame::MAX_PAGE_ORDER;
+use chunk::fold_chunks;
+
+pub struct CpuBackend {
+    bufs: SimBuffers,
+    phases: Vec<Phase>,
+    #[cfg(feature = "parallel")]
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl CpuBackend {
+    /// A backend on the global rayon pool.
+    pub fn new(bufs: SimBuffers) -> Self {
+        CpuBackend {
+            bufs,
+            phases: super::tick_phases(),
+            #[cfg(feature = "parallel")]
+            pool: None,
+        }
+    }
+
+    /// A backend on its own pool of `threads` threads (determinism tests).
+    #[cfg(feature = "parallel")]
+    pub fn with_threads(bufs: SimBuffers, threads: usize) -> Self {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .ok();
+        CpuBackend {
+            bufs,
+            phases: super::tick_phases(),
+            pool,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        #[cfg(feature = "parallel")]
+        {
+            self.pool
+                .as_ref()
+                .map(|p| p.current_num_threads())
+                .unwrap_or_else(rayon::current_num_threads)
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            1
+        }
+    }
+
+    fn install<R: Send>(&mut self, f: impl FnOnce(&mut SimBuffers) -> R + Send) -> R {
+        #[cfg(feature = "parallel")]
+        if let Some(pool) = &self.pool {
+            let bufs = &mut self.bufs;
+            return pool.install(move || f(bufs));
+        }
+        f(&mut self.bufs)
+    }
+
+    pub fn into_buffers(self) -> SimBuffers {
+        self.bufs
+    }
+}
+
+/// Runs one phase on the CPU.
+pub fn run_phase_on(b: &mut SimBuffers, phase: Phase) {
+    let all = 0..b.nr_chunks();
+    match phase {
+        Phase::Free => {
+            for z in 0..b.zones.len() {
+                let zd = b.zones[z];
+                let range = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
+                let st = fold_chunks(b, range, free::free_chunk, |a, c| a + c);
+                let s = &mut b.zone_stats[z].v;
+                s[ZS_PGFREE] += st.pgfree;
+                s[ZS_FREES] += st.frees;
+                s[ZS_PGSTEAL_KSWAPD] += st.steal_kswapd;
+                s[ZS_PGSTEAL_DIRECT] += st.steal_direct;
+            }
+        }
+        Phase::Merge => fold_chunks(b, all, merge::merge_chunk, |_, _| ()),
+        Phase::Count => {
+            for z in 0..b.zones.len() {
+                let zd = b.zones[z];
+                let range = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
+                let zc = fold_chunks(b, range, count::count_chunk, |a, c| a + c);
+                let zs = &mut b.zone_state[z];
+                zs.free_area = zc.free_area;
+                zs.nr_free = zc.nr_free;
+                zs.class_pages = zc.class_pages;
+            }
+        }
+        Phase::Plan => plan::plan(b),
+        Phase::Scan(o) => scan::scan(b, o as usize),
+        Phase::Steal(k) => fold_chunks(b, all, |sh, ch| steal::steal_chunk(sh, ch, k), |_, _| ()),
+        Phase::AllocSplit(j) => fold_chunks(
+            b,
+            all,
+            |sh, ch| alloc_split::alloc_split_chunk(sh, ch, j),
+            |_, _| (),
+        ),
+    }
+}
+
+/// Resets what a tick accumulates afresh.
+pub fn begin_tick(b: &mut SimBuffers) {
+    for s in b.zone_stats.iter_mut() {
+        *s = ZoneStats::default();
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> String {
+        format!("cpu (reference, rayon, {} threads)", self.threads())
+    }
+    fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
+        Ok(&self.bufs)
+    }
+    fn buffers_mut(&mut self) -> &mut SimBuffers {
+        &mut self.bufs
+    }
+    fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
+        if phase == Phase::Free {
+            begin_tick(&mut self.bufs);
+        }
+        self.install(|b| run_phase_on(b, phase));
+        Ok(())
+    }
+    fn run_tick(&mut self) -> Result<(), EngineError> {
+        let phases = std::mem::take(&mut self.phases);
+        self.install(|b| {
+            begin_tick(b);
+            for &p in &phases {
+                run_phase_on(b, p);
+            }
+        });
+        self.phases = phases;
+        debug_assert!(self.phases.len() == 4 + 4 + 2 * (MAX_PAGE_ORDER as usize + 1));
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! The tick: a fixed list of phases run by a backend over `SimBuffers`.
+//!
+//! The phase list is data (`tick_phases`), kept apart from the executors,
+//! so every backend runs the same list and a diagnostic can compare two
+//! backends after any phase.
+
+pub mod cpu;
+pub mod state;
+pub mod types;
+
+pub use state::SimBuffers;
+
+use crate::model::frame::MAX_PAGE_ORDER;
+
+/// One phase of the tick. Each has a CPU twin in `engine::cpu` and, on the
+/// GPU, one compute entry point of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Allocated blocks whose lifetime ended, whose task stopped, or that
+    /// reclaim picked become free.
+    Free,
+    /// Free buddies merge, order by order.
+    Merge,
+    /// Free blocks and allocated pages are recounted per chunk and zone.
+    Count,
+    /// Requests are generated and planned over the counts (one thread).
+    Plan,
+    /// Prefix of per-chunk counts of one order within each zone.
+    Scan(u32),
+    /// Claimed pageblocks of one order change migratetype.
+    Steal(u32),
+    /// Free blocks of one order are split or handed out by rank.
+    AllocSplit(u32),
+}
+
+impl Phase {
+    pub fn name(&self) -> String {
+        match self {
+            Phase::Free => "free".into(),
+            Phase::Merge => "merge".into(),
+            Phase::Count => "count".into(),
+            Phase::Plan => "plan".into(),
+            Phase::Scan(o) => format!("scan[{o}]"),
+            Phase::Steal(o) => format!("steal[{o}]"),
+            Phase::AllocSplit(o) => format!("alloc_split[{o}]"),
+        }
+    }
+}
+
+/// The phases of one tick, in order.
+pub fn tick_phases() -> Vec<Phase> {
+    let mut v = vec![Phase::Free, Phase::Merge, Phase::Count, Phase::Plan];
+    for k in [MAX_PAGE_ORDER, MAX_PAGE_ORDER - 1] {
+        v.push(Phase::Scan(k));
+        v.push(Phase::Steal(k));
+    }
+    for o in (0..=MAX_PAGE_ORDER).rev() {
+        v.push(Phase::Scan(o));
+        v.push(Phase::AllocSplit(o));
+    }
+    v
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("backend `{backend}` is not available: {reason}")]
+    Unavailable { backend: String, reason: String },
+    #[error("the device was lost: {0}")]
+    DeviceLost(String),
+}
+
+/// A backend owns the simulation buffers and runs phases over them.
+pub trait Backend: Send {
+    /// A human-readable name (`cpu (rayon, 2 threads)`).
+    fn name(&self) -> String;
+    /// The buffers as the host sees them (a GPU backend downloads first).
+    fn buffers(&mut self) -> Result<&SimBuffers, EngineError>;
+    /// Host-side writes to configuration buffers (zones, tasks, nodes).
+    fn buffers_mut(&mut self) -> &mut SimBuffers;
+    /// Runs one phase of the current tick.
+    fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError>;
+    /// Runs a whole tick: resets the per-tick stats and runs every phase.
+    fn run_tick(&mut self) -> Result<(), EngineError>;
+}

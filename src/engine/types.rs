@@ -1,0 +1,268 @@
+//! Plain-old-data records shared by every backend. Each one has a WGSL twin
+//! under `shaders/shared/`; all fields are u32 and every struct is a multiple
+//! of 16 bytes, so the layouts are identical in storage buffers.
+
+use crate::model::frame::{MIGRATE_PCPTYPES, MIGRATE_TYPES, NR_PAGE_ORDERS};
+use crate::model::scenario::MAX_NODES;
+use crate::model::workload::NR_CLASSES;
+use bytemuck::{Pod, Zeroable};
+
+pub const NR_PCP: usize = MIGRATE_PCPTYPES as usize;
+
+/// Per-tick constants (a uniform buffer on the GPU).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct TickParams {
+    pub seed: [u32; 2],
+    pub tick: u32,
+    pub nr_chunks: u32,
+    pub nr_zones: u32,
+    pub nr_nodes: u32,
+    pub nr_tasks: u32,
+    /// The order a per-order pass works on.
+    pub order: u32,
+}
+
+/// A zone as the allocator sees it; written by the host (boot, knob writes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct ZoneDesc {
+    pub node: u32,
+    pub zone_type: u32,
+    pub start_pfn: u32,
+    pub nr_frames: u32,
+    pub start_chunk: u32,
+    pub nr_chunks: u32,
+    pub managed: u32,
+    pub reserved: u32,
+    pub wmark_min: u32,
+    pub wmark_low: u32,
+    pub wmark_high: u32,
+    pub wmark_promo: u32,
+    /// `lowmem_reserve[highest_zoneidx]` for requests whose highest usable
+    /// zone type is DMA32, Normal, Movable (fourth entry unused).
+    pub lowmem_reserve: [u32; 4],
+    /// kswapd's reclaim rate in this zone, pages per tick (at most 65535).
+    pub kswapd_pages_per_tick: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Dynamic per-zone state, written by the tick.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq, Eq)]
+pub struct ZoneState {
+    /// `free_area[order].nr_free` split by migratetype: free blocks.
+    pub free_area: [[u32; MIGRATE_TYPES]; NR_PAGE_ORDERS],
+    /// NR_FREE_PAGES.
+    pub nr_free: u32,
+    /// Pages allocated per workload class.
+    pub class_pages: [u32; NR_CLASSES],
+    /// Probability (x/65536) that kswapd reclaims a reclaimable block in the
+    /// next tick's free phase, and the same for direct reclaim.
+    pub kswapd_p16: u32,
+    pub direct_p16: u32,
+    /// Pages direct reclaim was asked for this tick (folded into direct_p16).
+    pub direct_target: u32,
+    pub _pad: [u32; 4],
+}
+
+impl Default for ZoneState {
+    fn default() -> Self {
+        Zeroable::zeroed()
+    }
+}
+
+/// Per-zone event counters for one tick (deltas; the host keeps 64-bit sums).
+pub const ZS_PGALLOC: usize = 0;
+pub const ZS_PGFREE: usize = 1;
+pub const ZS_NUMA_HIT: usize = 2;
+pub const ZS_NUMA_MISS: usize = 3;
+pub const ZS_NUMA_FOREIGN: usize = 4;
+pub const ZS_NUMA_INTERLEAVE: usize = 5;
+pub const ZS_NUMA_LOCAL: usize = 6;
+pub const ZS_NUMA_OTHER: usize = 7;
+pub const ZS_PGSTEAL_KSWAPD: usize = 8;
+pub const ZS_PGSTEAL_DIRECT: usize = 9;
+pub const ZS_ALLOCSTALL_NORMAL: usize = 10;
+pub const ZS_ALLOCSTALL_MOVABLE: usize = 11;
+/// Requests that failed with nothing left to reclaim (model counter).
+pub const ZS_ALLOC_FAIL: usize = 12;
+/// Allocations served from another migratetype's list (`mm_page_alloc_extfrag`).
+pub const ZS_ALLOC_FALLBACK: usize = 13;
+/// Pageblocks claimed for another migratetype.
+pub const ZS_PAGEBLOCK_CLAIM: usize = 14;
+/// Allocations (events, not pages) made in this zone.
+pub const ZS_ALLOCS: usize = 15;
+/// Blocks freed (events).
+pub const ZS_FREES: usize = 16;
+/// kswapd runs (a node's kswapd working in a tick; `pageoutrun`).
+pub const ZS_PAGEOUTRUN: usize = 17;
+/// Requests deferred to the next tick after a direct-reclaim stall.
+pub const ZS_DEFERRED: usize = 18;
+pub const NR_ZONE_STATS: usize = 20;
+
+pub const ZONE_STAT_NAMES: [&str; NR_ZONE_STATS] = [
+    "pgalloc",
+    "pgfree",
+    "numa_hit",
+    "numa_miss",
+    "numa_foreign",
+    "numa_interleave",
+    "numa_local",
+    "numa_other",
+    "pgsteal_kswapd",
+    "pgsteal_direct",
+    "allocstall_normal",
+    "allocstall_movable",
+    "alloc_fail",
+    "alloc_fallback",
+    "pageblock_claim",
+    "allocs",
+    "frees",
+    "pageoutrun",
+    "deferred",
+    "_reserved",
+];
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable, PartialEq, Eq)]
+pub struct ZoneStats {
+    pub v: [u32; NR_ZONE_STATS],
+}
+
+impl Default for ZoneStats {
+    fn default() -> Self {
+        Zeroable::zeroed()
+    }
+}
+
+/// Per-node constants.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct NodeDesc {
+    /// Weighted-interleave weight (1..=255).
+    pub il_weight: u32,
+    pub first_zone: u32,
+    pub nr_zones: u32,
+    pub _pad: u32,
+}
+
+/// Per-node dynamic state.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct NodeState {
+    pub kswapd_active: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Zonelists: one row of this many entries per node, ended by `ZONE_NONE`.
+pub const ZONELIST_STRIDE: usize = 3 * MAX_NODES + 1;
+pub const ZONE_NONE: u32 = u32::MAX;
+
+/// A task as the host configured it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct TaskDesc {
+    /// 1 while running; 0 once stopped (its memory is freed next tick).
+    pub alive: u32,
+    pub cpu_node: u32,
+    /// MPOL_* mode.
+    pub mode: u32,
+    /// Policy nodemask, one bit per node.
+    pub nodemask: u32,
+    pub preferred: u32,
+    pub start_tick: u32,
+    pub _pad: [u32; 2],
+    /// Allocations per tick per class, 16.16 fixed point.
+    pub rate_fp: [u32; NR_CLASSES],
+    /// Per-tick free probability per class, as a threshold on a 32-bit hash.
+    pub free_thresh: [u32; NR_CLASSES],
+    pub _pad2: [u32; 4],
+}
+
+/// A task's dynamic state.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct TaskState {
+    /// `current->il_prev` and `current->il_weight`.
+    pub il_prev: u32,
+    pub il_weight: u32,
+    /// Requests deferred by a direct-reclaim stall, per class.
+    pub pending: [u32; NR_CLASSES],
+    pub _pad: [u32; 4],
+}
+
+/// What the plan decided for one (zone, order, free list): how many blocks
+/// of that order are split and how many are handed out, in rank order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct PlanCell {
+    pub split: u32,
+    pub alloc: u32,
+    pub seg_start: u32,
+    pub seg_count: u32,
+}
+
+/// Whole free pageblocks (order 9 or 10) of one list claimed for others.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct StealCell {
+    /// Blocks converted to each pcp migratetype, in rank order.
+    pub to: [u32; NR_PCP],
+    /// Pre-existing blocks still available to be claimed (plan scratch).
+    pub stealable: u32,
+}
+
+/// A run of allocations granted from one cell to one owner.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct Grant {
+    pub cell: u32,
+    pub count: u32,
+    pub owner: u32,
+    /// class | alloc_mt << 8
+    pub meta: u32,
+    /// First allocation rank within the cell (set when sorted into segments).
+    pub start: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Grants per tick; requests beyond this wait for the next tick.
+pub const MAX_GRANTS: usize = 16384;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct PlanHeader {
+    pub nr_grants: u32,
+    /// Set when MAX_GRANTS stopped the plan early.
+    pub overflow: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Per-chunk allocatable free blocks, [order][pcp migratetype].
+pub const CHUNK_COUNT_WORDS: usize = NR_PAGE_ORDERS * NR_PCP;
+
+#[inline(always)]
+pub fn cell_index(zone: usize, order: usize, mt: usize) -> usize {
+    (zone * NR_PAGE_ORDERS + order) * NR_PCP + mt
+}
+#[inline(always)]
+pub fn steal_index(zone: usize, order: usize, mt: usize) -> usize {
+    debug_assert!(order >= 9);
+    (zone * 2 + (order - 9)) * NR_PCP + mt
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn sizes_are_multiples_of_16() {
+        assert_eq!(std::mem::size_of::<TickParams>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneDesc>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneState>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneStats>() % 16, 0);
+        assert_eq!(std::mem::size_of::<TaskDesc>() % 16, 0);
+        assert_eq!(std::mem::size_of::<TaskState>() % 16, 0);
+        assert_eq!(std::mem::size_of::<Grant>() % 16, 0);
+    }
+}

@@ -1,0 +1,83 @@
+//! Building the buffers of a freshly booted machine from a scenario.
+
+use crate::engine::state::SimBuffers;
+use crate::engine::types::*;
+use crate::model::frame::*;
+use crate::model::hash::split_seed;
+use crate::model::scenario::Scenario;
+
+pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
+    let t = &s.topology;
+    let nr_frames = t.total_frames() as usize;
+    let nr_chunks = t.nr_chunks() as usize;
+    let mut b = SimBuffers {
+        params: TickParams {
+            seed: split_seed(seed),
+            tick: 0,
+            nr_chunks: nr_chunks as u32,
+            nr_zones: t.zones.len() as u32,
+            nr_nodes: t.nodes.len() as u32,
+            nr_tasks: 0,
+            order: 0,
+        },
+        frames: vec![0; nr_frames],
+        owners: vec![0; nr_frames],
+        // memmap_init_range() marks every pageblock movable at boot.
+        pageblocks: vec![MIGRATE_MOVABLE; nr_frames >> PAGEBLOCK_ORDER],
+        chunk_zone: vec![0; nr_chunks],
+        chunk_counts: vec![0; nr_chunks * CHUNK_COUNT_WORDS],
+        chunk_prefix: vec![0; nr_chunks * NR_PCP],
+        chunk_dirty: vec![0; nr_chunks],
+        zones: Vec::new(),
+        zone_state: vec![ZoneState::default(); t.zones.len()],
+        zone_stats: vec![ZoneStats::default(); t.zones.len()],
+        nodes: Vec::new(),
+        node_state: vec![NodeState::default(); t.nodes.len()],
+        zonelists: vec![ZONE_NONE; t.nodes.len() * ZONELIST_STRIDE],
+        tasks: Vec::new(),
+        task_state: Vec::new(),
+        cells: vec![PlanCell::default(); t.zones.len() * NR_PAGE_ORDERS * NR_PCP],
+        steals: vec![StealCell::default(); t.zones.len() * 2 * NR_PCP],
+        grants: vec![Grant::default(); MAX_GRANTS],
+        segs: vec![Grant::default(); MAX_GRANTS],
+        plan_hdr: PlanHeader::default(),
+    };
+    for (zi, z) in t.zones.iter().enumerate() {
+        let c0 = z.start_chunk() as usize;
+        let nc = z.nr_chunks() as usize;
+        let reserved_chunks = (z.reserved_frames / CHUNK_FRAMES) as usize;
+        for c in c0..c0 + nc {
+            b.chunk_zone[c] = zi as u32;
+            // Boot reservations sit at the top of the zone.
+            b.frames[c * CHUNK_FRAMES as usize] = if c >= c0 + nc - reserved_chunks {
+                make_reserved(MAX_PAGE_ORDER)
+            } else {
+                make_free(MAX_PAGE_ORDER)
+            };
+        }
+        b.zones.push(ZoneDesc {
+            node: z.node,
+            zone_type: z.zone_type as u32,
+            start_pfn: z.start_pfn as u32,
+            nr_frames: z.frames as u32,
+            start_chunk: c0 as u32,
+            nr_chunks: nc as u32,
+            managed: z.managed() as u32,
+            reserved: z.reserved_frames as u32,
+            ..Default::default()
+        });
+    }
+    for n in &t.nodes {
+        let zs: Vec<usize> = t.node_zones(n.id).map(|(i, _)| i).collect();
+        b.nodes.push(NodeDesc {
+            il_weight: 1,
+            first_zone: zs.first().copied().unwrap_or(0) as u32,
+            nr_zones: zs.len() as u32,
+            _pad: 0,
+        });
+        for (i, z) in t.zonelist(n.id).into_iter().enumerate() {
+            b.zonelists[n.id as usize * ZONELIST_STRIDE + i] = z;
+        }
+    }
+    b
+}

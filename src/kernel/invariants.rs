@@ -1,0 +1,208 @@
+//! The invariant checker: every property that must hold between ticks,
+//! each with a name, checked against a recount of the frame array.
+
+use crate::engine::state::SimBuffers;
+use crate::engine::types::*;
+use crate::model::frame::*;
+use crate::model::workload::{CLASSES, NR_CLASSES};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invariant `{name}` broken at tick {tick}: {detail}")]
+pub struct Violation {
+    pub name: &'static str,
+    pub tick: u64,
+    pub detail: String,
+}
+
+pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Result<(), Violation> {
+    let v = |name: &'static str, detail: String| Err(Violation { name, tick, detail });
+    let cf = CHUNK_FRAMES as usize;
+    let nr_tasks = b.tasks.len() as u32;
+
+    if let Some(pb) = b
+        .pageblocks
+        .iter()
+        .position(|&m| m as usize >= MIGRATE_TYPES)
+    {
+        return v(
+            "pageblock-type",
+            format!("pageblock {pb} has migratetype {}", b.pageblocks[pb]),
+        );
+    }
+
+    for (zi, zd) in b.zones.iter().enumerate() {
+        let mut free_area = [[0u32; MIGRATE_TYPES]; NR_PAGE_ORDERS];
+        let mut nr_free = 0u64;
+        let mut class_pages = [0u64; NR_CLASSES];
+        let mut reserved = 0u64;
+        for c in zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize {
+            if b.chunk_zone[c] as usize != zi {
+                return v(
+                    "chunk-zone",
+                    format!(
+                        "chunk {c} is in zone {zi} but chunk_zone says {}",
+                        b.chunk_zone[c]
+                    ),
+                );
+            }
+            let base = c * cf;
+            let mut i = 0usize;
+            while i < cf {
+                let pfn = base + i;
+                let s = b.frames[pfn];
+                let d = decode(s);
+                if d.kind == KIND_TAIL || d.kind >= NR_KINDS {
+                    return v(
+                        "block-tiling",
+                        format!(
+                            "pfn {pfn:#x} should head a block but holds `{d}` (state {s:#010x})"
+                        ),
+                    );
+                }
+                if d.order > MAX_PAGE_ORDER || i % (1 << d.order) != 0 {
+                    return v(
+                        "block-aligned",
+                        format!("pfn {pfn:#x}: `{d}` is not aligned to its order"),
+                    );
+                }
+                if d.flags != 0 {
+                    return v(
+                        "frame-flags",
+                        format!("pfn {pfn:#x}: `{d}` has flags no subsystem sets"),
+                    );
+                }
+                let owner = b.owners[pfn];
+                match d.kind {
+                    KIND_FREE => {
+                        if owner != OWNER_NONE || d.mt != 0 || d.class != 0 {
+                            return v("free-clean", format!("pfn {pfn:#x}: free block with owner {owner} / stale fields `{d}`"));
+                        }
+                        free_area[d.order as usize]
+                            [b.pageblocks[pfn >> PAGEBLOCK_ORDER] as usize] += 1;
+                        nr_free += 1 << d.order;
+                    }
+                    KIND_ALLOC => {
+                        if owner < OWNER_TASK_BASE || owner - OWNER_TASK_BASE >= nr_tasks {
+                            return v("owner-valid", format!("pfn {pfn:#x}: allocated block owned by {owner}, but there are {nr_tasks} tasks"));
+                        }
+                        if d.class as usize >= NR_CLASSES
+                            || CLASSES[d.class as usize].order != d.order
+                            || d.mt >= MIGRATE_PCPTYPES
+                        {
+                            return v(
+                                "alloc-class",
+                                format!("pfn {pfn:#x}: `{d}` does not match its class"),
+                            );
+                        }
+                        class_pages[d.class as usize] += 1 << d.order;
+                    }
+                    _ => reserved += 1 << d.order,
+                }
+                for t in 1..(1usize << d.order) {
+                    if b.frames[pfn + t] != 0 || b.owners[pfn + t] != 0 {
+                        return v(
+                            "block-tiling",
+                            format!("pfn {:#x} lies inside the block `{d}` at {pfn:#x} but holds state {:#010x} owner {}", pfn + t, b.frames[pfn + t], b.owners[pfn + t]),
+                        );
+                    }
+                }
+                i += 1 << d.order;
+            }
+            // Free buddies that the kernel would have merged.
+            for k in 0..MAX_PAGE_ORDER {
+                let half = 1usize << k;
+                let mut a = base;
+                while a < base + cf {
+                    if b.frames[a] == make_free(k) && b.frames[a + half] == make_free(k) {
+                        let (ma, mb) = (
+                            b.pageblocks[a >> PAGEBLOCK_ORDER],
+                            b.pageblocks[(a + half) >> PAGEBLOCK_ORDER],
+                        );
+                        if k < PAGEBLOCK_ORDER
+                            || ma == mb
+                            || (migratetype_is_mergeable(ma) && migratetype_is_mergeable(mb))
+                        {
+                            return v("buddies-merged", format!("free buddies of order {k} at pfn {a:#x} and {:#x} were left unmerged", a + half));
+                        }
+                    }
+                    a += half << 1;
+                }
+            }
+        }
+        let zs = &b.zone_state[zi];
+        let name = format!(
+            "zone {zi} (node {} {})",
+            zd.node,
+            crate::model::topology::ZoneType::from_index(zd.zone_type).name()
+        );
+        for o in 0..NR_PAGE_ORDERS {
+            for mt in 0..MIGRATE_TYPES {
+                if zs.free_area[o][mt] != free_area[o][mt] {
+                    return v(
+                        "free-recount",
+                        format!(
+                            "{name} order {o} {}: counter {} but the frames hold {}",
+                            MIGRATETYPE_NAMES[mt], zs.free_area[o][mt], free_area[o][mt]
+                        ),
+                    );
+                }
+            }
+        }
+        if zs.nr_free as u64 != nr_free {
+            return v(
+                "free-recount",
+                format!(
+                    "{name}: NR_FREE_PAGES {} but the frames hold {nr_free} free pages",
+                    zs.nr_free
+                ),
+            );
+        }
+        for c in 0..NR_CLASSES {
+            if zs.class_pages[c] as u64 != class_pages[c] {
+                return v(
+                    "class-recount",
+                    format!(
+                        "{name} class {}: counter {} but the frames hold {}",
+                        CLASSES[c].name, zs.class_pages[c], class_pages[c]
+                    ),
+                );
+            }
+        }
+        let used: u64 = class_pages.iter().sum();
+        if nr_free + used + reserved != zd.nr_frames as u64 || reserved != zd.reserved as u64 {
+            return v(
+                "frame-states",
+                format!("{name}: free {nr_free} + allocated {used} + reserved {reserved} != spanned {} (reserved should be {})", zd.nr_frames, zd.reserved),
+            );
+        }
+        // Every page allocated and not yet freed is still allocated.
+        let t = &totals[zi];
+        if t[ZS_PGALLOC] < t[ZS_PGFREE] || t[ZS_PGALLOC] - t[ZS_PGFREE] != used {
+            return v(
+                "alloc-free-balance",
+                format!(
+                    "{name}: pgalloc {} - pgfree {} != allocated pages {used}",
+                    t[ZS_PGALLOC], t[ZS_PGFREE]
+                ),
+            );
+        }
+        if t[ZS_NUMA_HIT] + t[ZS_NUMA_MISS] != t[ZS_ALLOCS]
+            || t[ZS_NUMA_LOCAL] + t[ZS_NUMA_OTHER] != t[ZS_ALLOCS]
+        {
+            return v(
+                "numa-events",
+                format!("{name}: numa_hit {} + numa_miss {} and numa_local {} + numa_other {} must both equal allocations {}", t[ZS_NUMA_HIT], t[ZS_NUMA_MISS], t[ZS_NUMA_LOCAL], t[ZS_NUMA_OTHER], t[ZS_ALLOCS]),
+            );
+        }
+    }
+    // Every miss on one node is a foreign allocation charged to another.
+    let miss: u64 = totals.iter().map(|t| t[ZS_NUMA_MISS]).sum();
+    let foreign: u64 = totals.iter().map(|t| t[ZS_NUMA_FOREIGN]).sum();
+    if miss != foreign {
+        return v(
+            "numa-foreign",
+            format!("sum of numa_miss {miss} != sum of numa_foreign {foreign}"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,395 @@
+//! The CPU side of the simulated kernel: the machine's control state
+//! (tasks, tunables, counters), the paths that change it between ticks, and
+//! the invariant checker.
+
+pub mod boot;
+pub mod invariants;
+pub mod watermark;
+
+use crate::engine::cpu::CpuBackend;
+use crate::engine::types::*;
+use crate::engine::{Backend, EngineError, SimBuffers};
+use crate::model::scenario::{Scenario, TaskSpec, MAX_TASKS};
+use crate::model::workload::{Mempolicy, CLASSES, MPOL_LOCAL, NR_CLASSES};
+
+/// Errors of control paths; `errno` is the kernel's answer where one applies.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MachineError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+impl From<EngineError> for MachineError {
+    fn from(e: EngineError) -> Self {
+        MachineError::Engine(e.to_string())
+    }
+}
+
+/// A task the host knows about (the buffers hold its compiled form).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskInfo {
+    pub name: String,
+    pub cpu: u32,
+    pub node: u32,
+    pub workload: String,
+    pub policy: Mempolicy,
+    pub scale: f64,
+    pub start_tick: u64,
+    pub stop_tick: Option<u64>,
+    pub stopped: bool,
+}
+
+/// Which backend a machine runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Cpu,
+}
+
+pub struct Machine {
+    pub scenario: Scenario,
+    backend: Box<dyn Backend>,
+    pub seed: u64,
+    /// The next tick to run (ticks run so far).
+    pub tick: u64,
+    pub tasks: Vec<TaskInfo>,
+    pub min_free_kbytes: u64,
+    pub watermark_scale_factor: u32,
+    /// Weighted-interleave weights as written (0: the default, 1).
+    pub il_weights: Vec<u8>,
+    /// Cumulative per-zone counters.
+    pub totals: Vec<[u64; NR_ZONE_STATS]>,
+    /// The newest tick's per-zone counters.
+    pub last: Vec<ZoneStats>,
+}
+
+impl Machine {
+    /// Boots the scenario's machine with the CPU reference backend.
+    pub fn boot(scenario: Scenario, seed: Option<u64>) -> Result<Machine, MachineError> {
+        let seed = seed.unwrap_or(scenario.seed);
+        let bufs = boot::boot_buffers(&scenario, seed);
+        Machine::with_backend(scenario, seed, Box::new(CpuBackend::new(bufs)))
+    }
+
+    /// Boots with a CPU backend on its own pool of `threads` threads.
+    pub fn boot_with_threads(
+        scenario: Scenario,
+        seed: Option<u64>,
+        threads: usize,
+    ) -> Result<Machine, MachineError> {
+        let seed = seed.unwrap_or(scenario.seed);
+        let bufs = boot::boot_buffers(&scenario, seed);
+        Machine::with_backend(
+            scenario,
+            seed,
+            Box::new(CpuBackend::with_threads(bufs, threads)),
+        )
+    }
+
+    /// Wraps buffers already placed in a backend (built by `boot_buffers`).
+    pub fn with_backend(
+        scenario: Scenario,
+        seed: u64,
+        backend: Box<dyn Backend>,
+    ) -> Result<Machine, MachineError> {
+        let nz = scenario.topology.zones.len();
+        let nn = scenario.topology.nodes.len();
+        let min_free_kbytes = scenario
+            .vm
+            .min_free_kbytes
+            .unwrap_or_else(|| watermark::default_min_free_kbytes(&scenario.topology));
+        let mut m = Machine {
+            watermark_scale_factor: scenario.vm.watermark_scale_factor,
+            scenario,
+            backend,
+            seed,
+            tick: 0,
+            tasks: Vec::new(),
+            min_free_kbytes,
+            il_weights: vec![0; nn],
+            totals: vec![[0; NR_ZONE_STATS]; nz],
+            last: vec![ZoneStats::default(); nz],
+        };
+        m.apply_watermarks();
+        // The boot state's counts, so /proc reads before the first tick.
+        crate::engine::cpu::run_phase_on(m.backend.buffers_mut(), crate::engine::Phase::Count);
+        let specs = m.scenario.tasks.clone();
+        for t in specs {
+            m.spawn_spec(&t)?;
+        }
+        Ok(m)
+    }
+
+    pub fn backend_name(&self) -> String {
+        self.backend.name()
+    }
+
+    pub fn buffers(&mut self) -> Result<&SimBuffers, MachineError> {
+        Ok(self.backend.buffers()?)
+    }
+
+    /// Runs the phases of the next tick one at a time (for diagnostics).
+    pub fn backend_mut(&mut self) -> &mut dyn Backend {
+        self.backend.as_mut()
+    }
+
+    pub fn tick_ns(&self) -> u64 {
+        self.scenario.tick_ns
+    }
+
+    /// Simulated time elapsed, in nanoseconds.
+    pub fn now_ns(&self) -> u64 {
+        self.tick * self.scenario.tick_ns
+    }
+
+    fn apply_watermarks(&mut self) {
+        let kswapd_pages =
+            (self.scenario.vm.kswapd_mib_per_s * 256.0 * self.scenario.tick_ns as f64 / 1e9)
+                .round()
+                .clamp(1.0, 65535.0) as u32;
+        let b = self.backend.buffers_mut();
+        watermark::setup_zone_wmarks(
+            &mut b.zones,
+            self.min_free_kbytes,
+            self.watermark_scale_factor,
+        );
+        for z in b.zones.iter_mut() {
+            z.kswapd_pages_per_tick = kswapd_pages;
+        }
+    }
+
+    /// `vm.min_free_kbytes` write (the caller has range-checked it).
+    pub fn set_min_free_kbytes(&mut self, v: u64) {
+        self.min_free_kbytes = v;
+        self.apply_watermarks();
+    }
+
+    /// `vm.watermark_scale_factor` write (1..=3000).
+    pub fn set_watermark_scale_factor(&mut self, v: u32) {
+        self.watermark_scale_factor = v;
+        self.apply_watermarks();
+    }
+
+    /// Writes a weighted-interleave weight (0 resets to the default, 1).
+    pub fn set_il_weight(&mut self, node: usize, w: u8) {
+        self.il_weights[node] = w;
+        self.backend.buffers_mut().nodes[node].il_weight = if w == 0 { 1 } else { w as u32 };
+    }
+
+    fn spawn_spec(&mut self, t: &TaskSpec) -> Result<(), MachineError> {
+        self.spawn(
+            &t.name,
+            t.cpu,
+            &t.workload,
+            t.policy.clone(),
+            t.scale,
+            t.start_tick,
+            t.stop_tick,
+        )
+    }
+
+    /// Starts a task on `cpu` running `workload` under `policy`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        cpu: u32,
+        workload: &str,
+        policy: Mempolicy,
+        scale: f64,
+        start_tick: u64,
+        stop_tick: Option<u64>,
+    ) -> Result<(), MachineError> {
+        let topo = &self.scenario.topology;
+        if self.tasks.iter().any(|t| t.name == name && !t.stopped) {
+            return Err(MachineError::Invalid(format!(
+                "a task named `{name}` is already running"
+            )));
+        }
+        if self.tasks.len() >= MAX_TASKS {
+            return Err(MachineError::Invalid(format!(
+                "at most {MAX_TASKS} tasks may be spawned in one run"
+            )));
+        }
+        let node = topo.cpu_node(cpu).ok_or_else(|| {
+            MachineError::Invalid(format!(
+                "cpu {cpu} does not exist (the machine has CPUs 0-{})",
+                topo.nr_cpus().saturating_sub(1)
+            ))
+        })?;
+        let nr_nodes = topo.nodes.len() as u32;
+        for n in policy.nodes() {
+            if n >= nr_nodes {
+                return Err(MachineError::Invalid(format!(
+                    "policy {policy} names node {n}, but the machine has nodes 0-{}",
+                    nr_nodes - 1
+                )));
+            }
+            if topo.nodes[n as usize].frames == 0 {
+                return Err(MachineError::Invalid(format!(
+                    "policy {policy} names node {n}, which has no memory"
+                )));
+            }
+        }
+        if policy.mode() != MPOL_LOCAL && policy.nodes().is_empty() {
+            return Err(MachineError::Invalid(format!(
+                "policy {policy} needs at least one node"
+            )));
+        }
+        let wl = self.scenario.workload(workload).ok_or_else(|| {
+            MachineError::Invalid(format!(
+                "unknown workload `{workload}` (known: {})",
+                self.scenario
+                    .workloads
+                    .iter()
+                    .map(|w| w.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(MachineError::Invalid(format!(
+                "scale {scale}: expected a non-negative number"
+            )));
+        }
+        let tick_ms = self.scenario.tick_ns as f64 / 1e6;
+        let mut desc = TaskDesc {
+            alive: 1,
+            cpu_node: node,
+            mode: policy.mode(),
+            nodemask: policy.nodes().iter().fold(0, |m, &n| m | 1 << n),
+            preferred: if let Mempolicy::Preferred(n) = policy {
+                n
+            } else {
+                node
+            },
+            start_tick: start_tick.min(u32::MAX as u64) as u32,
+            ..Default::default()
+        };
+        for cr in &wl.classes {
+            let c = cr.class.0 as usize;
+            let per_tick = cr.rate_per_s * scale * tick_ms / 1000.0;
+            if per_tick >= 65535.0 {
+                return Err(MachineError::Invalid(format!(
+                    "workload `{workload}` class {}: {per_tick:.0} allocations per tick; at most 65535 (lower the rate, the scale or tick_ms)",
+                    CLASSES[c].name
+                )));
+            }
+            desc.rate_fp[c] = (per_tick * 65536.0).round() as u32;
+            desc.free_thresh[c] = if cr.lifetime_ms <= 0.0 {
+                0
+            } else {
+                ((tick_ms / cr.lifetime_ms).min(1.0) * 4_294_967_295.0).round() as u32
+            };
+        }
+        let b = self.backend.buffers_mut();
+        b.tasks.push(desc);
+        // do_set_mempolicy(): il_prev = MAX_NUMNODES-1 so the first page
+        // goes to the lowest node of the mask.
+        b.task_state.push(TaskState {
+            il_prev: nr_nodes - 1,
+            ..Default::default()
+        });
+        b.params.nr_tasks = b.tasks.len() as u32;
+        debug_assert!(NR_CLASSES == desc.rate_fp.len());
+        self.tasks.push(TaskInfo {
+            name: name.to_string(),
+            cpu,
+            node,
+            workload: workload.to_string(),
+            policy,
+            scale,
+            start_tick,
+            stop_tick,
+            stopped: false,
+        });
+        Ok(())
+    }
+
+    /// Stops a running task: its memory is freed in the next tick.
+    pub fn stop(&mut self, name: &str) -> Result<(), MachineError> {
+        let i = self
+            .tasks
+            .iter()
+            .position(|t| t.name == name && !t.stopped)
+            .ok_or_else(|| MachineError::Invalid(format!("no running task named `{name}`")))?;
+        self.tasks[i].stopped = true;
+        let b = self.backend.buffers_mut();
+        b.tasks[i].alive = 0;
+        b.task_state[i].pending = [0; NR_CLASSES];
+        Ok(())
+    }
+
+    /// Runs `n` ticks, calling `each` after every tick.
+    pub fn run(&mut self, n: u64, mut each: impl FnMut(&Machine)) -> Result<(), MachineError> {
+        for _ in 0..n {
+            self.step()?;
+            each(self);
+        }
+        Ok(())
+    }
+
+    /// Runs one tick.
+    pub fn step(&mut self) -> Result<(), MachineError> {
+        // Scheduled stops take effect at the start of their tick.
+        let due: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|t| !t.stopped && t.stop_tick == Some(self.tick))
+            .map(|t| t.name.clone())
+            .collect();
+        for name in due {
+            self.stop(&name)?;
+        }
+        {
+            let b = self.backend.buffers_mut();
+            b.params.tick = self.tick as u32;
+        }
+        self.backend.run_tick()?;
+        self.fold_stats()?;
+        self.tick += 1;
+        Ok(())
+    }
+
+    /// Adds the newest tick's counters to the running totals.
+    pub fn fold_stats(&mut self) -> Result<(), MachineError> {
+        let b = self.backend.buffers()?;
+        for (z, s) in b.zone_stats.iter().enumerate() {
+            for (t, v) in self.totals[z].iter_mut().zip(s.v.iter()) {
+                *t += *v as u64;
+            }
+            self.last[z] = *s;
+        }
+        Ok(())
+    }
+
+    /// The state digest (see `SimBuffers::digest`).
+    pub fn digest(&mut self) -> Result<u64, MachineError> {
+        Ok(self.buffers()?.digest())
+    }
+
+    /// Runs the invariant checker on the current state.
+    pub fn check(&mut self) -> Result<(), invariants::Violation> {
+        let tick = self.tick;
+        let totals = self.totals.clone();
+        let b = self.backend.buffers().map_err(|e| invariants::Violation {
+            name: "backend",
+            tick,
+            detail: e.to_string(),
+        })?;
+        invariants::check(b, &totals, tick)
+    }
+
+    /// Sum of a counter over the zones of `node` (or all zones).
+    pub fn total(&self, stat: usize, node: Option<u32>) -> u64 {
+        self.scenario
+            .topology
+            .zones
+            .iter()
+            .enumerate()
+            .filter(|(_, z)| node.is_none_or(|n| z.node == n))
+            .map(|(i, _)| self.totals[i][stat])
+            .sum()
+    }
+}

@@ -1,0 +1,223 @@
+//! The per-frame encoding shared by every backend.
+//!
+//! Each 4 KiB frame has two 32-bit words: a *state* word and an *owner* word
+//! (8 bytes per frame in all). Only the first frame of a buddy block (its
+//! *head*) carries meaning; every other frame of the block is a `TAIL` with
+//! both words zero, so that splitting, merging, allocating and freeing a block
+//! touch one or two words, never the whole block. This mirrors the kernel,
+//! where the head `struct page` of a free block carries `PageBuddy` and the
+//! order, and its tails carry nothing the allocator reads.
+//!
+//! State word layout (bit 0 is the least significant):
+//!
+//! | bits   | field                                                          |
+//! |--------|----------------------------------------------------------------|
+//! | 0..4   | kind: `TAIL`, `FREE`, `ALLOC`, `RESERVED`                        |
+//! | 4..8   | order of the block (0..=`MAX_PAGE_ORDER`)                      |
+//! | 8..11  | migratetype the allocation asked for (ALLOC heads only)        |
+//! | 11..15 | workload class of the allocation (ALLOC heads only)            |
+//! | 16..32 | flags, left free for the subsystems built on top               |
+//!
+//! The migratetype of a *free* block is not stored: as in the kernel since
+//! the 6.9 free-list hygiene work, a free block sits on the list of its
+//! pageblock's migratetype, so it is read from the pageblock array.
+//!
+//! The same layout is defined for WGSL in `shaders/shared/`.
+
+/// Largest buddy order (the kernel's `MAX_PAGE_ORDER` on x86-64).
+pub const MAX_PAGE_ORDER: u32 = 10;
+/// Number of orders, 0..=MAX_PAGE_ORDER (`NR_PAGE_ORDERS`).
+pub const NR_PAGE_ORDERS: usize = 11;
+/// `pageblock_order` on x86-64 with 4 KiB pages.
+pub const PAGEBLOCK_ORDER: u32 = 9;
+/// Frames per pageblock.
+pub const PAGEBLOCK_FRAMES: u64 = 1 << PAGEBLOCK_ORDER;
+/// Frames per max-order block: the unit every zone is aligned to, and the
+/// unit of parallel work ("chunk": one workgroup on the GPU, one task on the
+/// CPU). No buddy operation ever crosses a chunk.
+pub const CHUNK_ORDER: u32 = MAX_PAGE_ORDER;
+pub const CHUNK_FRAMES: u64 = 1 << CHUNK_ORDER;
+pub const PAGEBLOCKS_PER_CHUNK: u64 = CHUNK_FRAMES / PAGEBLOCK_FRAMES;
+/// Base page size.
+pub const PAGE_SIZE: u64 = 4096;
+pub const PAGE_SHIFT: u32 = 12;
+
+pub const KIND_TAIL: u32 = 0;
+pub const KIND_FREE: u32 = 1;
+pub const KIND_ALLOC: u32 = 2;
+pub const KIND_RESERVED: u32 = 3;
+/// Kinds below this value are defined; the rest of the 4-bit space is left
+/// for hugetlb, vmemmap and reporting states.
+pub const NR_KINDS: u32 = 4;
+
+const KIND_MASK: u32 = 0xf;
+const ORDER_SHIFT: u32 = 4;
+const ORDER_MASK: u32 = 0xf;
+const MT_SHIFT: u32 = 8;
+const MT_MASK: u32 = 0x7;
+const CLASS_SHIFT: u32 = 11;
+const CLASS_MASK: u32 = 0xf;
+pub const FLAGS_SHIFT: u32 = 16;
+
+/// Owner word of a frame nobody owns (free blocks, tails, reserved memory).
+pub const OWNER_NONE: u32 = 0;
+/// Owner words of allocated heads are `task index + OWNER_TASK_BASE`.
+pub const OWNER_TASK_BASE: u32 = 1;
+
+#[inline(always)]
+pub const fn kind(state: u32) -> u32 {
+    state & KIND_MASK
+}
+#[inline(always)]
+pub const fn order(state: u32) -> u32 {
+    (state >> ORDER_SHIFT) & ORDER_MASK
+}
+#[inline(always)]
+pub const fn alloc_mt(state: u32) -> u32 {
+    (state >> MT_SHIFT) & MT_MASK
+}
+#[inline(always)]
+pub const fn class(state: u32) -> u32 {
+    (state >> CLASS_SHIFT) & CLASS_MASK
+}
+#[inline(always)]
+pub const fn flags(state: u32) -> u32 {
+    state >> FLAGS_SHIFT
+}
+
+#[inline(always)]
+pub const fn make_free(order: u32) -> u32 {
+    KIND_FREE | (order << ORDER_SHIFT)
+}
+#[inline(always)]
+pub const fn make_alloc(order: u32, mt: u32, class: u32) -> u32 {
+    KIND_ALLOC | (order << ORDER_SHIFT) | (mt << MT_SHIFT) | (class << CLASS_SHIFT)
+}
+#[inline(always)]
+pub const fn make_reserved(order: u32) -> u32 {
+    KIND_RESERVED | (order << ORDER_SHIFT)
+}
+
+/// Migratetypes, numbered as in `enum migratetype` (include/linux/mmzone.h)
+/// with CONFIG_CMA and CONFIG_MEMORY_ISOLATION.
+pub const MIGRATE_UNMOVABLE: u32 = 0;
+pub const MIGRATE_MOVABLE: u32 = 1;
+pub const MIGRATE_RECLAIMABLE: u32 = 2;
+/// The first three are the ones the allocator hands out and falls back
+/// between (`MIGRATE_PCPTYPES`).
+pub const MIGRATE_PCPTYPES: u32 = 3;
+pub const MIGRATE_HIGHATOMIC: u32 = 3;
+pub const MIGRATE_CMA: u32 = 4;
+pub const MIGRATE_ISOLATE: u32 = 5;
+pub const MIGRATE_TYPES: usize = 6;
+
+/// Names as /proc/pagetypeinfo prints them (`migratetype_names`).
+pub const MIGRATETYPE_NAMES: [&str; MIGRATE_TYPES] = [
+    "Unmovable",
+    "Movable",
+    "Reclaimable",
+    "HighAtomic",
+    "CMA",
+    "Isolate",
+];
+
+/// `migratetype_is_mergeable()`: only the pcp types merge with a buddy of a
+/// different type at order >= pageblock_order.
+#[inline(always)]
+pub const fn migratetype_is_mergeable(mt: u32) -> bool {
+    mt < MIGRATE_PCPTYPES
+}
+
+/// `fallbacks[]` of mm/page_alloc.c: where each pcp type looks when its own
+/// lists are empty, in order.
+pub const FALLBACKS: [[u32; 2]; 3] = [
+    [MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE],   // Unmovable
+    [MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE], // Movable
+    [MIGRATE_UNMOVABLE, MIGRATE_MOVABLE],     // Reclaimable
+];
+
+/// A decoded state word, for messages and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    pub kind: u32,
+    pub order: u32,
+    pub mt: u32,
+    pub class: u32,
+    pub flags: u32,
+}
+
+pub fn decode(state: u32) -> Decoded {
+    Decoded {
+        kind: kind(state),
+        order: order(state),
+        mt: alloc_mt(state),
+        class: class(state),
+        flags: flags(state),
+    }
+}
+
+pub fn kind_name(kind: u32) -> &'static str {
+    match kind {
+        KIND_TAIL => "tail",
+        KIND_FREE => "free",
+        KIND_ALLOC => "alloc",
+        KIND_RESERVED => "reserved",
+        _ => "invalid",
+    }
+}
+
+impl std::fmt::Display for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            KIND_TAIL => write!(f, "tail"),
+            KIND_FREE | KIND_RESERVED => {
+                write!(f, "{} head order {}", kind_name(self.kind), self.order)
+            }
+            KIND_ALLOC => write!(
+                f,
+                "alloc head order {} mt {} class {}",
+                self.order,
+                MIGRATETYPE_NAMES
+                    .get(self.mt as usize)
+                    .copied()
+                    .unwrap_or("?"),
+                super::workload::CLASS_NAMES
+                    .get(self.class as usize)
+                    .copied()
+                    .unwrap_or("?")
+            ),
+            k => write!(f, "invalid kind {k}"),
+        }?;
+        if self.flags != 0 {
+            write!(f, " flags {:#x}", self.flags)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        for o in 0..=MAX_PAGE_ORDER {
+            let s = make_alloc(o, MIGRATE_RECLAIMABLE, 7);
+            assert_eq!(kind(s), KIND_ALLOC);
+            assert_eq!(order(s), o);
+            assert_eq!(alloc_mt(s), MIGRATE_RECLAIMABLE);
+            assert_eq!(class(s), 7);
+            assert_eq!(flags(s), 0);
+            let f = make_free(o);
+            assert_eq!((kind(f), order(f)), (KIND_FREE, o));
+        }
+        assert_eq!(kind(0), KIND_TAIL);
+    }
+
+    #[test]
+    fn only_pcp_types_merge_across_types() {
+        assert!(migratetype_is_mergeable(MIGRATE_MOVABLE));
+        assert!(!migratetype_is_mergeable(MIGRATE_ISOLATE));
+        assert!(!migratetype_is_mergeable(MIGRATE_HIGHATOMIC));
+    }
+}

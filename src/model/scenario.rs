@@ -1,0 +1,571 @@
+//! Scenario files: TOML describing the machine, the tick, the seed and the
+//! tasks. Parsing is strict (unknown keys are errors) and every error names
+//! the file, the line and what was expected.
+
+use super::frame::{CHUNK_FRAMES, PAGE_SIZE};
+use super::topology::{Node, Topology, Zone, ZoneType};
+use super::workload::{builtin_workloads, Mempolicy, Workload};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// An error in a scenario: file, line (when known) and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The most nodes a scenario may have (nodemasks are 32-bit words).
+pub const MAX_NODES: usize = 32;
+/// The most tasks a run may have at once.
+pub const MAX_TASKS: usize = 4096;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Option<String>,
+    description: Option<String>,
+    seed: Option<u64>,
+    tick_ms: Option<Spanned<f64>>,
+    ticks: Option<u64>,
+    nodes: Spanned<Vec<Spanned<RawNode>>>,
+    distances: Option<Spanned<Vec<Vec<i64>>>>,
+    vm: Option<RawVm>,
+    #[serde(default)]
+    workloads: Vec<Spanned<Workload>>,
+    #[serde(default)]
+    tasks: Vec<Spanned<RawTask>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    memory_mib: Spanned<i64>,
+    #[serde(default)]
+    cpus: u32,
+    #[serde(default)]
+    dma32_mib: Option<Spanned<i64>>,
+    #[serde(default)]
+    movable_mib: Option<Spanned<i64>>,
+    #[serde(default)]
+    tier: u32,
+    #[serde(default)]
+    reserved_mib: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVm {
+    min_free_kbytes: Option<i64>,
+    watermark_scale_factor: Option<i64>,
+    kswapd_mib_per_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTask {
+    name: String,
+    cpu: Spanned<i64>,
+    workload: Spanned<String>,
+    #[serde(default)]
+    policy: Option<Spanned<String>>,
+    #[serde(default)]
+    scale: Option<f64>,
+    #[serde(default)]
+    start_ms: Option<f64>,
+    #[serde(default)]
+    stop_ms: Option<f64>,
+}
+
+/// A task as the scenario starts it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskSpec {
+    pub name: String,
+    pub cpu: u32,
+    pub workload: String,
+    pub policy: Mempolicy,
+    pub scale: f64,
+    pub start_tick: u64,
+    pub stop_tick: Option<u64>,
+}
+
+/// Tunables under `[vm]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmConfig {
+    /// None: computed at boot as the kernel does.
+    pub min_free_kbytes: Option<u64>,
+    pub watermark_scale_factor: u32,
+    /// How fast kswapd can reclaim, per zone, in MiB of simulated time.
+    pub kswapd_mib_per_s: f64,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub source: String,
+    pub seed: u64,
+    pub tick_ns: u64,
+    pub default_ticks: u64,
+    pub topology: Topology,
+    pub vm: VmConfig,
+    pub workloads: Vec<Workload>,
+    pub tasks: Vec<TaskSpec>,
+}
+
+/// The presets shipped in assets/scenarios/, embedded in the binary.
+pub const PRESETS: [(&str, &str); 5] = [
+    (
+        "default",
+        include_str!("../../assets/scenarios/default.toml"),
+    ),
+    ("small", include_str!("../../assets/scenarios/small.toml")),
+    ("cxl", include_str!("../../assets/scenarios/cxl.toml")),
+    ("1tib", include_str!("../../assets/scenarios/1tib.toml")),
+    (
+        "stress-frag",
+        include_str!("../../assets/scenarios/stress-frag.toml"),
+    ),
+];
+
+pub fn preset(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Scenario {
+    /// Loads a preset by name (`default`, `small`, ...) or a file by path.
+    pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+        if let Some(src) = preset(name_or_path) {
+            return Scenario::parse(src, &format!("preset:{name_or_path}"));
+        }
+        let src = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError {
+            file: name_or_path.to_string(),
+            line: None,
+            message: format!(
+                "cannot read scenario: {e} (presets: {})",
+                PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        Scenario::parse(&src, name_or_path)
+    }
+
+    /// Parses and validates scenario text; `file` names it in errors.
+    pub fn parse(src: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let err = |span: Option<std::ops::Range<usize>>, message: String| ScenarioError {
+            file: file.to_string(),
+            line: span.map(|s| line_of(src, s.start)),
+            message,
+        };
+        let raw: RawScenario = toml::from_str(src).map_err(|e| {
+            let msg = e.message().to_string();
+            err(e.span(), msg)
+        })?;
+
+        // Time.
+        let tick_ms = raw.tick_ms.as_ref().map(|t| *t.get_ref()).unwrap_or(1.0);
+        if !(tick_ms.is_finite() && (0.001..=1000.0).contains(&tick_ms)) {
+            return Err(err(
+                raw.tick_ms.map(|t| t.span()),
+                format!("tick_ms = {tick_ms}: expected a length between 0.001 and 1000 ms"),
+            ));
+        }
+        let tick_ns = (tick_ms * 1e6).round() as u64;
+
+        // Nodes.
+        let nodes_span = raw.nodes.span();
+        let raw_nodes = raw.nodes.into_inner();
+        if raw_nodes.is_empty() {
+            return Err(err(
+                Some(nodes_span),
+                "a scenario needs at least one node ([[nodes]])".into(),
+            ));
+        }
+        if raw_nodes.len() > MAX_NODES {
+            return Err(err(
+                Some(nodes_span),
+                format!(
+                    "{} nodes: at most {MAX_NODES} are supported",
+                    raw_nodes.len()
+                ),
+            ));
+        }
+        let chunk_mib = (CHUNK_FRAMES * PAGE_SIZE >> 20) as i64;
+        let mib_field = |v: &Spanned<i64>,
+                         what: &str,
+                         nid: usize,
+                         allow_zero: bool|
+         -> Result<u64, ScenarioError> {
+            let x = *v.get_ref();
+            if x < 0 || (!allow_zero && x == 0) || x % chunk_mib != 0 {
+                return Err(err(
+                    Some(v.span()),
+                    format!(
+                        "node {nid}: {what} = {x}: expected a {}multiple of {chunk_mib} MiB (one max-order block, 2^10 pages)",
+                        if allow_zero { "non-negative " } else { "positive " }
+                    ),
+                ));
+            }
+            Ok(x as u64)
+        };
+        let mut nodes = Vec::new();
+        let mut zones = Vec::new();
+        let mut pfn = 0u64;
+        let mut next_cpu = 0u32;
+        for (nid, rn) in raw_nodes.iter().enumerate() {
+            let node_span = rn.span();
+            let rn = rn.get_ref();
+            let mem_mib = mib_field(&rn.memory_mib, "memory_mib", nid, false)?;
+            if mem_mib > 64 << 20 {
+                return Err(err(
+                    Some(rn.memory_mib.span()),
+                    format!("node {nid}: memory_mib = {mem_mib}: at most 64 TiB per node"),
+                ));
+            }
+            let frames = mem_mib << 8; // MiB -> 4 KiB frames
+            let dma32 = rn
+                .dma32_mib
+                .as_ref()
+                .map(|v| mib_field(v, "dma32_mib", nid, true))
+                .transpose()?
+                .unwrap_or(0)
+                << 8;
+            let movable = rn
+                .movable_mib
+                .as_ref()
+                .map(|v| mib_field(v, "movable_mib", nid, true))
+                .transpose()?
+                .unwrap_or(0)
+                << 8;
+            if dma32 > 0 && pfn + dma32 > (4u64 << 30) / PAGE_SIZE {
+                return Err(err(
+                    rn.dma32_mib.as_ref().map(|v| v.span()),
+                    format!("node {nid}: dma32_mib: ZONE_DMA32 must lie below 4 GiB of physical address space, but this node starts at {} MiB", pfn >> 8),
+                ));
+            }
+            if dma32 + movable >= frames {
+                return Err(err(Some(node_span), format!("node {nid}: dma32_mib + movable_mib must leave room for ZONE_NORMAL in memory_mib = {mem_mib}")));
+            }
+            let normal = frames - dma32 - movable;
+            // Boot reservation: the memmap (64-byte struct page per frame),
+            // rounded up to max-order blocks, plus any extra the file asks for.
+            let memmap = (frames * 64).div_ceil(PAGE_SIZE);
+            let extra = rn
+                .reserved_mib
+                .as_ref()
+                .map(|v| mib_field(v, "reserved_mib", nid, true))
+                .transpose()?
+                .unwrap_or(0)
+                << 8;
+            let reserved = (memmap + extra).div_ceil(CHUNK_FRAMES) * CHUNK_FRAMES;
+            // memblock allocates top-down, and never from ZONE_MOVABLE: the
+            // reservation sits at the top of ZONE_NORMAL.
+            if reserved >= normal {
+                return Err(err(
+                    Some(node_span),
+                    format!(
+                        "node {nid}: boot reservations ({} MiB) leave nothing of ZONE_NORMAL",
+                        reserved >> 8
+                    ),
+                ));
+            }
+            let cpus: Vec<u32> = (next_cpu..next_cpu + rn.cpus).collect();
+            next_cpu += rn.cpus;
+            let mut start = pfn;
+            for (zt, n) in [
+                (ZoneType::Dma32, dma32),
+                (ZoneType::Normal, normal),
+                (ZoneType::Movable, movable),
+            ] {
+                if n == 0 {
+                    continue;
+                }
+                zones.push(Zone {
+                    node: nid as u32,
+                    zone_type: zt,
+                    start_pfn: start,
+                    frames: n,
+                    reserved_frames: if zt == ZoneType::Normal { reserved } else { 0 },
+                });
+                start += n;
+            }
+            nodes.push(Node {
+                id: nid as u32,
+                start_pfn: pfn,
+                frames,
+                cpus,
+                tier: rn.tier,
+                reserved_frames: reserved,
+            });
+            pfn += frames;
+        }
+        if pfn > u32::MAX as u64 {
+            return Err(err(
+                Some(nodes_span),
+                format!(
+                    "total memory {} GiB: at most 16 TiB (2^32 frames) is supported",
+                    pfn >> 18
+                ),
+            ));
+        }
+        if next_cpu == 0 {
+            return Err(err(
+                Some(nodes_span),
+                "no node has CPUs: at least one node needs `cpus` > 0".into(),
+            ));
+        }
+
+        // Distances: a square SLIT with 10 on the diagonal and more elsewhere.
+        let n = nodes.len();
+        let distance = match raw.distances {
+            None if n == 1 => vec![vec![10]],
+            None => {
+                return Err(err(
+                    Some(nodes_span),
+                    format!("{n} nodes need a `distances` matrix ({n} rows of {n})"),
+                ))
+            }
+            Some(d) => {
+                let span = d.span();
+                let rows = d.into_inner();
+                if rows.len() != n {
+                    return Err(err(
+                        Some(span),
+                        format!(
+                            "distances has {} rows: expected {n}, one per node",
+                            rows.len()
+                        ),
+                    ));
+                }
+                let mut out = vec![vec![0u32; n]; n];
+                for (i, row) in rows.iter().enumerate() {
+                    if row.len() != n {
+                        return Err(err(Some(span.clone()), format!("distances row {i} has {} entries: expected {n} (the matrix must be square)", row.len())));
+                    }
+                    for (j, &v) in row.iter().enumerate() {
+                        if i == j && v != 10 {
+                            return Err(err(
+                                Some(span.clone()),
+                                format!("distances[{i}][{i}] = {v}: the local distance must be 10"),
+                            ));
+                        }
+                        if i != j && !(11..=254).contains(&v) {
+                            return Err(err(Some(span.clone()), format!("distances[{i}][{j}] = {v}: a remote distance must be between 11 and 254")));
+                        }
+                        out[i][j] = v as u32;
+                    }
+                }
+                out
+            }
+        };
+
+        let topology = Topology {
+            nodes,
+            zones,
+            distance,
+        };
+
+        // VM tunables.
+        let rv = raw.vm.unwrap_or_default();
+        let vm = VmConfig {
+            min_free_kbytes: match rv.min_free_kbytes {
+                None => None,
+                Some(v) if v >= 0 => Some(v as u64),
+                Some(v) => {
+                    return Err(err(
+                        None,
+                        format!("[vm] min_free_kbytes = {v}: expected a non-negative number"),
+                    ))
+                }
+            },
+            watermark_scale_factor: match rv.watermark_scale_factor {
+                None => 10,
+                Some(v) if (1..=3000).contains(&v) => v as u32,
+                Some(v) => {
+                    return Err(err(
+                        None,
+                        format!("[vm] watermark_scale_factor = {v}: expected 1..3000"),
+                    ))
+                }
+            },
+            kswapd_mib_per_s: match rv.kswapd_mib_per_s {
+                None => 2048.0,
+                Some(v) if v.is_finite() && v > 0.0 => v,
+                Some(v) => {
+                    return Err(err(
+                        None,
+                        format!("[vm] kswapd_mib_per_s = {v}: expected a positive rate"),
+                    ))
+                }
+            },
+        };
+
+        // Workloads: built-ins, then the file's own (which may replace one).
+        let mut workloads = builtin_workloads();
+        for wl in raw.workloads {
+            let span = wl.span();
+            let wl = wl.into_inner();
+            for c in &wl.classes {
+                if !(c.rate_per_s.is_finite() && c.rate_per_s >= 0.0)
+                    || !(c.lifetime_ms.is_finite() && c.lifetime_ms >= 0.0)
+                {
+                    return Err(err(
+                        Some(span),
+                        format!(
+                            "workload `{}`: rates and lifetimes must be non-negative numbers",
+                            wl.name
+                        ),
+                    ));
+                }
+            }
+            workloads.retain(|w| w.name != wl.name);
+            workloads.push(wl);
+        }
+
+        // Tasks.
+        let tick_ms_f = tick_ns as f64 / 1e6;
+        let mut tasks = Vec::new();
+        for t in &raw.tasks {
+            let span = t.span();
+            let t = t.get_ref();
+            let cpu = *t.cpu.get_ref();
+            if cpu < 0 || cpu as u32 >= next_cpu {
+                return Err(err(
+                    Some(t.cpu.span()),
+                    format!(
+                        "task `{}`: cpu = {cpu}: the machine has CPUs 0-{}",
+                        t.name,
+                        next_cpu - 1
+                    ),
+                ));
+            }
+            if !workloads.iter().any(|w| &w.name == t.workload.get_ref()) {
+                return Err(err(
+                    Some(t.workload.span()),
+                    format!(
+                        "task `{}`: unknown workload `{}` (known: {})",
+                        t.name,
+                        t.workload.get_ref(),
+                        workloads
+                            .iter()
+                            .map(|w| w.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            let policy = match &t.policy {
+                None => Mempolicy::Local,
+                Some(p) => {
+                    let pol = Mempolicy::parse(p.get_ref())
+                        .map_err(|m| err(Some(p.span()), format!("task `{}`: {m}", t.name)))?;
+                    if let Some(bad) = pol.nodes().into_iter().find(|&x| x as usize >= n) {
+                        return Err(err(Some(p.span()), format!("task `{}`: policy names node {bad}, but the machine has nodes 0-{}", t.name, n - 1)));
+                    }
+                    pol
+                }
+            };
+            let scale = t.scale.unwrap_or(1.0);
+            if !(scale.is_finite() && scale >= 0.0) {
+                return Err(err(
+                    Some(span),
+                    format!(
+                        "task `{}`: scale = {scale}: expected a non-negative number",
+                        t.name
+                    ),
+                ));
+            }
+            let to_tick = |ms: f64| (ms / tick_ms_f).round() as u64;
+            let start_tick = t.start_ms.map(to_tick).unwrap_or(0);
+            let stop_tick = t.stop_ms.map(to_tick);
+            if t.name.is_empty() || t.name.contains(char::is_whitespace) {
+                return Err(err(
+                    Some(span),
+                    format!(
+                        "task name `{}`: expected a non-empty name without spaces",
+                        t.name
+                    ),
+                ));
+            }
+            if tasks.iter().any(|x: &TaskSpec| x.name == t.name) {
+                return Err(err(
+                    Some(span),
+                    format!("task name `{}` is used twice", t.name),
+                ));
+            }
+            tasks.push(TaskSpec {
+                name: t.name.clone(),
+                cpu: cpu as u32,
+                workload: t.workload.get_ref().clone(),
+                policy,
+                scale,
+                start_tick,
+                stop_tick,
+            });
+        }
+        if tasks.len() > MAX_TASKS {
+            return Err(err(
+                None,
+                format!("{} tasks: at most {MAX_TASKS}", tasks.len()),
+            ));
+        }
+
+        Ok(Scenario {
+            name: raw.name.unwrap_or_else(|| file.to_string()),
+            description: raw.description.unwrap_or_default(),
+            source: file.to_string(),
+            seed: raw.seed.unwrap_or(1),
+            tick_ns,
+            default_ticks: raw.ticks.unwrap_or(1000),
+            topology,
+            vm,
+            workloads,
+            tasks,
+        })
+    }
+
+    pub fn workload(&self, name: &str) -> Option<&Workload> {
+        self.workloads.iter().find(|w| w.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses() {
+        for (name, src) in PRESETS {
+            let s = Scenario::parse(src, name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!s.tasks.is_empty(), "{name} has tasks");
+            assert_eq!(s.topology.total_frames() % CHUNK_FRAMES, 0);
+        }
+    }
+
+    #[test]
+    fn default_preset_is_four_nodes_of_8g() {
+        let s = Scenario::load("default").unwrap();
+        assert_eq!(s.topology.nodes.len(), 4);
+        assert!(s
+            .topology
+            .nodes
+            .iter()
+            .all(|n| n.frames == 8 << 18 && n.cpus.len() == 8));
+        let z0: Vec<_> = s.topology.node_zones(0).map(|(_, z)| z.zone_type).collect();
+        assert_eq!(z0, vec![ZoneType::Dma32, ZoneType::Normal]);
+        assert!(s
+            .topology
+            .node_zones(1)
+            .all(|(_, z)| z.zone_type == ZoneType::Normal));
+    }
+}

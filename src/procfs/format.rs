@@ -1,0 +1,493 @@
+//! The kernel's text formats, one function per file. Each cites the kernel
+//! function whose output it reproduces.
+
+use crate::engine::types::*;
+use crate::engine::SimBuffers;
+use crate::kernel::Machine;
+use crate::model::frame::*;
+use crate::model::topology::{ZoneType, ZONE_TYPES};
+use crate::model::workload::*;
+use std::fmt::Write;
+
+/// Pages allocated per meminfo bucket, for a set of zones.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Usage {
+    pub anon: u64,
+    pub file: u64,
+    pub thp: u64,
+    pub kstack: u64,
+    pub sunreclaim: u64,
+    pub sreclaimable: u64,
+    pub pagetables: u64,
+    pub unaccounted: u64,
+    pub free: u64,
+    pub managed: u64,
+}
+
+pub fn usage(b: &SimBuffers, zones: impl Iterator<Item = usize>) -> Usage {
+    let mut u = Usage::default();
+    for z in zones {
+        let zs = &b.zone_state[z];
+        u.free += zs.nr_free as u64;
+        u.managed += b.zones[z].managed as u64;
+        for (c, ci) in CLASSES.iter().enumerate() {
+            let p = zs.class_pages[c] as u64;
+            match ci.bucket {
+                MeminfoBucket::Anon => u.anon += p,
+                MeminfoBucket::File => u.file += p,
+                MeminfoBucket::AnonHuge => u.thp += p,
+                MeminfoBucket::KernelStack => u.kstack += p,
+                MeminfoBucket::SUnreclaim => u.sunreclaim += p,
+                MeminfoBucket::SReclaimable => u.sreclaimable += p,
+                MeminfoBucket::PageTables => u.pagetables += p,
+                MeminfoBucket::Unaccounted => u.unaccounted += p,
+            }
+        }
+    }
+    u
+}
+
+fn kb(pages: u64) -> u64 {
+    pages << (PAGE_SHIFT - 10)
+}
+
+fn node_zones(b: &SimBuffers, nid: u32) -> impl Iterator<Item = usize> + '_ {
+    (0..b.zones.len()).filter(move |&z| b.zones[z].node == nid)
+}
+
+fn zone_free_blocks(b: &SimBuffers, z: usize, order: usize) -> u64 {
+    b.zone_state[z].free_area[order]
+        .iter()
+        .map(|&x| x as u64)
+        .sum()
+}
+
+/// /proc/buddyinfo: `frag_show_print()`.
+pub fn buddyinfo(b: &SimBuffers) -> String {
+    let mut s = String::new();
+    for (z, zd) in b.zones.iter().enumerate() {
+        let _ = write!(
+            s,
+            "Node {}, zone {:>8} ",
+            zd.node,
+            ZoneType::from_index(zd.zone_type).name()
+        );
+        for o in 0..NR_PAGE_ORDERS {
+            let _ = write!(s, "{:6} ", zone_free_blocks(b, z, o));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// /proc/pagetypeinfo: `pagetypeinfo_show()`.
+pub fn pagetypeinfo(b: &SimBuffers, nr_nodes: u32) -> String {
+    let mut s = String::new();
+    for nid in 0..nr_nodes {
+        let zones: Vec<usize> = node_zones(b, nid).collect();
+        if zones.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "Page block order: {PAGEBLOCK_ORDER}");
+        let _ = writeln!(s, "Pages per block:  {PAGEBLOCK_FRAMES}");
+        s.push('\n');
+        let _ = write!(s, "{:<43} ", "Free pages count per migrate type at order");
+        for o in 0..NR_PAGE_ORDERS {
+            let _ = write!(s, "{o:6} ");
+        }
+        s.push('\n');
+        for &z in &zones {
+            let zname = ZoneType::from_index(b.zones[z].zone_type).name();
+            for (mt, mtname) in MIGRATETYPE_NAMES.iter().enumerate() {
+                let _ = write!(s, "Node {nid:4}, zone {zname:>8}, type {mtname:>12} ");
+                for o in 0..NR_PAGE_ORDERS {
+                    let n = b.zone_state[z].free_area[o][mt];
+                    if n >= 100_000 {
+                        let _ = write!(s, ">{:6} ", 100_000);
+                    } else {
+                        let _ = write!(s, "{n:6} ");
+                    }
+                }
+                s.push('\n');
+            }
+        }
+        let _ = write!(s, "\n{:<23}", "Number of blocks type ");
+        for name in MIGRATETYPE_NAMES {
+            let _ = write!(s, "{name:>12} ");
+        }
+        s.push('\n');
+        for &z in &zones {
+            let zd = &b.zones[z];
+            let mut count = [0u64; MIGRATE_TYPES];
+            let first = zd.start_pfn as usize >> PAGEBLOCK_ORDER;
+            let n = zd.nr_frames as usize >> PAGEBLOCK_ORDER;
+            for &mt in &b.pageblocks[first..first + n] {
+                count[mt as usize] += 1;
+            }
+            let _ = write!(
+                s,
+                "Node {}, zone {:>8} ",
+                nid,
+                ZoneType::from_index(zd.zone_type).name()
+            );
+            for c in count {
+                let _ = write!(s, "{c:12} ");
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// `calculate_totalreserve_pages()`.
+fn totalreserve_pages(b: &SimBuffers) -> u64 {
+    b.zones
+        .iter()
+        .map(|z| {
+            let max_reserve = *z.lowmem_reserve.iter().max().unwrap_or(&0) as u64;
+            (max_reserve + z.wmark_high as u64).min(z.managed as u64)
+        })
+        .sum()
+}
+
+/// `si_mem_available()`.
+pub fn mem_available(b: &SimBuffers) -> u64 {
+    let u = usage(b, 0..b.zones.len());
+    let wmark_low: u64 = b.zones.iter().map(|z| z.wmark_low as u64).sum();
+    let mut avail = u.free as i64 - totalreserve_pages(b) as i64;
+    let pagecache = u.file;
+    avail += (pagecache - (pagecache / 2).min(wmark_low)) as i64;
+    let rec = u.sreclaimable;
+    avail += (rec - (rec / 2).min(wmark_low)) as i64;
+    avail.max(0) as u64
+}
+
+/// /proc/meminfo: `meminfo_proc_show()`, the lines this model produces, in
+/// the kernel's order (no LRU lists, swap, writeback or vmalloc modelled).
+pub fn meminfo(b: &SimBuffers) -> String {
+    let u = usage(b, 0..b.zones.len());
+    let mut s = String::new();
+    let mut line = |label: &str, pages: u64| {
+        let _ = writeln!(s, "{label:<16}{:8} kB", kb(pages));
+    };
+    line("MemTotal:", u.managed);
+    line("MemFree:", u.free);
+    line("MemAvailable:", mem_available(b));
+    line("Buffers:", 0);
+    line("Cached:", u.file);
+    line("SwapCached:", 0);
+    line("SwapTotal:", 0);
+    line("SwapFree:", 0);
+    line("AnonPages:", u.anon + u.thp);
+    line("KReclaimable:", u.sreclaimable);
+    line("Slab:", u.sreclaimable + u.sunreclaim);
+    line("SReclaimable:", u.sreclaimable);
+    line("SUnreclaim:", u.sunreclaim);
+    let _ = writeln!(s, "KernelStack:    {:8} kB", kb(u.kstack));
+    let mut line = |label: &str, pages: u64| {
+        let _ = writeln!(s, "{label:<16}{:8} kB", kb(pages));
+    };
+    line("PageTables:", u.pagetables);
+    line("AnonHugePages:", u.thp);
+    s
+}
+
+/// /sys/devices/system/node/node<N>/meminfo: `node_read_meminfo()`.
+pub fn node_meminfo(b: &SimBuffers, nid: u32) -> String {
+    let u = usage(b, node_zones(b, nid));
+    let mut s = String::new();
+    let mut line = |label: &str, kbytes: u64| {
+        let _ = writeln!(s, "Node {nid} {label:<16}{kbytes:8} kB");
+    };
+    line("MemTotal:", kb(u.managed));
+    line("MemFree:", kb(u.free));
+    line("MemUsed:", kb(u.managed - u.free));
+    line("SwapCached:", 0);
+    line("FilePages:", kb(u.file));
+    line("AnonPages:", kb(u.anon + u.thp));
+    line("KernelStack:", kb(u.kstack));
+    line("PageTables:", kb(u.pagetables));
+    line("KReclaimable:", kb(u.sreclaimable));
+    line("Slab:", kb(u.sreclaimable + u.sunreclaim));
+    line("SReclaimable:", kb(u.sreclaimable));
+    line("SUnreclaim:", kb(u.sunreclaim));
+    line("AnonHugePages:", kb(u.thp));
+    s
+}
+
+/// NUMA event totals for a set of zones, in `numa_stat_item` order.
+fn numa_events(m: &Machine, node: Option<u32>) -> [u64; 6] {
+    [
+        ZS_NUMA_HIT,
+        ZS_NUMA_MISS,
+        ZS_NUMA_FOREIGN,
+        ZS_NUMA_INTERLEAVE,
+        ZS_NUMA_LOCAL,
+        ZS_NUMA_OTHER,
+    ]
+    .map(|st| m.total(st, node))
+}
+
+/// /sys/devices/system/node/node<N>/numastat: `node_read_numastat()`.
+pub fn numastat(m: &Machine, nid: u32) -> String {
+    let e = numa_events(m, Some(nid));
+    format!(
+        "numa_hit {}\nnuma_miss {}\nnuma_foreign {}\ninterleave_hit {}\nlocal_node {}\nother_node {}\n",
+        e[0], e[1], e[2], e[3], e[4], e[5]
+    )
+}
+
+const NUMA_NAMES: [&str; 6] = [
+    "numa_hit",
+    "numa_miss",
+    "numa_foreign",
+    "numa_interleave",
+    "numa_local",
+    "numa_other",
+];
+
+/// Node-level items this model produces, in `node_stat_item` order.
+fn node_items(u: &Usage) -> Vec<(&'static str, u64)> {
+    vec![
+        ("nr_slab_reclaimable", u.sreclaimable),
+        ("nr_slab_unreclaimable", u.sunreclaim),
+        ("nr_anon_pages", u.anon + u.thp),
+        ("nr_file_pages", u.file),
+        // Printed in THPs (`vmstat_item_print_in_thp`).
+        ("nr_anon_transparent_hugepages", u.thp / 512),
+        // NR_KERNEL_STACK_KB is kept in kB.
+        ("nr_kernel_stack", kb(u.kstack)),
+        ("nr_page_table_pages", u.pagetables),
+    ]
+}
+
+/// /proc/vmstat: `vmstat_show()` for the counters this model produces.
+/// pgscan equals pgsteal: the model reclaims every page it scans.
+pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
+    let u = usage(b, 0..b.zones.len());
+    let mut s = String::new();
+    let mut put = |name: &str, v: u64| {
+        let _ = writeln!(s, "{name} {v}");
+    };
+    put("nr_free_pages", u.free);
+    for (name, v) in NUMA_NAMES.iter().zip(numa_events(m, None)) {
+        put(name, v);
+    }
+    for (name, v) in node_items(&u) {
+        put(name, v);
+    }
+    let by_type = |st: usize, zt: ZoneType| -> u64 {
+        b.zones
+            .iter()
+            .enumerate()
+            .filter(|(_, z)| z.zone_type == zt as u32)
+            .map(|(i, _)| m.totals[i][st])
+            .sum()
+    };
+    for zt in ZONE_TYPES {
+        put(
+            &format!("pgalloc_{}", zt.vmstat_suffix()),
+            by_type(ZS_PGALLOC, zt),
+        );
+    }
+    // allocstall is counted by the request's highest usable zone type.
+    put("allocstall_dma32", 0);
+    put("allocstall_normal", m.total(ZS_ALLOCSTALL_NORMAL, None));
+    put("allocstall_movable", m.total(ZS_ALLOCSTALL_MOVABLE, None));
+    put("pgfree", m.total(ZS_PGFREE, None));
+    put("pgsteal_kswapd", m.total(ZS_PGSTEAL_KSWAPD, None));
+    put("pgsteal_direct", m.total(ZS_PGSTEAL_DIRECT, None));
+    put("pgscan_kswapd", m.total(ZS_PGSTEAL_KSWAPD, None));
+    put("pgscan_direct", m.total(ZS_PGSTEAL_DIRECT, None));
+    put("pageoutrun", m.total(ZS_PAGEOUTRUN, None));
+    put("nr_unstable", 0);
+    s
+}
+
+/// /sys/devices/system/node/node<N>/vmstat: `node_read_vmstat()`.
+pub fn node_vmstat(m: &Machine, b: &SimBuffers, nid: u32) -> String {
+    let u = usage(b, node_zones(b, nid));
+    let mut s = String::new();
+    let _ = writeln!(s, "nr_free_pages {}", u.free);
+    for (name, v) in NUMA_NAMES.iter().zip(numa_events(m, Some(nid))) {
+        let _ = writeln!(s, "{name} {v}");
+    }
+    for (name, v) in node_items(&u) {
+        let _ = writeln!(s, "{name} {v}");
+    }
+    s
+}
+
+/// /proc/zoneinfo: `zoneinfo_show_print()`, with the fields this model has
+/// (no per-cpu pagesets). Every zone type of every node is printed, empty
+/// ones in the short form, as the kernel does.
+pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
+    let mut s = String::new();
+    for nid in 0..m.scenario.topology.nodes.len() as u32 {
+        let first_populated = node_zones(b, nid).next();
+        for zt in ZONE_TYPES {
+            let z = node_zones(b, nid).find(|&z| b.zones[z].zone_type == zt as u32);
+            let _ = write!(s, "Node {nid}, zone {:>8}", zt.name());
+            if z.is_some() && z == first_populated {
+                s.push_str("\n  per-node stats");
+                let u = usage(b, node_zones(b, nid));
+                for (name, v) in node_items(&u) {
+                    let _ = write!(s, "\n      {name:<12} {v}");
+                }
+            }
+            let Some(z) = z else {
+                // An empty zone: ZONE_MOVABLE still gets the clamped minimum.
+                let w = if zt == ZoneType::Movable { 32 } else { 0 };
+                let _ = write!(
+                    s,
+                    "\n  pages free     0\n        boost    0\n        min      {w}\n        low      {w}\n        high     {w}\n        promo    {w}\n        spanned  0\n        present  0\n        managed  0\n        cma      0\n        protection: ({})\n",
+                    vec!["0"; ZONE_TYPES.len()].join(", ")
+                );
+                continue;
+            };
+            let zd = &b.zones[z];
+            let zs = &b.zone_state[z];
+            let _ = write!(
+                s,
+                "\n  pages free     {}\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  {}\n        present  {}\n        managed  {}\n        cma      0",
+                zs.nr_free, zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, zd.nr_frames, zd.nr_frames, zd.managed
+            );
+            let prot: Vec<String> = zd.lowmem_reserve[..ZONE_TYPES.len()]
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+            let _ = write!(s, "\n        protection: ({})", prot.join(", "));
+            let _ = write!(s, "\n      {:<12} {}", "nr_free_pages", zs.nr_free);
+            for (name, st) in NUMA_NAMES.iter().zip([
+                ZS_NUMA_HIT,
+                ZS_NUMA_MISS,
+                ZS_NUMA_FOREIGN,
+                ZS_NUMA_INTERLEAVE,
+                ZS_NUMA_LOCAL,
+                ZS_NUMA_OTHER,
+            ]) {
+                let _ = write!(s, "\n      {name:<12} {}", m.totals[z][st]);
+            }
+            let _ = write!(s, "\n  start_pfn:           {}\n", zd.start_pfn);
+        }
+    }
+    s
+}
+
+/// `fill_contig_page_info()` over a zone's free_area.
+pub struct ContigInfo {
+    pub free_pages: u64,
+    pub free_blocks_total: u64,
+    pub free_blocks_suitable: u64,
+}
+
+pub fn fill_contig_page_info(nr_free: &[u64; NR_PAGE_ORDERS], suitable_order: u32) -> ContigInfo {
+    let mut info = ContigInfo {
+        free_pages: 0,
+        free_blocks_total: 0,
+        free_blocks_suitable: 0,
+    };
+    for (order, &blocks) in nr_free.iter().enumerate() {
+        info.free_blocks_total += blocks;
+        info.free_pages += blocks << order;
+        if order as u32 >= suitable_order {
+            info.free_blocks_suitable += blocks << (order as u32 - suitable_order);
+        }
+    }
+    info
+}
+
+/// `__fragmentation_index()`: -1000 when the request would succeed, else
+/// 0 (lack of memory) .. 1000 (fragmentation).
+pub fn fragmentation_index(order: u32, info: &ContigInfo) -> i64 {
+    let requested = 1u64 << order;
+    if info.free_blocks_total == 0 {
+        return 0;
+    }
+    if info.free_blocks_suitable > 0 {
+        return -1000;
+    }
+    1000 - ((1000 + info.free_pages * 1000 / requested) / info.free_blocks_total) as i64
+}
+
+/// `unusable_free_index()`: the share of free memory unusable for `order`.
+pub fn unusable_free_index(order: u32, info: &ContigInfo) -> i64 {
+    if info.free_pages == 0 {
+        return 1000;
+    }
+    ((info.free_pages - (info.free_blocks_suitable << order)) * 1000 / info.free_pages) as i64
+}
+
+fn zone_nr_free(b: &SimBuffers, z: usize) -> [u64; NR_PAGE_ORDERS] {
+    std::array::from_fn(|o| zone_free_blocks(b, z, o))
+}
+
+/// C's `%d.%03d` of index/1000 and index%1000 (truncating division, so
+/// -1000 prints as `-1.000`), right-aligned to `width` for the integer part.
+fn milli(index: i64, width: usize) -> String {
+    format!(
+        "{:width$}.{:03}",
+        index / 1000,
+        (index % 1000).abs(),
+        width = width
+    )
+}
+
+/// /sys/kernel/debug/extfrag/extfrag_index: `extfrag_show_print()`.
+pub fn extfrag_index(b: &SimBuffers) -> String {
+    let mut s = String::new();
+    for (z, zd) in b.zones.iter().enumerate() {
+        let _ = write!(
+            s,
+            "Node {}, zone {:>8} ",
+            zd.node,
+            ZoneType::from_index(zd.zone_type).name()
+        );
+        let nr = zone_nr_free(b, z);
+        for o in 0..NR_PAGE_ORDERS as u32 {
+            let _ = write!(
+                s,
+                "{} ",
+                milli(fragmentation_index(o, &fill_contig_page_info(&nr, o)), 2)
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// /sys/kernel/debug/extfrag/unusable_index: `unusable_show_print()`.
+pub fn unusable_index(b: &SimBuffers) -> String {
+    let mut s = String::new();
+    for (z, zd) in b.zones.iter().enumerate() {
+        let _ = write!(
+            s,
+            "Node {}, zone {:>8} ",
+            zd.node,
+            ZoneType::from_index(zd.zone_type).name()
+        );
+        let nr = zone_nr_free(b, z);
+        for o in 0..NR_PAGE_ORDERS as u32 {
+            let _ = write!(
+                s,
+                "{} ",
+                milli(unusable_free_index(o, &fill_contig_page_info(&nr, o)), 1)
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milli_prints_like_c() {
+        assert_eq!(milli(-1000, 2), "-1.000");
+        assert_eq!(milli(931, 2), " 0.931");
+        assert_eq!(milli(0, 1), "0.000");
+        assert_eq!(milli(1000, 1), "1.000");
+    }
+}

@@ -1,0 +1,359 @@
+//! The virtual /proc and /sys tree: reads in the kernel's formats, writes
+//! with the kernel's semantics and errno, and the command language.
+
+pub mod format;
+pub mod shell;
+
+use crate::kernel::Machine;
+use crate::model::workload::format_nodelist;
+
+/// The errno values the tree answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Errno {
+    ENOENT,
+    EACCES,
+    EINVAL,
+    EISDIR,
+    ENOTDIR,
+}
+
+impl Errno {
+    pub fn code(self) -> i32 {
+        match self {
+            Errno::ENOENT => 2,
+            Errno::EACCES => 13,
+            Errno::EINVAL => 22,
+            Errno::EISDIR => 21,
+            Errno::ENOTDIR => 20,
+        }
+    }
+    /// `strerror()`.
+    pub fn message(self) -> &'static str {
+        match self {
+            Errno::ENOENT => "No such file or directory",
+            Errno::EACCES => "Permission denied",
+            Errno::EINVAL => "Invalid argument",
+            Errno::EISDIR => "Is a directory",
+            Errno::ENOTDIR => "Not a directory",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}: {} ({:?}){}", errno.message(), errno, if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+pub struct FsError {
+    pub path: String,
+    pub errno: Errno,
+    pub detail: String,
+}
+
+fn fs_err(path: &str, errno: Errno, detail: impl Into<String>) -> FsError {
+    FsError {
+        path: path.to_string(),
+        errno,
+        detail: detail.into(),
+    }
+}
+
+/// Splits `/sys/devices/system/node/node12/meminfo` into (12, "meminfo").
+fn node_file(path: &str) -> Option<(u32, &str)> {
+    let rest = path.strip_prefix("/sys/devices/system/node/node")?;
+    let (n, file) = rest.split_once('/')?;
+    Some((n.parse().ok()?, file))
+}
+
+fn weight_file(path: &str) -> Option<u32> {
+    path.strip_prefix("/sys/kernel/mm/mempolicy/weighted_interleave/node")?
+        .parse()
+        .ok()
+}
+
+/// Every file, for `ls` and completion.
+pub fn list_files(m: &Machine) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "/proc/buddyinfo",
+        "/proc/pagetypeinfo",
+        "/proc/meminfo",
+        "/proc/zoneinfo",
+        "/proc/vmstat",
+        "/proc/sys/vm/min_free_kbytes",
+        "/proc/sys/vm/watermark_scale_factor",
+        "/proc/sys/vm/lowmem_reserve_ratio",
+        "/sys/devices/system/node/online",
+        "/sys/devices/system/node/possible",
+        "/sys/devices/system/node/has_cpu",
+        "/sys/devices/system/node/has_memory",
+        "/sys/devices/system/node/has_normal_memory",
+        "/sys/kernel/debug/extfrag/extfrag_index",
+        "/sys/kernel/debug/extfrag/unusable_index",
+        "/sys/kernel/debug/numasim/tasks",
+        "/sys/kernel/debug/numasim/stats",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for n in 0..m.scenario.topology.nodes.len() {
+        for f in ["meminfo", "numastat", "distance", "cpulist", "vmstat"] {
+            v.push(format!("/sys/devices/system/node/node{n}/{f}"));
+        }
+        v.push(format!(
+            "/sys/kernel/mm/mempolicy/weighted_interleave/node{n}"
+        ));
+    }
+    v
+}
+
+/// Lists the entries directly under `dir`.
+pub fn list_dir(m: &Machine, dir: &str) -> Result<Vec<String>, FsError> {
+    let d = dir.trim_end_matches('/');
+    let files = list_files(m);
+    if files.iter().any(|f| f == d) {
+        return Err(fs_err(dir, Errno::ENOTDIR, ""));
+    }
+    let prefix = format!("{d}/");
+    let mut out: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&prefix))
+        .map(|rest| match rest.split_once('/') {
+            Some((first, _)) => format!("{first}/"),
+            None => rest.to_string(),
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err(fs_err(dir, Errno::ENOENT, ""));
+    }
+    Ok(out)
+}
+
+/// `cat PATH`.
+pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
+    let nr_nodes = m.scenario.topology.nodes.len() as u32;
+    let topo = m.scenario.topology.clone();
+    if let Some((n, file)) = node_file(path) {
+        if n >= nr_nodes {
+            return Err(fs_err(
+                path,
+                Errno::ENOENT,
+                format!("the machine has nodes 0-{}", nr_nodes - 1),
+            ));
+        }
+        let b = m
+            .buffers()
+            .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
+            .clone();
+        return match file {
+            "meminfo" => Ok(format::node_meminfo(&b, n)),
+            "numastat" => Ok(format::numastat(m, n)),
+            "vmstat" => Ok(format::node_vmstat(m, &b, n)),
+            "distance" => {
+                let row: Vec<String> = topo.distance[n as usize]
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect();
+                Ok(format!("{}\n", row.join(" ")))
+            }
+            "cpulist" => Ok(format!(
+                "{}\n",
+                format_nodelist(&topo.nodes[n as usize].cpus)
+            )),
+            _ => Err(fs_err(path, Errno::ENOENT, "")),
+        };
+    }
+    if let Some(n) = weight_file(path) {
+        if n >= nr_nodes {
+            return Err(fs_err(path, Errno::ENOENT, ""));
+        }
+        let w = m.il_weights[n as usize];
+        return Ok(format!("{}\n", if w == 0 { 1 } else { w }));
+    }
+    let all: Vec<u32> = (0..nr_nodes).collect();
+    Ok(match path {
+        "/proc/buddyinfo" => format::buddyinfo(
+            m.buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+        ),
+        "/proc/pagetypeinfo" => {
+            let b = m
+                .buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?;
+            format::pagetypeinfo(b, nr_nodes)
+        }
+        "/proc/meminfo" => format::meminfo(
+            m.buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+        ),
+        "/proc/zoneinfo" | "/proc/vmstat" => {
+            let b = m
+                .buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
+                .clone();
+            if path == "/proc/vmstat" {
+                format::vmstat(m, &b)
+            } else {
+                format::zoneinfo(m, &b)
+            }
+        }
+        "/proc/sys/vm/min_free_kbytes" => format!("{}\n", m.min_free_kbytes),
+        "/proc/sys/vm/watermark_scale_factor" => format!("{}\n", m.watermark_scale_factor),
+        // The model's zone types are DMA32, Normal, Movable.
+        "/proc/sys/vm/lowmem_reserve_ratio" => "256\t32\t0\n".to_string(),
+        "/sys/devices/system/node/online" | "/sys/devices/system/node/possible" => {
+            format!("{}\n", format_nodelist(&all))
+        }
+        "/sys/devices/system/node/has_cpu" => {
+            format!("{}\n", format_nodelist(&topo.nodes_with_cpus()))
+        }
+        "/sys/devices/system/node/has_memory" | "/sys/devices/system/node/has_normal_memory" => {
+            format!("{}\n", format_nodelist(&topo.nodes_with_memory()))
+        }
+        "/sys/kernel/debug/extfrag/extfrag_index" => format::extfrag_index(
+            m.buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+        ),
+        "/sys/kernel/debug/extfrag/unusable_index" => format::unusable_index(
+            m.buffers()
+                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+        ),
+        "/sys/kernel/debug/numasim/tasks" => tasks_table(m),
+        "/sys/kernel/debug/numasim/stats" => model_stats(m),
+        _ => {
+            return Err(match list_dir(m, path) {
+                Ok(_) => fs_err(path, Errno::EISDIR, ""),
+                Err(_) => fs_err(path, Errno::ENOENT, ""),
+            })
+        }
+    })
+}
+
+/// `echo VALUE > PATH`, with the kernel's checks and errno.
+pub fn write(m: &mut Machine, path: &str, value: &str) -> Result<(), FsError> {
+    let v = value.trim();
+    // proc_dointvec_minmax: an int within [min, max], else EINVAL.
+    let int_in = |lo: i64, hi: i64| -> Result<i64, FsError> {
+        let x: i64 = v
+            .parse()
+            .map_err(|_| fs_err(path, Errno::EINVAL, format!("`{v}` is not an integer")))?;
+        if x < lo || x > hi {
+            return Err(fs_err(
+                path,
+                Errno::EINVAL,
+                format!("{x} is outside {lo}..={hi}"),
+            ));
+        }
+        Ok(x)
+    };
+    if let Some(n) = weight_file(path) {
+        if n as usize >= m.il_weights.len() {
+            return Err(fs_err(path, Errno::ENOENT, ""));
+        }
+        // node_store(): empty or 0 resets to the default; kstrtou8 else.
+        let w = if v.is_empty() {
+            0
+        } else {
+            parse_u8_auto(v).ok_or_else(|| {
+                fs_err(
+                    path,
+                    Errno::EINVAL,
+                    format!("`{v}` is not a weight 0..=255"),
+                )
+            })?
+        };
+        m.set_il_weight(n as usize, w);
+        return Ok(());
+    }
+    match path {
+        "/proc/sys/vm/min_free_kbytes" => {
+            let x = int_in(0, i32::MAX as i64)?;
+            m.set_min_free_kbytes(x as u64);
+            Ok(())
+        }
+        "/proc/sys/vm/watermark_scale_factor" => {
+            let x = int_in(1, 3000)?;
+            m.set_watermark_scale_factor(x as u32);
+            Ok(())
+        }
+        _ => {
+            if list_files(m).iter().any(|f| f == path) {
+                Err(fs_err(path, Errno::EACCES, "read-only file"))
+            } else if list_dir(m, path).is_ok() {
+                Err(fs_err(path, Errno::EISDIR, ""))
+            } else {
+                Err(fs_err(path, Errno::ENOENT, ""))
+            }
+        }
+    }
+}
+
+/// `kstrtou8(buf, 0, ..)`: decimal, 0x hex or 0 octal.
+fn parse_u8_auto(s: &str) -> Option<u8> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u8::from_str_radix(h, 16).ok()
+    } else if s.len() > 1 && s.starts_with('0') {
+        u8::from_str_radix(&s[1..], 8).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+fn tasks_table(m: &Machine) -> String {
+    let mut s = format!(
+        "{:<12} {:>4} {:>4} {:<12} {:<16} {:>6} {:>8}\n",
+        "name", "cpu", "node", "workload", "policy", "scale", "state"
+    );
+    for t in &m.tasks {
+        let state = if t.stopped {
+            "stopped"
+        } else if m.tick < t.start_tick {
+            "waiting"
+        } else {
+            "running"
+        };
+        s += &format!(
+            "{:<12} {:>4} {:>4} {:<12} {:<16} {:>6} {:>8}\n",
+            t.name,
+            t.cpu,
+            t.node,
+            t.workload,
+            t.policy.to_string(),
+            t.scale,
+            state
+        );
+    }
+    s
+}
+
+/// Counters the model keeps that the kernel has no file for.
+fn model_stats(m: &Machine) -> String {
+    use crate::engine::types::*;
+    let mut s = String::new();
+    s += &format!("tick {}\n", m.tick);
+    s += &format!("time_ns {}\n", m.now_ns());
+    for (name, st) in [
+        ("alloc_fail", ZS_ALLOC_FAIL),
+        ("alloc_fallback", ZS_ALLOC_FALLBACK),
+        ("pageblock_claim", ZS_PAGEBLOCK_CLAIM),
+        ("alloc_deferred", ZS_DEFERRED),
+        ("allocs", ZS_ALLOCS),
+        ("frees", ZS_FREES),
+    ] {
+        s += &format!("{name} {}\n", m.total(st, None));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kstrtou8_bases() {
+        assert_eq!(parse_u8_auto("255"), Some(255));
+        assert_eq!(parse_u8_auto("0x10"), Some(16));
+        assert_eq!(parse_u8_auto("010"), Some(8));
+        assert_eq!(parse_u8_auto("256"), None);
+        assert_eq!(parse_u8_auto("-1"), None);
+    }
+}
