@@ -135,9 +135,9 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
             zd.node,
             crate::model::topology::ZoneType::from_index(zd.zone_type).name()
         );
-        for o in 0..NR_PAGE_ORDERS {
+        for (o, (counted, recounted)) in zs.free_area.iter().zip(free_area.iter()).enumerate() {
             for mt in 0..MIGRATE_TYPES {
-                if zs.free_area[o][mt] != free_area[o][mt] {
+                if counted[mt] != recounted[mt] {
                     return v(
                         "free-recount",
                         format!(

@@ -69,11 +69,7 @@ pub fn setup_zone_wmarks(
         .sum();
     for z in zones.iter_mut() {
         let managed = z.managed as u64;
-        let tmp = if lowmem_pages > 0 {
-            pages_min * managed / lowmem_pages
-        } else {
-            0
-        };
+        let tmp = (pages_min * managed).checked_div(lowmem_pages).unwrap_or(0);
         let min = if z.zone_type == ZoneType::Movable as u32 {
             (managed / 1024).clamp(32, 128)
         } else {

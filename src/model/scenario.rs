@@ -200,7 +200,7 @@ impl Scenario {
                 ),
             ));
         }
-        let chunk_mib = (CHUNK_FRAMES * PAGE_SIZE >> 20) as i64;
+        let chunk_mib = ((CHUNK_FRAMES * PAGE_SIZE) >> 20) as i64;
         let mib_field = |v: &Spanned<i64>,
                          what: &str,
                          nid: usize,
@@ -416,8 +416,10 @@ impl Scenario {
             let span = wl.span();
             let wl = wl.into_inner();
             for c in &wl.classes {
-                if !(c.rate_per_s.is_finite() && c.rate_per_s >= 0.0)
-                    || !(c.lifetime_ms.is_finite() && c.lifetime_ms >= 0.0)
+                if !(c.rate_per_s.is_finite()
+                    && c.rate_per_s >= 0.0
+                    && c.lifetime_ms.is_finite()
+                    && c.lifetime_ms >= 0.0)
                 {
                     return Err(err(
                         Some(span),

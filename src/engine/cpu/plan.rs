@@ -171,8 +171,7 @@ fn request(b: &mut SimBuffers, t: usize, c: u32, n: u32) -> u32 {
     }
 
     let mut deferred = 0;
-    for i in 0..nr_pieces {
-        let node = order_of[i];
+    for &node in order_of.iter().take(nr_pieces) {
         deferred += alloc_zonelist(b, t, c, node, per_node[node as usize]);
     }
     deferred

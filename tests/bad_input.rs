@@ -1,0 +1,227 @@
+//! Bad input gets a clear error naming the file, line or value, a non-zero
+//! exit, and changes nothing.
+
+mod common;
+use common::*;
+use numasim::model::scenario::Scenario;
+use numasim::procfs::{write, Errno};
+use std::process::Command;
+
+fn scenario_err(src: &str) -> String {
+    Scenario::parse(src, "bad.toml").unwrap_err().to_string()
+}
+
+const NODE: &str = "[[nodes]]\nmemory_mib = 64\ncpus = 1\n";
+
+#[test]
+fn impossible_scenarios_are_refused_with_file_and_line() {
+    let e = scenario_err("nodes = []\n");
+    assert!(
+        e.starts_with("bad.toml:1:") && e.contains("at least one node"),
+        "{e}"
+    );
+
+    let e = scenario_err(&format!("distances = [[10, 20], [20]]\n{NODE}{NODE}"));
+    assert!(
+        e.starts_with("bad.toml:1:") && e.contains("row 1 has 1 entries") && e.contains("square"),
+        "{e}"
+    );
+
+    let e = scenario_err(&format!(
+        "distances = [[10, 20, 20], [20, 10, 20], [20, 20, 10]]\n{NODE}{NODE}"
+    ));
+    assert!(e.contains("3 rows: expected 2"), "{e}");
+
+    let e = scenario_err(&format!("distances = [[10, 20], [20, 12]]\n{NODE}{NODE}"));
+    assert!(
+        e.contains("distances[1][1] = 12") && e.contains("must be 10"),
+        "{e}"
+    );
+
+    let e = scenario_err("[[nodes]]\nmemory_mib = 1001\ncpus = 1\n");
+    assert!(
+        e.starts_with("bad.toml:2:")
+            && e.contains("memory_mib = 1001")
+            && e.contains("multiple of 4 MiB"),
+        "{e}"
+    );
+
+    let e = scenario_err(&format!("{NODE}colour = \"blue\"\n"));
+    assert!(
+        e.starts_with("bad.toml:4:") && e.contains("unknown field `colour`"),
+        "{e}"
+    );
+
+    let e = scenario_err(&format!(
+        "{NODE}[[tasks]]\nname = \"x\"\ncpu = 9\nworkload = \"mixed\"\n"
+    ));
+    assert!(e.starts_with("bad.toml:6:") && e.contains("cpu = 9"), "{e}");
+
+    let e = scenario_err(&format!(
+        "{NODE}[[tasks]]\nname = \"x\"\ncpu = 0\nworkload = \"nope\"\n"
+    ));
+    assert!(
+        e.starts_with("bad.toml:7:") && e.contains("unknown workload `nope`"),
+        "{e}"
+    );
+
+    let e = scenario_err(&format!(
+        "{NODE}[[tasks]]\nname = \"x\"\ncpu = 0\nworkload = \"mixed\"\npolicy = \"bind:3\"\n"
+    ));
+    assert!(e.contains("node 3"), "{e}");
+
+    let e = scenario_err("[[nodes]]\nmemory_mib = 64\ncpus = 0\n");
+    assert!(e.contains("no node has CPUs"), "{e}");
+
+    let e = scenario_err("[[nodes]]\nmemory_mib = 3072\ncpus = 1\ndma32_mib = 3072\n");
+    assert!(e.contains("ZONE_NORMAL"), "{e}");
+
+    let e = scenario_err("[[nodes]]\nmemory_mib = 8192\ncpus = 1\ndma32_mib = 8192\n");
+    assert!(
+        e.starts_with("bad.toml:4:") && e.contains("below 4 GiB"),
+        "{e}"
+    );
+}
+
+#[test]
+fn refused_writes_carry_the_kernels_errno_and_change_nothing() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    let before = m.buffers().unwrap().zones.clone();
+    for (path, value, errno) in [
+        ("/proc/sys/vm/watermark_scale_factor", "0", Errno::EINVAL),
+        ("/proc/sys/vm/watermark_scale_factor", "3001", Errno::EINVAL),
+        ("/proc/sys/vm/watermark_scale_factor", "ten", Errno::EINVAL),
+        ("/proc/sys/vm/min_free_kbytes", "-1", Errno::EINVAL),
+        ("/proc/sys/vm/min_free_kbytes", "", Errno::EINVAL),
+        (
+            "/sys/kernel/mm/mempolicy/weighted_interleave/node0",
+            "256",
+            Errno::EINVAL,
+        ),
+        ("/proc/meminfo", "1", Errno::EACCES),
+        ("/proc/sys/vm/no_such_knob", "1", Errno::ENOENT),
+        ("/proc/sys/vm", "1", Errno::EISDIR),
+    ] {
+        let e = write(&mut m, path, value).unwrap_err();
+        assert_eq!(e.errno, errno, "{path} <- {value}: {e}");
+        assert!(e.to_string().contains(path));
+    }
+    assert_eq!(m.buffers().unwrap().zones, before);
+    assert_eq!(cat(&mut m, "/proc/sys/vm/watermark_scale_factor"), "10\n");
+    assert_eq!(
+        cat(&mut m, "/sys/kernel/mm/mempolicy/weighted_interleave/node0"),
+        "1\n"
+    );
+    write(
+        &mut m,
+        "/sys/kernel/mm/mempolicy/weighted_interleave/node0",
+        "0x10",
+    )
+    .unwrap();
+    assert_eq!(
+        cat(&mut m, "/sys/kernel/mm/mempolicy/weighted_interleave/node0"),
+        "16\n"
+    );
+    assert_eq!(
+        numasim::procfs::read(&mut m, "/proc/nope")
+            .unwrap_err()
+            .errno,
+        Errno::ENOENT
+    );
+}
+
+fn numasim(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_numasim"));
+    c.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut si = child.stdin.take().unwrap();
+    si.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(si);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_binary_exits_non_zero_naming_the_problem() {
+    let dir = std::env::temp_dir().join(format!("numasim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[nodes]]\nmemory_mib = 6\ncpus = 1\n").unwrap();
+    let (code, _, err) = numasim(&["run", bad.to_str().unwrap(), "--ticks", "1"], None);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("bad.toml:2:") && err.contains("memory_mib = 6"),
+        "{err}"
+    );
+
+    let (code, _, err) = numasim(&["run", "no-such-preset"], None);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("no-such-preset") && err.contains("presets: default"),
+        "{err}"
+    );
+
+    // A script stops at its first bad line, naming it, after running the
+    // lines before it.
+    let script = dir.join("s.txt");
+    std::fs::write(
+        &script,
+        "# fine\ncat /sys/devices/system/node/online\ntick 2\nbogus 1\ncat /proc/meminfo\n",
+    )
+    .unwrap();
+    let (code, out, err) = numasim(
+        &["shell", script.to_str().unwrap(), "--scenario", "small"],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert_eq!(out, "0-1\n");
+    assert!(
+        err.contains("s.txt:4:") && err.contains("unknown command `bogus`"),
+        "{err}"
+    );
+
+    // Standard input that is not a terminal is a script too.
+    let (code, out, err) = numasim(
+        &["shell", "--scenario", "small"],
+        Some("echo 5000 > /proc/sys/vm/watermark_scale_factor\ncat /proc/buddyinfo\n"),
+    );
+    assert_ne!(code, 0);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("<stdin>:1:") && err.contains("Invalid argument") && err.contains("EINVAL"),
+        "{err}"
+    );
+
+    let (code, out, _) = numasim(&["shell", "--scenario", "small"], Some("spawn x cpu=1 workload=idle policy=bind:1\ntick 3\ncat /sys/kernel/debug/numasim/tasks\n"));
+    assert_eq!(code, 0);
+    assert!(out.contains("x") && out.contains("bind:1"), "{out}");
+
+    for (line, want) in [
+        ("spawn x cpu=99 workload=mixed", "cpu 99 does not exist"),
+        ("spawn x cpu=0 workload=mixed policy=bind:7", "node 7"),
+        ("spawn x cpu=0", "missing workload"),
+        ("tick many", "`many` is not a number"),
+        ("echo 1", "expected `echo VALUE > PATH`"),
+        ("stop ghost", "no running task named `ghost`"),
+        ("cat", "expected a path"),
+    ] {
+        let (code, _, err) = numasim(
+            &["shell", "--scenario", "small"],
+            Some(&format!("{line}\n")),
+        );
+        assert_ne!(code, 0, "{line}");
+        assert!(
+            err.contains("<stdin>:1:") && err.contains(want),
+            "{line}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,204 @@
+//! Kernel-format outputs against worked examples (mm/vmstat.c,
+//! fs/proc/meminfo.c, drivers/base/node.c).
+
+mod common;
+use common::*;
+use numasim::procfs::format::{fill_contig_page_info, fragmentation_index, unusable_free_index};
+
+#[test]
+fn fragmentation_index_worked_examples() {
+    // __fragmentation_index(): ten free order-0 pages and nothing else.
+    let mut nr = [0u64; 11];
+    nr[0] = 10;
+    // Order 0 would succeed: -1000.
+    assert_eq!(
+        fragmentation_index(0, &fill_contig_page_info(&nr, 0)),
+        -1000
+    );
+    // Order 1: 1000 - (1000 + 10*1000/2) / 10 = 400.
+    assert_eq!(fragmentation_index(1, &fill_contig_page_info(&nr, 1)), 400);
+    // Order 3: 1000 - (1000 + 10000/8) / 10 = 775.
+    assert_eq!(fragmentation_index(3, &fill_contig_page_info(&nr, 3)), 775);
+    // No free memory at all: 0.
+    assert_eq!(
+        fragmentation_index(3, &fill_contig_page_info(&[0; 11], 3)),
+        0
+    );
+}
+
+#[test]
+fn unusable_index_worked_examples() {
+    // unusable_free_index(): 4 order-0 pages and 1 order-2 block (8 free).
+    let mut nr = [0u64; 11];
+    nr[0] = 4;
+    nr[2] = 1;
+    assert_eq!(unusable_free_index(0, &fill_contig_page_info(&nr, 0)), 0);
+    // Order 1: suitable blocks = 1 << (2-1) = 2 -> (8 - 4) * 1000 / 8.
+    assert_eq!(unusable_free_index(1, &fill_contig_page_info(&nr, 1)), 500);
+    assert_eq!(unusable_free_index(3, &fill_contig_page_info(&nr, 3)), 1000);
+    assert_eq!(
+        unusable_free_index(3, &fill_contig_page_info(&[0; 11], 3)),
+        1000
+    );
+}
+
+fn machine_with_free_area(free: &[(usize, u32)]) -> numasim::kernel::Machine {
+    let mut m = machine(ONE_BLOCK);
+    let b = m.backend_mut().buffers_mut();
+    b.zone_state[0].free_area = [[0; 6]; 11];
+    for &(o, n) in free {
+        b.zone_state[0].free_area[o][1] = n;
+    }
+    m
+}
+
+#[test]
+fn debugfs_extfrag_files_print_as_the_kernel_does() {
+    let mut m = machine_with_free_area(&[(0, 10)]);
+    // extfrag_show_print(): "%2d.%03d ", -1000 prints as -1.000. With ten
+    // order-0 pages, order k > 0 gives 1000 - (1000 + 10000 / 2^k) / 10 in
+    // integer arithmetic: 400, 650, 775, 838, 869, 885, 893, 897, 899, 900.
+    assert_eq!(
+        cat(&mut m, "/sys/kernel/debug/extfrag/extfrag_index"),
+        "Node 0, zone   Normal -1.000  0.400  0.650  0.775  0.838  0.869  0.885  0.893  0.897  0.899  0.900 \n"
+    );
+    // unusable_show_print(): "%d.%03d ".
+    assert_eq!(
+        cat(&mut m, "/sys/kernel/debug/extfrag/unusable_index"),
+        "Node 0, zone   Normal 0.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 \n"
+    );
+}
+
+#[test]
+fn buddyinfo_line_format() {
+    let mut m = machine_with_free_area(&[(0, 123456), (3, 7), (10, 1)]);
+    // frag_show_print(): "Node %d, zone %8s " then "%6lu " per order.
+    assert_eq!(cat(&mut m, "/proc/buddyinfo"), "Node 0, zone   Normal 123456      0      0      7      0      0      0      0      0      0      1 \n");
+}
+
+#[test]
+fn pagetypeinfo_layout() {
+    let mut m = machine_with_free_area(&[(2, 5), (4, 100001)]);
+    let s = cat(&mut m, "/proc/pagetypeinfo");
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "Page block order: 9");
+    assert_eq!(lines[1], "Pages per block:  512");
+    assert_eq!(lines[2], "");
+    assert_eq!(lines[3], "Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 ");
+    assert_eq!(lines[4], "Node    0, zone   Normal, type    Unmovable      0      0      0      0      0      0      0      0      0      0      0 ");
+    // Counts at or over 100000 print as ">100000".
+    assert_eq!(lines[5], "Node    0, zone   Normal, type      Movable      0      0      5      0 >100000      0      0      0      0      0      0 ");
+    assert_eq!(lines[10], "");
+    assert_eq!(lines[11], "Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic          CMA      Isolate ");
+    // Both pageblocks of the 8 MiB node start movable (memmap_init_range).
+    assert_eq!(lines[12], "Node 0, zone   Normal            0            4            0            0            0            0 ");
+}
+
+#[test]
+fn meminfo_lines_have_the_kernel_width() {
+    let mut m = machine(ONE_BLOCK);
+    let s = cat(&mut m, "/proc/meminfo");
+    // show_val_kb(): 16-column label, %8lu, " kB".
+    assert!(
+        s.starts_with("MemTotal:           4096 kB\nMemFree:            4096 kB\n"),
+        "{s}"
+    );
+    for l in s.lines() {
+        assert_eq!(l.len(), 27, "`{l}`");
+        assert!(l.ends_with(" kB"));
+    }
+    let n = cat(&mut m, "/sys/devices/system/node/node0/meminfo");
+    assert!(n.starts_with("Node 0 MemTotal:           4096 kB\n"), "{n}");
+}
+
+#[test]
+fn node_files() {
+    let mut m = machine(include_str!("../assets/scenarios/cxl.toml"));
+    assert_eq!(cat(&mut m, "/sys/devices/system/node/online"), "0-3\n");
+    assert_eq!(cat(&mut m, "/sys/devices/system/node/has_cpu"), "0-1\n");
+    assert_eq!(cat(&mut m, "/sys/devices/system/node/has_memory"), "0-3\n");
+    assert_eq!(
+        cat(&mut m, "/sys/devices/system/node/node2/distance"),
+        "14 24 10 26\n"
+    );
+    assert_eq!(
+        cat(&mut m, "/sys/devices/system/node/node1/cpulist"),
+        "16-31\n"
+    );
+    assert_eq!(cat(&mut m, "/sys/devices/system/node/node3/cpulist"), "\n");
+    m.run(50, |_| {}).unwrap();
+    let ns = cat(&mut m, "/sys/devices/system/node/node0/numastat");
+    let keys: Vec<&str> = ns.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "numa_hit",
+            "numa_miss",
+            "numa_foreign",
+            "interleave_hit",
+            "local_node",
+            "other_node"
+        ]
+    );
+}
+
+#[test]
+fn vmstat_and_zoneinfo_agree_with_the_counters() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    m.run(300, |_| {}).unwrap();
+    let v = cat(&mut m, "/proc/vmstat");
+    let get = |k: &str| -> u64 {
+        v.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k} ")))
+            .unwrap_or_else(|| panic!("{k} missing"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        get("numa_hit") + get("numa_miss"),
+        m.total(numasim::engine::types::ZS_ALLOCS, None)
+    );
+    let free: u64 = m
+        .buffers()
+        .unwrap()
+        .zone_state
+        .iter()
+        .map(|z| z.nr_free as u64)
+        .sum();
+    assert_eq!(get("nr_free_pages"), free);
+    assert!(v.ends_with("nr_unstable 0\n"));
+    let z = cat(&mut m, "/proc/zoneinfo");
+    assert!(
+        z.starts_with("Node 0, zone    DMA32\n  pages free     0\n"),
+        "{}",
+        &z[..200]
+    );
+    assert!(z.contains("Node 0, zone   Normal\n  per-node stats\n      nr_slab_reclaimable"));
+    assert!(z.contains(
+        "Node 1, zone  Movable\n  pages free     0\n        boost    0\n        min      32\n"
+    ));
+    assert!(z.contains("\n        protection: (0, 0, "));
+}
+
+#[test]
+fn watermark_knobs_have_the_kernels_effect() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    let low_before = m.buffers().unwrap().zones[0].wmark_low;
+    numasim::procfs::write(&mut m, "/proc/sys/vm/watermark_scale_factor", "1000").unwrap();
+    let z = m.buffers().unwrap().zones[0];
+    // gap = managed * 1000 / 10000.
+    assert_eq!(z.wmark_low - z.wmark_min, z.managed / 10);
+    assert!(z.wmark_low > low_before);
+    numasim::procfs::write(&mut m, "/proc/sys/vm/min_free_kbytes", "65536").unwrap();
+    let zs: Vec<_> = m.buffers().unwrap().zones.clone();
+    let total_min: u32 = zs.iter().map(|z| z.wmark_min).sum();
+    // pages_min = 65536 kB / 4, split by managed share (rounding down).
+    assert!(
+        (16384 - zs.len() as u32..=16384).contains(&total_min),
+        "{total_min}"
+    );
+    assert_eq!(cat(&mut m, "/proc/sys/vm/min_free_kbytes"), "65536\n");
+    assert!(
+        cat(&mut m, "/proc/zoneinfo").contains(&format!("        min      {}\n", zs[0].wmark_min))
+    );
+}
