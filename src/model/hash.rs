@@ -20,14 +20,26 @@ pub const STREAM_FREE: u32 = 0x1;
 pub const STREAM_RECLAIM: u32 = 0x2;
 pub const STREAM_REQUEST: u32 = 0x3;
 
-/// Hash of (seed, tick, index, stream).
+/// The part of a hash that depends only on (seed, tick, stream): computed
+/// once per tick and phase, not once per frame.
 #[inline(always)]
-pub const fn hash4(seed: [u32; 2], tick: u32, index: u32, stream: u32) -> u32 {
+pub const fn hash_prefix(seed: [u32; 2], tick: u32, stream: u32) -> u32 {
     let mut h = mix32(seed[0] ^ 0x9e37_79b9);
     h = mix32(h ^ seed[1]);
     h = mix32(h ^ tick.wrapping_mul(0x85eb_ca6b));
-    h = mix32(h ^ index);
     mix32(h ^ stream.wrapping_mul(0xc2b2_ae35))
+}
+
+/// Hash of a prefix and an index: two full mixing rounds.
+#[inline(always)]
+pub const fn hash_at(prefix: u32, index: u32) -> u32 {
+    mix32(mix32(prefix ^ index).wrapping_add(0x6a09_e667))
+}
+
+/// Hash of (seed, tick, index, stream).
+#[inline(always)]
+pub const fn hash4(seed: [u32; 2], tick: u32, index: u32, stream: u32) -> u32 {
+    hash_at(hash_prefix(seed, tick, stream), index)
 }
 
 pub const fn split_seed(seed: u64) -> [u32; 2] {

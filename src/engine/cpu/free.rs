@@ -4,7 +4,7 @@
 
 use super::chunk::{ChunkMut, Shared};
 use crate::model::frame::*;
-use crate::model::hash::{hash4, STREAM_FREE, STREAM_RECLAIM};
+use crate::model::hash::{hash_at, hash_prefix, STREAM_FREE, STREAM_RECLAIM};
 use crate::model::workload::CLASSES;
 
 #[derive(Default, Clone, Copy)]
@@ -33,6 +33,8 @@ pub fn free_chunk(sh: &Shared, ch: ChunkMut) -> FreeStats {
     let kp16 = sh.zone_state[zone].kswapd_p16;
     let dp16 = sh.zone_state[zone].direct_p16;
     let base_pfn = (ch.chunk as u64 * CHUNK_FRAMES) as u32;
+    let free_prefix = hash_prefix(p.seed, p.tick, STREAM_FREE);
+    let reclaim_prefix = hash_prefix(p.seed, p.tick, STREAM_RECLAIM);
     let mut st = FreeStats::default();
     let mut i = 0usize;
     while i < ch.frames.len() {
@@ -42,10 +44,9 @@ pub fn free_chunk(sh: &Shared, ch: ChunkMut) -> FreeStats {
             let pfn = base_pfn + i as u32;
             let task = &sh.tasks[(ch.owners[i] - OWNER_TASK_BASE) as usize];
             let cls = class(s) as usize;
-            let mut free =
-                task.alive == 0 || hash4(p.seed, p.tick, pfn, STREAM_FREE) < task.free_thresh[cls];
+            let mut free = task.alive == 0 || hash_at(free_prefix, pfn) < task.free_thresh[cls];
             if !free && CLASSES[cls].reclaimable && (kp16 | dp16) != 0 {
-                let r = hash4(p.seed, p.tick, pfn, STREAM_RECLAIM) >> 16;
+                let r = hash_at(reclaim_prefix, pfn) >> 16;
                 if r < kp16 {
                     free = true;
                     st.steal_kswapd += 1 << o;
