@@ -436,10 +436,10 @@ fn cmd_bench(
         let timed = ticks.unwrap_or(if frames > 64 << 20 { 20 } else { 200 });
         let warm = warmup.unwrap_or(timed);
         let mut m = Machine::boot(s, None)?;
-        m.run(warm, |_| {})?;
+        m.advance(warm)?;
         let ev0 = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None);
         let t0 = Instant::now();
-        m.run(timed, |_| {})?;
+        m.advance(timed)?;
         let wall = t0.elapsed().as_secs_f64();
         let events = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None) - ev0;
         let state_bpf = m.buffers()?.bytes_per_frame();

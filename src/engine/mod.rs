@@ -5,6 +5,7 @@
 //! backends after any phase.
 
 pub mod cpu;
+pub mod gpu;
 pub mod state;
 pub mod types;
 
@@ -31,6 +32,8 @@ pub enum Phase {
     Steal(u32),
     /// Free blocks of one order are split or handed out by rank.
     AllocSplit(u32),
+    /// The tick's counters are added to the totals; the tick number advances.
+    EndTick,
 }
 
 impl Phase {
@@ -43,6 +46,7 @@ impl Phase {
             Phase::Scan(o) => format!("scan[{o}]"),
             Phase::Steal(o) => format!("steal[{o}]"),
             Phase::AllocSplit(o) => format!("alloc_split[{o}]"),
+            Phase::EndTick => "end_tick".into(),
         }
     }
 }
@@ -58,6 +62,7 @@ pub fn tick_phases() -> Vec<Phase> {
         v.push(Phase::Scan(o));
         v.push(Phase::AllocSplit(o));
     }
+    v.push(Phase::EndTick);
     v
 }
 
@@ -81,4 +86,24 @@ pub trait Backend: Send {
     fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError>;
     /// Runs a whole tick: resets the per-tick stats and runs every phase.
     fn run_tick(&mut self) -> Result<(), EngineError>;
+    /// Runs `n` whole ticks (a GPU backend records them without waiting).
+    fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
+        for _ in 0..n {
+            self.run_tick()?;
+        }
+        Ok(())
+    }
+    /// The cumulative per-zone counters and the newest tick's counters.
+    fn read_stats(
+        &mut self,
+        totals: &mut [[u64; types::NR_ZONE_STATS]],
+        last: &mut [types::ZoneStats],
+    ) -> Result<(), EngineError> {
+        let b = self.buffers()?;
+        for (z, t) in totals.iter_mut().enumerate() {
+            *t = b.zone_totals(z);
+        }
+        last.copy_from_slice(&b.zone_stats);
+        Ok(())
+    }
 }

@@ -36,6 +36,9 @@ pub struct SimBuffers {
     pub grants: Vec<Grant>,
     pub segs: Vec<Grant>,
     pub plan_hdr: PlanHeader,
+    /// Cumulative per-zone counters since boot, as (lo, hi) word pairs:
+    /// [zone][stat][2].
+    pub totals: Vec<u32>,
 }
 
 impl SimBuffers {
@@ -78,7 +81,16 @@ impl SimBuffers {
         h.words(bytemuck::cast_slice(&self.zone_state));
         h.words(bytemuck::cast_slice(&self.node_state));
         h.words(bytemuck::cast_slice(&self.task_state));
+        h.words(&self.totals);
         h.finish()
+    }
+
+    /// The cumulative counters of zone `z`.
+    pub fn zone_totals(&self, z: usize) -> [u64; NR_ZONE_STATS] {
+        std::array::from_fn(|i| {
+            let w = (z * NR_ZONE_STATS + i) * 2;
+            self.totals[w] as u64 | (self.totals[w + 1] as u64) << 32
+        })
     }
 
     /// Sum of allocated pages per class over all zones.

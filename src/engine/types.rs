@@ -221,7 +221,7 @@ pub struct Grant {
     pub count: u32,
     pub owner: u32,
     /// class | alloc_mt << 8
-    pub meta: u32,
+    pub class_mt: u32,
     /// First allocation rank within the cell (set when sorted into segments).
     pub start: u32,
     pub _pad: [u32; 3],

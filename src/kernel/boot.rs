@@ -41,6 +41,7 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         grants: vec![Grant::default(); MAX_GRANTS],
         segs: vec![Grant::default(); MAX_GRANTS],
         plan_hdr: PlanHeader::default(),
+        totals: vec![0; t.zones.len() * NR_ZONE_STATS * 2],
     };
     for (zi, z) in t.zones.iter().enumerate() {
         let c0 = z.start_chunk() as usize;

@@ -324,7 +324,7 @@ impl Machine {
     /// Runs `n` ticks, calling `each` after every tick.
     pub fn run(&mut self, n: u64, mut each: impl FnMut(&Machine)) -> Result<(), MachineError> {
         for _ in 0..n {
-            self.step()?;
+            self.advance(1)?;
             each(self);
         }
         Ok(())
@@ -332,36 +332,41 @@ impl Machine {
 
     /// Runs one tick.
     pub fn step(&mut self) -> Result<(), MachineError> {
-        // Scheduled stops take effect at the start of their tick.
-        let due: Vec<String> = self
-            .tasks
-            .iter()
-            .filter(|t| !t.stopped && t.stop_tick == Some(self.tick))
-            .map(|t| t.name.clone())
-            .collect();
-        for name in due {
-            self.stop(&name)?;
-        }
-        {
-            let b = self.backend.buffers_mut();
-            b.params.tick = self.tick as u32;
-        }
-        self.backend.run_tick()?;
-        self.fold_stats()?;
-        self.tick += 1;
-        Ok(())
+        self.advance(1)
     }
 
-    /// Adds the newest tick's counters to the running totals.
-    pub fn fold_stats(&mut self) -> Result<(), MachineError> {
-        let b = self.backend.buffers()?;
-        for (z, s) in b.zone_stats.iter().enumerate() {
-            for (t, v) in self.totals[z].iter_mut().zip(s.v.iter()) {
-                *t += *v as u64;
+    /// Runs `n` ticks with as little host work as possible: the backend runs
+    /// them in batches, split only where a scheduled task stop falls, and
+    /// the counters are read once at the end.
+    pub fn advance(&mut self, n: u64) -> Result<(), MachineError> {
+        let end = self.tick + n;
+        while self.tick < end {
+            // Scheduled stops take effect at the start of their tick.
+            let due: Vec<String> = self
+                .tasks
+                .iter()
+                .filter(|t| !t.stopped && t.stop_tick == Some(self.tick))
+                .map(|t| t.name.clone())
+                .collect();
+            for name in due {
+                self.stop(&name)?;
             }
-            self.last[z] = *s;
+            let next_stop = self
+                .tasks
+                .iter()
+                .filter_map(|t| t.stop_tick.filter(|&s| !t.stopped && s > self.tick))
+                .min()
+                .unwrap_or(u64::MAX);
+            let k = (end.min(next_stop) - self.tick).min(u32::MAX as u64) as u32;
+            self.backend.run_ticks(k)?;
+            self.tick += k as u64;
         }
-        Ok(())
+        self.fold_stats()
+    }
+
+    /// Reads the cumulative counters and the newest tick's counters.
+    pub fn fold_stats(&mut self) -> Result<(), MachineError> {
+        Ok(self.backend.read_stats(&mut self.totals, &mut self.last)?)
     }
 
     /// The state digest (see `SimBuffers::digest`).

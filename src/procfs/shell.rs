@@ -87,7 +87,7 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
                     .map_err(|_| format!("tick: `{n}` is not a number of ticks"))?,
                 _ => return Err("tick: expected `tick [N]`".into()),
             };
-            m.run(n, |_| {}).map_err(|e| format!("tick: {e}"))?;
+            m.advance(n).map_err(|e| format!("tick: {e}"))?;
             Ok(String::new())
         }
         "spawn" => {

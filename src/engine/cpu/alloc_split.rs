@@ -55,7 +55,7 @@ pub fn alloc_split_chunk(sh: &Shared, ch: ChunkMut, j: u32) {
                         }
                     }
                     let g = &segs[lo];
-                    ch.frames[p] = make_alloc(j, g.meta >> 8, g.meta & 0xff);
+                    ch.frames[p] = make_alloc(j, g.class_mt >> 8, g.class_mt & 0xff);
                     ch.owners[p] = g.owner;
                 }
             }

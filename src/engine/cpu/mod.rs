@@ -113,7 +113,22 @@ pub fn run_phase_on(b: &mut SimBuffers, phase: Phase) {
             |sh, ch| alloc_split::alloc_split_chunk(sh, ch, j),
             |_, _| (),
         ),
+        Phase::EndTick => end_tick(b),
     }
+}
+
+/// Phase `end_tick` (twin of shaders/end_tick.wgsl): adds the tick's
+/// counters to the 64-bit totals and advances the tick number.
+pub fn end_tick(b: &mut SimBuffers) {
+    for (z, s) in b.zone_stats.iter().enumerate() {
+        for (i, &v) in s.v.iter().enumerate() {
+            let w = (z * NR_ZONE_STATS + i) * 2;
+            let (lo, carry) = b.totals[w].overflowing_add(v);
+            b.totals[w] = lo;
+            b.totals[w + 1] = b.totals[w + 1].wrapping_add(carry as u32);
+        }
+    }
+    b.params.tick = b.params.tick.wrapping_add(1);
 }
 
 /// Resets what a tick accumulates afresh.
@@ -149,7 +164,7 @@ impl Backend for CpuBackend {
             }
         });
         self.phases = phases;
-        debug_assert!(self.phases.len() == 4 + 4 + 2 * (MAX_PAGE_ORDER as usize + 1));
+        debug_assert!(self.phases.len() == 4 + 4 + 2 * (MAX_PAGE_ORDER as usize + 1) + 1);
         Ok(())
     }
 }

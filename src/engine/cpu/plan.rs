@@ -468,7 +468,7 @@ fn take_list(
             cell: ci as u32,
             count: units,
             owner,
-            meta: class | (alloc_mt << 8),
+            class_mt: class | (alloc_mt << 8),
             start: 0,
             _pad: [0; 3],
         };

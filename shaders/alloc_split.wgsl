@@ -1,0 +1,121 @@
+// Phase `alloc_split`: twin of src/engine/cpu/alloc_split.rs, one pipeline
+// per order ORDER. One workgroup per chunk: every free block of the order
+// gets its rank in its zone's list (chunk prefix + a workgroup scan), then
+// the first `split` ranks split and the next `alloc` ranks are handed out.
+
+override ORDER: u32;
+
+@group(0) @binding(0) var<uniform> params: TickParams;
+@group(0) @binding(1) var<storage, read_write> frames: array<u32>;
+@group(0) @binding(2) var<storage, read_write> owners: array<u32>;
+@group(0) @binding(3) var<storage, read> pageblocks: array<u32>;
+@group(0) @binding(4) var<storage, read> chunk_zone: array<u32>;
+@group(0) @binding(5) var<storage, read_write> chunk_counts: array<u32>;
+@group(0) @binding(6) var<storage, read> chunk_prefix: array<u32>;
+@group(0) @binding(7) var<storage, read> plan: Plan;
+@group(0) @binding(8) var<storage, read> segs: array<Grant>;
+
+var<workgroup> wg_go: u32;
+var<workgroup> sc: array<vec3<u32>, 256>;
+var<workgroup> inc: array<atomic<u32>, 3>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let chunk = chunk_of(wg, nwg);
+    if (chunk >= params.nr_chunks) {
+        return;
+    }
+    let z = chunk_zone[chunk];
+    if (lid == 0u) {
+        var go = 0u;
+        for (var m = 0u; m < NR_PCP; m++) {
+            let cell = plan.cells[cell_index(z, ORDER, m)];
+            if (chunk_prefix[chunk * NR_PCP + m] < cell.split + cell.alloc) {
+                go = 1u;
+            }
+        }
+        wg_go = go;
+    }
+    if (lid < 3u) {
+        atomicStore(&inc[lid], 0u);
+    }
+    if (workgroupUniformLoad(&wg_go) == 0u) {
+        return;
+    }
+    let npos = CHUNK_FRAMES >> ORDER;
+    let per = max(1u, npos / 256u);
+    let step = 1u << ORDER;
+    let base = chunk * CHUNK_FRAMES;
+    let want = make_free(ORDER);
+    // This thread's positions and how many free blocks of each list they hold.
+    let p0 = lid * per;
+    var own = vec3<u32>(0u);
+    for (var q = 0u; q < per; q++) {
+        let p = p0 + q;
+        if (p < npos) {
+            let pfn = base + p * step;
+            if (frames[pfn] == want) {
+                let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
+                if (m == 0u) { own.x += 1u; } else if (m == 1u) { own.y += 1u; } else if (m == 2u) { own.z += 1u; }
+            }
+        }
+    }
+    sc[lid] = own;
+    workgroupBarrier();
+    for (var d = 1u; d < 256u; d <<= 1u) {
+        var add = vec3<u32>(0u);
+        if (lid >= d) {
+            add = sc[lid - d];
+        }
+        workgroupBarrier();
+        sc[lid] += add;
+        workgroupBarrier();
+    }
+    var rank = sc[lid] - own + vec3<u32>(chunk_prefix[chunk * NR_PCP], chunk_prefix[chunk * NR_PCP + 1u], chunk_prefix[chunk * NR_PCP + 2u]);
+    for (var q = 0u; q < per; q++) {
+        let p = p0 + q;
+        if (p >= npos) {
+            break;
+        }
+        let pfn = base + p * step;
+        if (frames[pfn] != want) {
+            continue;
+        }
+        let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
+        if (m >= NR_PCP) {
+            continue;
+        }
+        let r = rank[m];
+        rank[m] = r + 1u;
+        let cell = plan.cells[cell_index(z, ORDER, m)];
+        if (r < cell.split) {
+            let half = step >> 1u;
+            frames[pfn] = make_free(ORDER - 1u);
+            frames[pfn + half] = make_free(ORDER - 1u);
+            atomicAdd(&inc[m], 1u);
+            atomicAdd(&inc[pageblocks[(pfn + half) >> PAGEBLOCK_ORDER]], 1u);
+        } else if (r < cell.split + cell.alloc) {
+            let q2 = r - cell.split;
+            var lo = cell.seg_start;
+            var hi = cell.seg_start + cell.seg_count;
+            while (hi - lo > 1u) {
+                let mid = (lo + hi) / 2u;
+                if (segs[mid].start <= q2) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            let g = segs[lo];
+            frames[pfn] = make_alloc(ORDER, g.class_mt >> 8u, g.class_mt & 0xffu);
+            owners[pfn] = g.owner;
+        }
+    }
+    workgroupBarrier();
+    if (lid < 3u && ORDER > 0u) {
+        let v = atomicLoad(&inc[lid]);
+        if (v != 0u) {
+            chunk_counts[chunk * CHUNK_COUNT_WORDS + (ORDER - 1u) * NR_PCP + lid] += v;
+        }
+    }
+}

@@ -1,0 +1,16 @@
+// Phase `count`, first step: zero the per-zone counts the count shader
+// accumulates into (the CPU twin overwrites them in one go).
+
+@group(0) @binding(0) var<uniform> params: TickParams;
+@group(0) @binding(1) var<storage, read_write> ctl: array<u32>;
+
+@compute @workgroup_size(128)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let zone = gid.x;
+    if (zone >= params.nr_zones) {
+        return;
+    }
+    for (var w = 0u; w < ZSW_CLASS_PAGES + NR_CLASSES; w++) {
+        ctl[zone * ZONE_STATE_WORDS + w] = 0u;
+    }
+}

@@ -1,0 +1,71 @@
+// Phase `merge`: twin of src/engine/cpu/merge.rs. One workgroup per chunk,
+// in workgroup memory; orders 0..9 one after the other, pairs in parallel.
+
+@group(0) @binding(0) var<uniform> params: TickParams;
+@group(0) @binding(1) var<storage, read_write> frames: array<u32>;
+@group(0) @binding(2) var<storage, read_write> pageblocks: array<u32>;
+@group(0) @binding(3) var<storage, read_write> chunk_dirty: array<u32>;
+
+var<workgroup> wf: array<u32, 1024>;
+var<workgroup> wpb: array<u32, 2>;
+var<workgroup> wg_dirty: u32;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let chunk = chunk_of(wg, nwg);
+    if (chunk >= params.nr_chunks) {
+        return;
+    }
+    if (lid == 0u) {
+        wg_dirty = chunk_dirty[chunk];
+    }
+    let dirty = workgroupUniformLoad(&wg_dirty);
+    if (dirty == 0u) {
+        return;
+    }
+    let base = chunk * CHUNK_FRAMES;
+    for (var k = 0u; k < 4u; k++) {
+        wf[k * 256u + lid] = frames[base + k * 256u + lid];
+    }
+    if (lid < 2u) {
+        wpb[lid] = pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid];
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < MAX_PAGE_ORDER; k++) {
+        let half = 1u << k;
+        let pairs = 512u >> k;
+        let want = make_free(k);
+        for (var p = lid; p < pairs; p += 256u) {
+            let a = p * (half << 1u);
+            let b = a + half;
+            if (wf[a] == want && wf[b] == want) {
+                var ok = true;
+                if (k >= PAGEBLOCK_ORDER) {
+                    let ma = wpb[a >> PAGEBLOCK_ORDER];
+                    let mb = wpb[b >> PAGEBLOCK_ORDER];
+                    if (ma != mb) {
+                        if (!migratetype_is_mergeable(ma) || !migratetype_is_mergeable(mb)) {
+                            ok = false;
+                        } else {
+                            wpb[b >> PAGEBLOCK_ORDER] = ma;
+                        }
+                    }
+                }
+                if (ok) {
+                    wf[a] = make_free(k + 1u);
+                    wf[b] = 0u;
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var k = 0u; k < 4u; k++) {
+        frames[base + k * 256u + lid] = wf[k * 256u + lid];
+    }
+    if (lid < 2u) {
+        pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid] = wpb[lid];
+    }
+    if (lid == 0u) {
+        chunk_dirty[chunk] = 0u;
+    }
+}

@@ -1,0 +1,51 @@
+// Phase `scan`: twin of src/engine/cpu/scan.rs. One workgroup per zone
+// computes, tile by tile, the exclusive prefix of its chunks' free blocks
+// of order ORDER per free list.
+
+override ORDER: u32;
+
+@group(0) @binding(0) var<uniform> params: TickParams;
+@group(0) @binding(1) var<storage, read> topo: Topo;
+@group(0) @binding(2) var<storage, read> chunk_counts: array<u32>;
+@group(0) @binding(3) var<storage, read_write> chunk_prefix: array<u32>;
+
+var<workgroup> sc: array<vec3<u32>, 256>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let zone = wg.x;
+    if (zone >= params.nr_zones) {
+        return;
+    }
+    let first = topo.zones[zone].start_chunk;
+    let n = topo.zones[zone].nr_chunks;
+    var carry = vec3<u32>(0u);
+    for (var tile = 0u; tile < n; tile += 256u) {
+        let c = first + tile + lid;
+        var own = vec3<u32>(0u);
+        if (tile + lid < n) {
+            let w = c * CHUNK_COUNT_WORDS + ORDER * NR_PCP;
+            own = vec3<u32>(chunk_counts[w], chunk_counts[w + 1u], chunk_counts[w + 2u]);
+        }
+        sc[lid] = own;
+        workgroupBarrier();
+        // Hillis-Steele inclusive scan.
+        for (var d = 1u; d < 256u; d <<= 1u) {
+            var add = vec3<u32>(0u);
+            if (lid >= d) {
+                add = sc[lid - d];
+            }
+            workgroupBarrier();
+            sc[lid] += add;
+            workgroupBarrier();
+        }
+        if (tile + lid < n) {
+            let ex = carry + sc[lid] - own;
+            chunk_prefix[c * NR_PCP] = ex.x;
+            chunk_prefix[c * NR_PCP + 1u] = ex.y;
+            chunk_prefix[c * NR_PCP + 2u] = ex.z;
+        }
+        carry += sc[255];
+        workgroupBarrier();
+    }
+}

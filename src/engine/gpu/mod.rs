@@ -1,0 +1,3 @@
+//! The GPU backend: the tick as wgpu compute shaders.
+
+pub mod shaders;
