@@ -6,6 +6,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod parity;
 pub mod state;
 pub mod types;
 

@@ -80,5 +80,8 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
             b.zonelists[n.id as usize * ZONELIST_STRIDE + i] = z;
         }
     }
+    // The boot state's counts, so /proc reads before the first tick, and
+    // so every backend starts from the same buffers.
+    crate::engine::cpu::run_phase_on(&mut b, crate::engine::Phase::Count);
     b
 }

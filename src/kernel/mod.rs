@@ -112,8 +112,6 @@ impl Machine {
             last: vec![ZoneStats::default(); nz],
         };
         m.apply_watermarks();
-        // The boot state's counts, so /proc reads before the first tick.
-        crate::engine::cpu::run_phase_on(m.backend.buffers_mut(), crate::engine::Phase::Count);
         let specs = m.scenario.tasks.clone();
         for t in specs {
             m.spawn_spec(&t)?;

@@ -1,3 +1,697 @@
-//! The GPU backend: the tick as wgpu compute shaders.
+//! The GPU backend: every phase of the tick as a wgpu compute shader over
+//! the same buffers as the CPU reference, many ticks per submission.
+//!
+//! Buffers mirror `SimBuffers`; the small configuration and state arrays are
+//! packed into a few buffers (`topo`, `ctl`, `plan`) so that no shader
+//! binds more than eight storage buffers (the WebGPU default).
 
+pub mod device;
 pub mod shaders;
+
+use super::state::SimBuffers;
+use super::types::*;
+use super::{tick_phases, Backend, EngineError, Phase};
+use crate::model::frame::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
+use crate::model::scenario::{MAX_NODES, MAX_TASKS};
+pub use device::GpuContext;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+const MAX_ZONES: usize = 3 * MAX_NODES;
+/// Ticks recorded into one command buffer.
+const TICKS_PER_SUBMIT: u32 = 16;
+
+struct Bufs {
+    params: wgpu::Buffer,
+    frames: wgpu::Buffer,
+    owners: wgpu::Buffer,
+    pageblocks: wgpu::Buffer,
+    chunk_zone: wgpu::Buffer,
+    chunk_counts: wgpu::Buffer,
+    chunk_prefix: wgpu::Buffer,
+    chunk_dirty: wgpu::Buffer,
+    topo: wgpu::Buffer,
+    ctl: wgpu::Buffer,
+    zone_stats: wgpu::Buffer,
+    tasks: wgpu::Buffer,
+    task_state: wgpu::Buffer,
+    plan: wgpu::Buffer,
+    grants: wgpu::Buffer,
+    segs: wgpu::Buffer,
+    totals: wgpu::Buffer,
+}
+
+struct Step {
+    label: String,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    groups: (u32, u32),
+}
+
+pub struct GpuBackend {
+    ctx: GpuContext,
+    host: SimBuffers,
+    /// The host copy of the small state matches the device.
+    small_fresh: bool,
+    /// The host copy of the frame arrays matches the device.
+    frames_fresh: bool,
+    /// The host changed configuration that must be uploaded.
+    dirty: bool,
+    bufs: Bufs,
+    /// Steps per phase, in `tick_phases()` order.
+    phases: Vec<(Phase, Vec<Step>)>,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+fn topo_bytes(b: &SimBuffers) -> Vec<u8> {
+    let mut zones = b.zones.clone();
+    zones.resize(MAX_ZONES, ZoneDesc::default());
+    let mut nodes = b.nodes.clone();
+    nodes.resize(MAX_NODES, NodeDesc::default());
+    let mut zl = b.zonelists.clone();
+    zl.resize(MAX_NODES * ZONELIST_STRIDE, ZONE_NONE);
+    let mut v = Vec::new();
+    v.extend_from_slice(bytemuck::cast_slice(&zones));
+    v.extend_from_slice(bytemuck::cast_slice(&nodes));
+    v.extend_from_slice(bytemuck::cast_slice(&zl));
+    v
+}
+
+fn ctl_bytes(b: &SimBuffers) -> Vec<u8> {
+    let mut zs = b.zone_state.clone();
+    zs.resize(MAX_ZONES, ZoneState::default());
+    let mut ns = b.node_state.clone();
+    ns.resize(MAX_NODES, NodeState::default());
+    let mut v = Vec::new();
+    v.extend_from_slice(bytemuck::cast_slice(&zs));
+    v.extend_from_slice(bytemuck::cast_slice(&ns));
+    v.extend_from_slice(bytemuck::bytes_of(&b.plan_hdr));
+    v
+}
+
+fn plan_bytes(b: &SimBuffers) -> Vec<u8> {
+    let mut cells = b.cells.clone();
+    cells.resize(MAX_ZONES * NR_PAGE_ORDERS * NR_PCP, PlanCell::default());
+    let mut steals = b.steals.clone();
+    steals.resize(MAX_ZONES * 2 * NR_PCP, StealCell::default());
+    let mut v = Vec::new();
+    v.extend_from_slice(bytemuck::cast_slice(&cells));
+    v.extend_from_slice(bytemuck::cast_slice(&steals));
+    v
+}
+
+fn padded<T: bytemuck::Pod + Default>(v: &[T], n: usize) -> Vec<u8> {
+    let mut w = v.to_vec();
+    w.resize(n.max(v.len()), T::default());
+    bytemuck::cast_slice(&w).to_vec()
+}
+
+/// Workgroup grid for one workgroup per item, at most 32768 wide.
+fn grid(n: u32) -> (u32, u32) {
+    let x = n.clamp(1, 32768);
+    (x, n.div_ceil(x).max(1))
+}
+
+impl GpuBackend {
+    /// The largest number of frames one array may hold on this device.
+    pub fn max_frames(ctx: &GpuContext) -> u64 {
+        (ctx.limits.max_storage_buffer_binding_size as u64).min(ctx.limits.max_buffer_size) / 4
+    }
+
+    /// Uploads `host` to a new set of device buffers and builds pipelines.
+    pub fn new(ctx: GpuContext, host: SimBuffers) -> Result<GpuBackend, EngineError> {
+        let nf = host.frames.len() as u64;
+        let max = Self::max_frames(&ctx);
+        if nf > max {
+            return Err(EngineError::Unavailable {
+                backend: format!("gpu ({})", ctx.describe()),
+                reason: format!(
+                    "the scenario has {nf} frames ({} MiB per frame array) but this adapter binds at most {} MiB per buffer: the largest scenario it can hold is {max} frames ({} GiB)",
+                    nf * 4 >> 20,
+                    max * 4 >> 20,
+                    max * 4096 >> 30
+                ),
+            });
+        }
+        if host.zones.len() > MAX_ZONES || host.nodes.len() > MAX_NODES {
+            return Err(EngineError::Unavailable {
+                backend: "gpu".into(),
+                reason: "too many zones or nodes".into(),
+            });
+        }
+        let d = &ctx.device;
+        let error = Arc::new(Mutex::new(None));
+        {
+            let e = error.clone();
+            d.on_uncaptured_error(Arc::new(move |err: wgpu::Error| {
+                let mut g = e.lock().unwrap_or_else(|p| p.into_inner());
+                if g.is_none() {
+                    *g = Some(err.to_string());
+                }
+            }));
+            let e = error.clone();
+            d.set_device_lost_callback(move |reason, msg| {
+                let mut g = e.lock().unwrap_or_else(|p| p.into_inner());
+                if g.is_none() {
+                    *g = Some(format!("device lost ({reason:?}): {msg}"));
+                }
+            });
+        }
+        use wgpu::BufferUsages as U;
+        let st = U::STORAGE | U::COPY_DST | U::COPY_SRC;
+        let mk = |label: &str, bytes: &[u8], usage: U| {
+            d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytes,
+                usage,
+            })
+        };
+        let bufs = Bufs {
+            params: mk(
+                "numasim.params",
+                bytemuck::bytes_of(&host.params),
+                st | U::UNIFORM,
+            ),
+            frames: mk("numasim.frames", bytemuck::cast_slice(&host.frames), st),
+            owners: mk("numasim.owners", bytemuck::cast_slice(&host.owners), st),
+            pageblocks: mk(
+                "numasim.pageblocks",
+                bytemuck::cast_slice(&host.pageblocks),
+                st,
+            ),
+            chunk_zone: mk(
+                "numasim.chunk_zone",
+                bytemuck::cast_slice(&host.chunk_zone),
+                st,
+            ),
+            chunk_counts: mk(
+                "numasim.chunk_counts",
+                bytemuck::cast_slice(&host.chunk_counts),
+                st,
+            ),
+            chunk_prefix: mk(
+                "numasim.chunk_prefix",
+                bytemuck::cast_slice(&host.chunk_prefix),
+                st,
+            ),
+            chunk_dirty: mk(
+                "numasim.chunk_dirty",
+                bytemuck::cast_slice(&host.chunk_dirty),
+                st,
+            ),
+            topo: mk("numasim.topo", &topo_bytes(&host), st),
+            ctl: mk("numasim.ctl", &ctl_bytes(&host), st),
+            zone_stats: mk(
+                "numasim.zone_stats",
+                bytemuck::cast_slice(&host.zone_stats),
+                st,
+            ),
+            tasks: mk("numasim.tasks", &padded(&host.tasks, MAX_TASKS), st),
+            task_state: mk(
+                "numasim.task_state",
+                &padded(&host.task_state, MAX_TASKS),
+                st,
+            ),
+            plan: mk("numasim.plan", &plan_bytes(&host), st),
+            grants: mk("numasim.grants", bytemuck::cast_slice(&host.grants), st),
+            segs: mk("numasim.segs", bytemuck::cast_slice(&host.segs), st),
+            totals: mk("numasim.totals", bytemuck::cast_slice(&host.totals), st),
+        };
+        let mut me = GpuBackend {
+            ctx,
+            host,
+            small_fresh: true,
+            frames_fresh: true,
+            dirty: false,
+            bufs,
+            phases: Vec::new(),
+            error,
+        };
+        me.build_pipelines();
+        me.check_error()?;
+        Ok(me)
+    }
+
+    fn build_pipelines(&mut self) {
+        let d = &self.ctx.device;
+        let b = &self.bufs;
+        let nc = self.host.nr_chunks() as u32;
+        let nz = self.host.zones.len() as u32;
+        let module = |name: &str| {
+            let src = shaders::source(name).expect("shader exists");
+            d.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("numasim.{name}")),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            })
+        };
+        let step = |name: &str,
+                    order: Option<u32>,
+                    bindings: &[&wgpu::Buffer],
+                    groups: (u32, u32)|
+         -> Step {
+            let m = module(name);
+            let label = match order {
+                Some(o) => format!("numasim.{name}[{o}]"),
+                None => format!("numasim.{name}"),
+            };
+            let constants: Vec<(&str, f64)> =
+                order.map(|o| vec![("ORDER", o as f64)]).unwrap_or_default();
+            let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &m,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: true,
+                },
+                cache: None,
+            });
+            let entries: Vec<wgpu::BindGroupEntry> = bindings
+                .iter()
+                .enumerate()
+                .map(|(i, buf)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: buf.as_entire_binding(),
+                })
+                .collect();
+            let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&label),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            });
+            Step {
+                label,
+                pipeline,
+                bind_group,
+                groups,
+            }
+        };
+        let chunks = grid(nc);
+        let mut phases = Vec::new();
+        for p in tick_phases() {
+            let steps = match p {
+                Phase::Free => vec![step(
+                    "free",
+                    None,
+                    &[
+                        &b.params,
+                        &b.frames,
+                        &b.owners,
+                        &b.chunk_zone,
+                        &b.ctl,
+                        &b.tasks,
+                        &b.zone_stats,
+                        &b.chunk_dirty,
+                    ],
+                    chunks,
+                )],
+                Phase::Merge => vec![step(
+                    "merge",
+                    None,
+                    &[&b.params, &b.frames, &b.pageblocks, &b.chunk_dirty],
+                    chunks,
+                )],
+                Phase::Count => vec![
+                    step(
+                        "count_clear",
+                        None,
+                        &[&b.params, &b.ctl],
+                        (nz.div_ceil(128), 1),
+                    ),
+                    step(
+                        "count",
+                        None,
+                        &[
+                            &b.params,
+                            &b.frames,
+                            &b.pageblocks,
+                            &b.chunk_zone,
+                            &b.chunk_counts,
+                            &b.ctl,
+                        ],
+                        chunks,
+                    ),
+                ],
+                Phase::Plan => vec![step(
+                    "plan",
+                    None,
+                    &[
+                        &b.params,
+                        &b.topo,
+                        &b.ctl,
+                        &b.zone_stats,
+                        &b.tasks,
+                        &b.task_state,
+                        &b.plan,
+                        &b.grants,
+                        &b.segs,
+                    ],
+                    (1, 1),
+                )],
+                Phase::Scan(o) => vec![step(
+                    "scan",
+                    Some(o),
+                    &[&b.params, &b.topo, &b.chunk_counts, &b.chunk_prefix],
+                    (nz, 1),
+                )],
+                Phase::Steal(o) => vec![step(
+                    "steal",
+                    Some(o),
+                    &[
+                        &b.params,
+                        &b.frames,
+                        &b.pageblocks,
+                        &b.chunk_zone,
+                        &b.chunk_counts,
+                        &b.chunk_prefix,
+                        &b.plan,
+                    ],
+                    grid(nc.div_ceil(64)),
+                )],
+                Phase::AllocSplit(o) => vec![step(
+                    "alloc_split",
+                    Some(o),
+                    &[
+                        &b.params,
+                        &b.frames,
+                        &b.owners,
+                        &b.pageblocks,
+                        &b.chunk_zone,
+                        &b.chunk_counts,
+                        &b.chunk_prefix,
+                        &b.plan,
+                        &b.segs,
+                    ],
+                    chunks,
+                )],
+                Phase::EndTick => vec![step(
+                    "end_tick",
+                    None,
+                    &[&b.params, &b.zone_stats, &b.totals],
+                    ((nz * NR_ZONE_STATS as u32).div_ceil(256), 1),
+                )],
+            };
+            phases.push((p, steps));
+        }
+        debug_assert_eq!(phases.len(), tick_phases().len());
+        debug_assert!(MAX_PAGE_ORDER == 10);
+        self.phases = phases;
+    }
+
+    fn check_error(&self) -> Result<(), EngineError> {
+        let g = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref() {
+            None => Ok(()),
+            Some(msg) if msg.starts_with("device lost") => {
+                Err(EngineError::DeviceLost(msg.clone()))
+            }
+            Some(msg) => Err(EngineError::DeviceLost(format!("GPU error: {msg}"))),
+        }
+    }
+
+    /// Uploads what the host changed.
+    fn upload(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        let q = &self.ctx.queue;
+        let b = &self.bufs;
+        q.write_buffer(&b.params, 0, bytemuck::bytes_of(&self.host.params));
+        q.write_buffer(&b.topo, 0, &topo_bytes(&self.host));
+        q.write_buffer(&b.ctl, 0, &ctl_bytes(&self.host));
+        q.write_buffer(&b.tasks, 0, bytemuck::cast_slice(&self.host.tasks));
+        q.write_buffer(
+            &b.task_state,
+            0,
+            bytemuck::cast_slice(&self.host.task_state),
+        );
+        self.dirty = false;
+    }
+
+    fn encode_phase(&self, enc: &mut wgpu::CommandEncoder, i: usize) {
+        let (phase, steps) = &self.phases[i];
+        if *phase == Phase::Free {
+            enc.clear_buffer(&self.bufs.zone_stats, 0, None);
+        }
+        for s in steps {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&s.label),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&s.pipeline);
+            pass.set_bind_group(0, &s.bind_group, &[]);
+            pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
+        }
+    }
+
+    fn submit(
+        &mut self,
+        f: impl FnOnce(&Self, &mut wgpu::CommandEncoder),
+    ) -> Result<(), EngineError> {
+        self.check_error()?;
+        self.upload();
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.ticks"),
+            });
+        f(self, &mut enc);
+        self.ctx.queue.submit([enc.finish()]);
+        self.small_fresh = false;
+        self.frames_fresh = false;
+        self.check_error()
+    }
+
+    /// Copies a device buffer back into `dst` (blocking).
+    fn read_into(&self, src: &wgpu::Buffer, dst: &mut [u8]) -> Result<(), EngineError> {
+        if dst.is_empty() {
+            return Ok(());
+        }
+        let size = dst.len() as u64;
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("numasim.readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.readback"),
+            });
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+        self.ctx.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let done = Arc::new(Mutex::new(None));
+        let d2 = done.clone();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            *d2.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))?;
+        self.check_error()?;
+        match done.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(EngineError::DeviceLost(format!(
+                    "mapping a readback buffer: {e}"
+                )))
+            }
+            None => return Err(EngineError::DeviceLost("a readback never completed".into())),
+        }
+        {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| EngineError::DeviceLost(format!("reading back: {e:?}")))?;
+            dst.copy_from_slice(&view);
+        }
+        staging.unmap();
+        Ok(())
+    }
+
+    fn read_vec<T: bytemuck::Pod>(
+        &self,
+        src: &wgpu::Buffer,
+        dst: &mut [T],
+    ) -> Result<(), EngineError> {
+        self.read_into(src, bytemuck::cast_slice_mut(dst))
+    }
+
+    /// Brings the host copy of the small state up to date.
+    fn sync_small(&mut self) -> Result<(), EngineError> {
+        if self.small_fresh {
+            return Ok(());
+        }
+        let mut params = [TickParams::default()];
+        self.read_vec(&self.bufs.params, &mut params)?;
+        self.host.params = params[0];
+        let mut ctl = vec![0u8; ctl_bytes(&self.host).len()];
+        self.read_into(&self.bufs.ctl, &mut ctl)?;
+        let nz = self.host.zones.len();
+        let nn = self.host.nodes.len();
+        let zs_bytes = std::mem::size_of::<ZoneState>();
+        let ns_off = MAX_ZONES * zs_bytes;
+        self.host
+            .zone_state
+            .copy_from_slice(bytemuck::cast_slice(&ctl[..nz * zs_bytes]));
+        self.host
+            .node_state
+            .copy_from_slice(bytemuck::cast_slice(&ctl[ns_off..ns_off + nn * 16]));
+        let hdr_off = ns_off + MAX_NODES * 16;
+        self.host.plan_hdr = *bytemuck::from_bytes(&ctl[hdr_off..hdr_off + 16]);
+        let mut zs = std::mem::take(&mut self.host.zone_stats);
+        self.read_vec(&self.bufs.zone_stats, &mut zs)?;
+        self.host.zone_stats = zs;
+        let mut ts = std::mem::take(&mut self.host.task_state);
+        self.read_vec(&self.bufs.task_state, &mut ts)?;
+        self.host.task_state = ts;
+        let mut tot = std::mem::take(&mut self.host.totals);
+        self.read_vec(&self.bufs.totals, &mut tot)?;
+        self.host.totals = tot;
+        self.small_fresh = true;
+        Ok(())
+    }
+
+    /// Brings the whole host copy up to date, scratch buffers included.
+    fn sync_all(&mut self) -> Result<(), EngineError> {
+        self.sync_small()?;
+        if self.frames_fresh {
+            return Ok(());
+        }
+        macro_rules! rd {
+            ($field:ident) => {{
+                let mut v = std::mem::take(&mut self.host.$field);
+                self.read_vec(&self.bufs.$field, &mut v)?;
+                self.host.$field = v;
+            }};
+        }
+        rd!(frames);
+        rd!(owners);
+        rd!(pageblocks);
+        rd!(chunk_counts);
+        rd!(chunk_prefix);
+        rd!(chunk_dirty);
+        rd!(grants);
+        rd!(segs);
+        let mut plan = vec![0u8; plan_bytes(&self.host).len()];
+        self.read_into(&self.bufs.plan, &mut plan)?;
+        let nz = self.host.zones.len();
+        let ncells = nz * NR_PAGE_ORDERS * NR_PCP;
+        self.host
+            .cells
+            .copy_from_slice(bytemuck::cast_slice(&plan[..ncells * 16]));
+        let st_off = MAX_ZONES * NR_PAGE_ORDERS * NR_PCP * 16;
+        self.host.steals.copy_from_slice(bytemuck::cast_slice(
+            &plan[st_off..st_off + nz * 2 * NR_PCP * 16],
+        ));
+        self.frames_fresh = true;
+        Ok(())
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Makes the device unusable, as a lost device would be (for tests of
+    /// the device-loss path).
+    pub fn simulate_device_loss(&mut self) {
+        self.ctx.device.destroy();
+        let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some("device lost (Destroyed): destroyed on request".into());
+        }
+    }
+
+    /// Bytes of device memory per simulated frame.
+    pub fn device_bytes_per_frame(&self) -> f64 {
+        let b = &self.bufs;
+        let total: u64 = [
+            &b.params,
+            &b.frames,
+            &b.owners,
+            &b.pageblocks,
+            &b.chunk_zone,
+            &b.chunk_counts,
+            &b.chunk_prefix,
+            &b.chunk_dirty,
+            &b.topo,
+            &b.ctl,
+            &b.zone_stats,
+            &b.tasks,
+            &b.task_state,
+            &b.plan,
+            &b.grants,
+            &b.segs,
+            &b.totals,
+        ]
+        .iter()
+        .map(|x| x.size())
+        .sum();
+        total as f64 / self.host.frames.len().max(1) as f64
+    }
+}
+
+impl Backend for GpuBackend {
+    fn name(&self) -> String {
+        format!("gpu: {}", self.ctx.describe())
+    }
+    fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
+        self.sync_all()?;
+        Ok(&self.host)
+    }
+    fn buffers_mut(&mut self) -> &mut SimBuffers {
+        // The host is about to change configuration: its copy of the state
+        // the upload rewrites must be current first.
+        if let Err(e) = self.sync_small() {
+            let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
+            if g.is_none() {
+                *g = Some(format!("device lost (sync): {e}"));
+            }
+        }
+        self.dirty = true;
+        &mut self.host
+    }
+    fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
+        let i = self
+            .phases
+            .iter()
+            .position(|(p, _)| *p == phase)
+            .ok_or_else(|| EngineError::DeviceLost(format!("no phase {}", phase.name())))?;
+        self.submit(|me, enc| me.encode_phase(enc, i))
+    }
+    fn run_tick(&mut self) -> Result<(), EngineError> {
+        self.run_ticks(1)
+    }
+    fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(TICKS_PER_SUBMIT);
+            self.submit(|me, enc| {
+                for _ in 0..k {
+                    for i in 0..me.phases.len() {
+                        me.encode_phase(enc, i);
+                    }
+                }
+            })?;
+            left -= k;
+        }
+        Ok(())
+    }
+    fn read_stats(
+        &mut self,
+        totals: &mut [[u64; NR_ZONE_STATS]],
+        last: &mut [ZoneStats],
+    ) -> Result<(), EngineError> {
+        self.sync_small()?;
+        for (z, t) in totals.iter_mut().enumerate() {
+            *t = self.host.zone_totals(z);
+        }
+        last.copy_from_slice(&self.host.zone_stats);
+        Ok(())
+    }
+}
