@@ -115,7 +115,10 @@ fn grid(n: u32) -> (u32, u32) {
 impl GpuBackend {
     /// The largest number of frames one array may hold on this device.
     pub fn max_frames(ctx: &GpuContext) -> u64 {
-        (ctx.limits.max_storage_buffer_binding_size as u64).min(ctx.limits.max_buffer_size) / 4
+        ctx.limits
+            .max_storage_buffer_binding_size
+            .min(ctx.limits.max_buffer_size)
+            / 4
     }
 
     /// Uploads `host` to a new set of device buffers and builds pipelines.
@@ -127,9 +130,9 @@ impl GpuBackend {
                 backend: format!("gpu ({})", ctx.describe()),
                 reason: format!(
                     "the scenario has {nf} frames ({} MiB per frame array) but this adapter binds at most {} MiB per buffer: the largest scenario it can hold is {max} frames ({} GiB)",
-                    nf * 4 >> 20,
-                    max * 4 >> 20,
-                    max * 4096 >> 30
+                    (nf * 4) >> 20,
+                    (max * 4) >> 20,
+                    (max * 4096) >> 30
                 ),
             });
         }
