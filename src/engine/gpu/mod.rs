@@ -11,7 +11,7 @@ pub mod shaders;
 use super::state::SimBuffers;
 use super::types::*;
 use super::{tick_phases, Backend, EngineError, Phase};
-use crate::model::frame::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
+use crate::model::frame::NR_PAGE_ORDERS;
 use crate::model::scenario::{MAX_NODES, MAX_TASKS};
 pub use device::GpuContext;
 use std::sync::{Arc, Mutex};
@@ -398,7 +398,6 @@ impl GpuBackend {
             phases.push((p, steps));
         }
         debug_assert_eq!(phases.len(), tick_phases().len());
-        debug_assert!(MAX_PAGE_ORDER == 10);
         self.phases = phases;
     }
 
