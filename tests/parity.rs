@@ -3,10 +3,8 @@
 //! in CI). Without an adapter the tests say they were skipped, and fail when
 //! NUMASIM_REQUIRE_GPU=1.
 
-use numasim::engine::cpu::CpuBackend;
 use numasim::engine::gpu::{device, GpuBackend};
 use numasim::engine::parity::{compare, diagnose};
-use numasim::engine::Backend;
 use numasim::kernel::boot::boot_buffers;
 use numasim::kernel::Machine;
 use numasim::model::scenario::Scenario;
