@@ -3,9 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use numasim::engine::types::*;
-use numasim::kernel::Machine;
-use numasim::model::scenario::{Scenario, PRESETS};
-use numasim::model::topology::ZoneType;
+use numasim::kernel::{BackendChoice, Machine};
+use numasim::model::scenario::Scenario;
 use numasim::procfs::{self, shell};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Instant;
@@ -21,10 +20,24 @@ struct Cli {
     cmd: Option<Cmd>,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BackendArg {
     /// The CPU reference backend (rayon over all cores).
     Cpu,
+    /// The GPU backend (wgpu compute); fails if no adapter can run it.
+    Gpu,
+    /// The GPU when an adapter can hold the scenario, else the CPU.
+    Auto,
+}
+
+impl BackendArg {
+    fn choice(self) -> BackendChoice {
+        match self {
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Gpu => BackendChoice::Gpu,
+            BackendArg::Auto => BackendChoice::Auto,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -40,7 +53,7 @@ enum Cmd {
         /// Seed (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_enum, default_value = "cpu")]
+        #[arg(long, value_enum, default_value = "auto")]
         backend: BackendArg,
         /// Write one JSON object per sampled tick to FILE.
         #[arg(long)]
@@ -62,8 +75,20 @@ enum Cmd {
         scenario: String,
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_enum, default_value = "cpu")]
+        #[arg(long, value_enum, default_value = "auto")]
         backend: BackendArg,
+    },
+    /// Run two backends phase by phase and name the first difference.
+    Parity {
+        #[arg(default_value = "small")]
+        scenario: String,
+        #[arg(long, default_value_t = 20)]
+        ticks: u64,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Ticks to run (batched, on both) before comparing phase by phase.
+        #[arg(long, default_value_t = 0)]
+        skip: u64,
     },
     /// Measure simulation speed per backend.
     Bench {
@@ -76,8 +101,12 @@ enum Cmd {
         /// Untimed ticks first, so memory fills and churn is steady (default: the timed ticks).
         #[arg(long)]
         warmup: Option<u64>,
-        #[arg(long, value_enum, default_value = "cpu")]
-        backend: BackendArg,
+        /// Backends to measure (default: cpu and gpu, when a GPU is present).
+        #[arg(long = "backend", value_enum)]
+        backends: Vec<BackendArg>,
+        /// Measure cost per frame-tick at 1M, 4M, 16M, 64M and 268M frames.
+        #[arg(long)]
+        scaling: bool,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -87,12 +116,21 @@ enum Cmd {
 fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        None => cmd_run("default", None, None, None, None, None, false),
+        None => cmd_run(
+            "default",
+            None,
+            None,
+            BackendArg::Auto,
+            None,
+            None,
+            None,
+            false,
+        ),
         Some(Cmd::Run {
             scenario,
             ticks,
             seed,
-            backend: _,
+            backend,
             json,
             sample_every,
             check_every,
@@ -101,6 +139,7 @@ fn main() {
             &scenario,
             ticks,
             seed,
+            backend,
             json,
             sample_every,
             check_every,
@@ -110,15 +149,22 @@ fn main() {
             script,
             scenario,
             seed,
-            backend: _,
-        }) => cmd_shell(script, &scenario, seed),
+            backend,
+        }) => cmd_shell(script, &scenario, seed, backend),
+        Some(Cmd::Parity {
+            scenario,
+            ticks,
+            seed,
+            skip,
+        }) => cmd_parity(&scenario, ticks, seed, skip),
         Some(Cmd::Bench {
             scenarios,
             ticks,
             warmup,
-            backend: _,
+            backends,
+            scaling,
             json,
-        }) => cmd_bench(scenarios, ticks, warmup, json),
+        }) => cmd_bench(scenarios, ticks, warmup, backends, scaling, json),
     };
     if let Err(e) = r {
         eprintln!("numasim: {e:#}");
@@ -226,10 +272,12 @@ fn sample_json(m: &mut Machine) -> Result<serde_json::Value> {
     Ok(serde_json::json!({ "tick": tick, "time_ms": time_ms, "nodes": nodes }))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_run(
     scenario: &str,
     ticks: Option<u64>,
     seed: Option<u64>,
+    backend: BackendArg,
     json: Option<std::path::PathBuf>,
     sample_every: Option<u64>,
     check_every: Option<u64>,
@@ -239,20 +287,21 @@ fn cmd_run(
     let ticks = ticks.unwrap_or(s.default_ticks);
     let name = s.name.clone();
     let desc = s.description.clone();
-    let mut m = Machine::boot(s, seed).context("booting the machine")?;
+    let (mut m, why) =
+        Machine::boot_on(s, seed, backend.choice()).context("booting the machine")?;
     if !quiet {
         let t = &m.scenario.topology;
         println!("numasim: scenario `{name}`: {desc}");
         println!(
-            "  {} nodes, {} CPUs, {} GiB ({} frames), seed {}, tick {} us, backend {}",
+            "  {} nodes, {} CPUs, {} GiB ({} frames), seed {}, tick {} us",
             t.nodes.len(),
             t.nr_cpus(),
             t.total_bytes() >> 30,
             t.total_frames(),
             m.seed,
             m.tick_ns() / 1000,
-            m.backend_name()
         );
+        println!("  backend {} ({why})", m.backend_name());
     }
     let mut out = match &json {
         Some(p) => Some(std::io::BufWriter::new(
@@ -261,24 +310,51 @@ fn cmd_run(
         None => None,
     };
     let every = sample_every.unwrap_or((ticks / 100).max(1)).max(1);
+    let step = (ticks / 100).max(1);
+    // A consistent snapshot every 10% of the run: what a lost GPU device
+    // can cost at most.
+    let checkpoint_every = (ticks / 10).max(1);
+    let on_gpu = m.backend_name().starts_with("gpu");
     let mut progress = Progress::new(ticks);
     let start = Instant::now();
-    for i in 0..ticks {
-        m.step()?;
-        if let Some(c) = check_every {
-            if c > 0 && m.tick % c == 0 {
+    let end = ticks;
+    while m.tick < end {
+        let mut next = (m.tick / step + 1) * step;
+        if out.is_some() {
+            next = next.min((m.tick / every + 1) * every);
+        }
+        if let Some(c) = check_every.filter(|&c| c > 0) {
+            next = next.min((m.tick / c + 1) * c);
+        }
+        next = next.min(end);
+        if let Err(e) = m.advance(next - m.tick) {
+            if !on_gpu {
+                return Err(e.into());
+            }
+            eprintln!("numasim: the GPU backend failed at tick {}: {e}", m.tick);
+            let t = m
+                .recover_on_cpu()
+                .context("continuing on the CPU backend")?;
+            eprintln!("numasim: continuing on the CPU reference backend from the last consistent state, tick {t} (counters intact)");
+            continue;
+        }
+        if let Some(c) = check_every.filter(|&c| c > 0) {
+            if m.tick % c == 0 {
                 m.check().map_err(|v| anyhow::anyhow!("{v}"))?;
             }
         }
         if let Some(w) = out.as_mut() {
-            if m.tick % every == 0 || i + 1 == ticks {
+            if m.tick % every == 0 || m.tick == end {
                 let v = sample_json(&mut m)?;
                 serde_json::to_writer(&mut *w, &v)?;
                 w.write_all(b"\n")?;
             }
         }
+        if on_gpu && m.tick % checkpoint_every == 0 {
+            m.checkpoint()?;
+        }
         if !quiet {
-            progress.update(i + 1);
+            progress.update(m.tick);
         }
     }
     let wall = start.elapsed().as_secs_f64();
@@ -292,7 +368,12 @@ fn cmd_run(
     }
     let frames = m.scenario.topology.total_frames();
     println!();
-    println!("summary after {ticks} ticks ({:.3} s simulated) in {wall:.2} s wall: {:.0} ticks/s, {:.3e} frame-ticks/s", m.now_ns() as f64 / 1e9, ticks as f64 / wall, frames as f64 * ticks as f64 / wall);
+    println!(
+        "summary after {ticks} ticks ({:.3} s simulated) in {wall:.2} s wall: {:.0} ticks/s, {:.3e} frame-ticks/s",
+        m.now_ns() as f64 / 1e9,
+        ticks as f64 / wall,
+        frames as f64 * ticks as f64 / wall
+    );
     let allocs = m.total(ZS_ALLOCS, None);
     let frees = m.total(ZS_FREES, None);
     println!(
@@ -323,13 +404,64 @@ fn cmd_run(
     if let Some(p) = json {
         eprintln!("wrote samples every {every} ticks to {}", p.display());
     }
-    let _ = ZoneType::Normal;
     Ok(())
 }
 
-fn cmd_shell(script: Option<std::path::PathBuf>, scenario: &str, seed: Option<u64>) -> Result<()> {
+fn cmd_parity(scenario: &str, ticks: u64, seed: Option<u64>, skip: u64) -> Result<()> {
+    use numasim::engine::cpu::CpuBackend;
+    use numasim::engine::gpu::{device, GpuBackend};
+    use numasim::kernel::boot::boot_buffers;
     let s = load(scenario)?;
-    let mut m = Machine::boot(s, seed).context("booting the machine")?;
+    let seed = seed.unwrap_or(s.seed);
+    let ctx = device::open()?;
+    println!(
+        "parity: `{}` seed {seed}: CPU reference against {}",
+        s.name,
+        ctx.describe()
+    );
+    let mut cpu = Machine::with_backend(
+        s.clone(),
+        seed,
+        Box::new(CpuBackend::new(boot_buffers(&s, seed))),
+    )?;
+    let mut gpu = Machine::with_backend(
+        s.clone(),
+        seed,
+        Box::new(GpuBackend::new(ctx, boot_buffers(&s, seed))?),
+    )?;
+    if skip > 0 {
+        cpu.advance(skip)?;
+        gpu.advance(skip)?;
+    }
+    let mut progress = Progress::new(ticks);
+    let r = numasim::engine::parity::diagnose(
+        cpu.backend_mut(),
+        gpu.backend_mut(),
+        skip,
+        ticks,
+        |t| progress.update(t),
+    )?;
+    match r {
+        None => {
+            println!(
+                "parity: identical after every phase of ticks {skip}..{}",
+                skip + ticks
+            );
+            Ok(())
+        }
+        Some(mm) => bail!("parity: {mm}"),
+    }
+}
+
+fn cmd_shell(
+    script: Option<std::path::PathBuf>,
+    scenario: &str,
+    seed: Option<u64>,
+    backend: BackendArg,
+) -> Result<()> {
+    let s = load(scenario)?;
+    let (mut m, why) =
+        Machine::boot_on(s, seed, backend.choice()).context("booting the machine")?;
     let stdout = std::io::stdout();
     match script {
         Some(p) => {
@@ -342,9 +474,10 @@ fn cmd_shell(script: Option<std::path::PathBuf>, scenario: &str, seed: Option<u6
             let interactive = stdin.is_terminal();
             if interactive {
                 eprintln!(
-                    "numasim shell on `{}` ({} nodes); `help` lists commands, ctrl-d quits",
+                    "numasim shell on `{}` ({} nodes), backend {} ({why}); `help` lists commands, ctrl-d quits",
                     m.scenario.name,
-                    m.scenario.topology.nodes.len()
+                    m.scenario.topology.nodes.len(),
+                    m.backend_name()
                 );
             }
             let mut lineno = 0;
@@ -396,74 +529,188 @@ fn mem_available_bytes() -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
+/// A scenario of `frames` frames with the default preset's churn per
+/// frame: four nodes, three `mixed` tasks each, scaled to node size.
+fn scaling_scenario(frames: u64) -> Result<Scenario> {
+    let node_mib = (frames / 4) >> 8;
+    let scale = node_mib as f64 / 8192.0;
+    let mut src = format!("name = \"scaling-{frames}\"\nseed = 5\ndistances = [[10,16,16,22],[16,10,22,16],[16,22,10,16],[22,16,16,10]]\n");
+    for _ in 0..4 {
+        src += &format!("[[nodes]]\nmemory_mib = {node_mib}\ncpus = 4\n");
+    }
+    for n in 0..4 {
+        for k in 0..3 {
+            src += &format!(
+                "[[tasks]]\nname = \"t{n}{k}\"\ncpu = {}\nworkload = \"mixed\"\nscale = {scale}\n",
+                n * 4 + k
+            );
+        }
+    }
+    Ok(Scenario::parse(&src, &format!("scaling-{frames}"))?)
+}
+
+struct BenchRow {
+    ticks_per_s: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bench_one(
+    label: &str,
+    s: Scenario,
+    backend: BackendArg,
+    timed: u64,
+    warm: u64,
+    results: &mut Vec<serde_json::Value>,
+    rows: &mut Vec<(String, BackendArg, BenchRow)>,
+) -> Result<()> {
+    let frames = s.topology.total_frames();
+    let (mut m, _) = match Machine::boot_on(s, None, backend.choice()) {
+        Ok(x) => x,
+        Err(e) => {
+            println!(
+                "{label:<14} {:<6} skipped: {e}",
+                format!("{backend:?}").to_lowercase()
+            );
+            return Ok(());
+        }
+    };
+    m.advance(warm)?;
+    let ev0 = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None);
+    let t0 = Instant::now();
+    m.advance(timed)?;
+    let wall = t0.elapsed().as_secs_f64();
+    let events = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None) - ev0;
+    let bpf = match m.device_bytes_per_frame() {
+        Some(b) => b,
+        None => m.buffers()?.bytes_per_frame(),
+    };
+    let tps = timed as f64 / wall;
+    let ns_per_ft = wall * 1e9 / (frames as f64 * timed as f64);
+    println!(
+        "{label:<14} {:<6} {frames:>11} {timed:>6} {tps:>9.1} {:>13.3e} {ns_per_ft:>9.4} {:>14.3e} {:>10.0} {bpf:>7.2}",
+        format!("{backend:?}").to_lowercase(),
+        tps * frames as f64,
+        events as f64 / wall,
+        events as f64 / timed as f64
+    );
+    results.push(serde_json::json!({
+        "scenario": label, "backend": m.backend_name(), "frames": frames, "warmup_ticks": warm, "ticks": timed,
+        "wall_s": wall, "ticks_per_s": tps, "frame_ticks_per_s": tps * frames as f64, "ns_per_frame_tick": ns_per_ft,
+        "allocs_frees_per_s": events as f64 / wall, "churn_per_tick": events as f64 / timed as f64,
+        "bytes_per_frame": bpf, "rss_bytes_per_frame": rss_bytes().map(|r| r as f64 / frames as f64),
+    }));
+    rows.push((label.to_string(), backend, BenchRow { ticks_per_s: tps }));
+    Ok(())
+}
+
 fn cmd_bench(
     scenarios: Vec<String>,
     ticks: Option<u64>,
     warmup: Option<u64>,
+    backends: Vec<BackendArg>,
+    scaling: bool,
     json: Option<std::path::PathBuf>,
 ) -> Result<()> {
-    let explicit = !scenarios.is_empty();
-    let list = if explicit {
-        scenarios
+    let backends = if backends.is_empty() {
+        let mut v = vec![BackendArg::Cpu];
+        match numasim::engine::gpu::device::open() {
+            Ok(ctx) => {
+                println!(
+                    "gpu adapter: {} (at most {} frames per buffer)",
+                    ctx.describe(),
+                    numasim::engine::gpu::GpuBackend::max_frames(&ctx)
+                );
+                v.push(BackendArg::Gpu);
+            }
+            Err(e) => println!("gpu: not measured: {e}"),
+        }
+        v
     } else {
-        vec!["small".into(), "default".into(), "1tib".into()]
+        backends
     };
     println!(
-        "{:<12} {:>11} {:>6} {:>9} {:>13} {:>14} {:>10} {:>9} {:>9}",
+        "{:<14} {:<6} {:>11} {:>6} {:>9} {:>13} {:>9} {:>14} {:>10} {:>7}",
         "scenario",
+        "backend",
         "frames",
         "ticks",
         "ticks/s",
         "frame-ticks/s",
+        "ns/f-t",
         "allocs+frees/s",
         "churn/tick",
-        "state B/f",
-        "RSS B/f"
+        "B/frame"
     );
     let mut results = Vec::new();
-    for name in list {
-        let s = load(&name)?;
-        let frames = s.topology.total_frames();
-        // State is 8 bytes per frame plus small arrays; leave headroom.
-        let need = frames * 10;
-        if !explicit && mem_available_bytes().is_some_and(|a| a < need * 2) {
-            println!(
-                "{name:<12} skipped: needs about {} GiB, not available",
-                need >> 30
-            );
-            continue;
+    let mut rows = Vec::new();
+    if scaling {
+        for frames in [1u64 << 20, 4 << 20, 16 << 20, 64 << 20, 268_435_456] {
+            let need = frames * 12;
+            if mem_available_bytes().is_some_and(|a| a < need * 2) {
+                println!(
+                    "{:<14} skipped: needs about {} GiB of host memory",
+                    format!("{}M", frames >> 20),
+                    need >> 30
+                );
+                continue;
+            }
+            for &b in &backends {
+                let timed = ticks.unwrap_or(if frames > 32 << 20 { 10 } else { 30 });
+                let warm = warmup.unwrap_or(timed);
+                bench_one(
+                    &format!("{}M", frames >> 20),
+                    scaling_scenario(frames)?,
+                    b,
+                    timed,
+                    warm,
+                    &mut results,
+                    &mut rows,
+                )?;
+            }
         }
-        let timed = ticks.unwrap_or(if frames > 64 << 20 { 20 } else { 200 });
-        let warm = warmup.unwrap_or(timed);
-        let mut m = Machine::boot(s, None)?;
-        m.advance(warm)?;
-        let ev0 = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None);
-        let t0 = Instant::now();
-        m.advance(timed)?;
-        let wall = t0.elapsed().as_secs_f64();
-        let events = m.total(ZS_ALLOCS, None) + m.total(ZS_FREES, None) - ev0;
-        let state_bpf = m.buffers()?.bytes_per_frame();
-        let rss_bpf = rss_bytes()
-            .map(|r| r as f64 / frames as f64)
-            .unwrap_or(f64::NAN);
-        let tps = timed as f64 / wall;
-        println!(
-            "{name:<12} {frames:>11} {timed:>6} {tps:>9.1} {:>13.3e} {:>14.3e} {:>10.0} {state_bpf:>9.2} {rss_bpf:>9.2}",
-            tps * frames as f64,
-            events as f64 / wall,
-            events as f64 / timed as f64
-        );
-        results.push(serde_json::json!({
-            "scenario": name, "backend": m.backend_name(), "frames": frames, "warmup_ticks": warm, "ticks": timed,
-            "wall_s": wall, "ticks_per_s": tps, "frame_ticks_per_s": tps * frames as f64,
-            "allocs_frees_per_s": events as f64 / wall, "churn_per_tick": events as f64 / timed as f64,
-            "state_bytes_per_frame": state_bpf, "rss_bytes_per_frame": rss_bpf,
-        }));
+    } else {
+        let explicit = !scenarios.is_empty();
+        let list = if explicit {
+            scenarios
+        } else {
+            vec!["small".into(), "default".into(), "1tib".into()]
+        };
+        for name in list {
+            let s = load(&name)?;
+            let frames = s.topology.total_frames();
+            let need = frames * 10;
+            if !explicit && mem_available_bytes().is_some_and(|a| a < need * 2) {
+                println!(
+                    "{name:<14} skipped: needs about {} GiB, not available",
+                    need >> 30
+                );
+                continue;
+            }
+            for &b in &backends {
+                let timed = ticks.unwrap_or(if frames > 64 << 20 { 20 } else { 200 });
+                let warm = warmup.unwrap_or(timed);
+                bench_one(&name, s.clone(), b, timed, warm, &mut results, &mut rows)?;
+            }
+        }
+    }
+    // GPU/CPU ratios measured in this run.
+    for (label, b, r) in &rows {
+        if *b != BackendArg::Cpu {
+            if let Some((_, _, c)) = rows
+                .iter()
+                .find(|(l, bb, _)| l == label && *bb == BackendArg::Cpu)
+            {
+                println!(
+                    "{label:<14} {:?}/cpu ticks/s ratio: {:.2}",
+                    b,
+                    r.ticks_per_s / c.ticks_per_s
+                );
+            }
+        }
     }
     if let Some(p) = json {
         std::fs::write(&p, serde_json::to_string_pretty(&results)?)
             .with_context(|| format!("writing {}", p.display()))?;
     }
-    let _ = PRESETS;
     Ok(())
 }

@@ -123,3 +123,23 @@ fn parity_cxl_reduced_with_interleave() {
         assert!(m.total(numasim::engine::types::ZS_NUMA_INTERLEAVE, None) > 0);
     }
 }
+
+#[test]
+fn device_loss_keeps_the_last_snapshot_and_continues_on_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let (mut cpu, mut gpu) = pair(include_str!("../assets/scenarios/small.toml"), "small", ctx);
+    gpu.advance(120).unwrap();
+    gpu.checkpoint().unwrap();
+    gpu.advance(30).unwrap();
+    gpu.backend_mut().simulate_device_loss();
+    let err = gpu.advance(10).unwrap_err().to_string();
+    assert!(err.contains("device was lost"), "{err}");
+    // The run resumes from the checkpoint, counters included.
+    assert_eq!(gpu.recover_on_cpu().unwrap(), 120);
+    assert_eq!(gpu.tick, 120);
+    assert!(gpu.backend_name().starts_with("cpu"));
+    gpu.advance(80).unwrap();
+    cpu.advance(200).unwrap();
+    assert_eq!(gpu.digest().unwrap(), cpu.digest().unwrap());
+    assert_eq!(gpu.totals, cpu.totals);
+}

@@ -94,6 +94,18 @@ pub trait Backend: Send {
         }
         Ok(())
     }
+    /// The last host copy of the buffers that is a consistent snapshot of
+    /// one tick (after a device loss, the state to continue from).
+    fn snapshot(&self) -> Option<&SimBuffers> {
+        None
+    }
+    /// Bytes of device memory per simulated frame (GPU backends).
+    fn device_bytes_per_frame(&self) -> Option<f64> {
+        None
+    }
+    /// Makes the device unusable as a lost device would be (tests of the
+    /// device-loss path); backends without a device ignore it.
+    fn simulate_device_loss(&mut self) {}
     /// The cumulative per-zone counters and the newest tick's counters.
     fn read_stats(
         &mut self,

@@ -41,10 +41,16 @@ pub struct TaskInfo {
     pub stopped: bool,
 }
 
-/// Which backend a machine runs on.
+/// Which backend to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendKind {
+pub enum BackendChoice {
+    /// The CPU reference backend.
     Cpu,
+    /// The GPU backend; an error if it cannot start.
+    Gpu,
+    /// The GPU if one can hold the scenario (hardware first, then a
+    /// software adapter), else the CPU reference.
+    Auto,
 }
 
 pub struct Machine {
@@ -87,6 +93,63 @@ impl Machine {
         )
     }
 
+    /// Boots on the chosen backend. Returns the machine and why that
+    /// backend was chosen.
+    pub fn boot_on(
+        scenario: Scenario,
+        seed: Option<u64>,
+        choice: BackendChoice,
+    ) -> Result<(Machine, String), MachineError> {
+        use crate::engine::gpu::{device, GpuBackend};
+        let seed = seed.unwrap_or(scenario.seed);
+        if choice == BackendChoice::Cpu {
+            let m = Machine::boot(scenario, Some(seed))?;
+            return Ok((m, "requested with --backend cpu".to_string()));
+        }
+        let gpu = device::open().and_then(|ctx| {
+            let desc = ctx.describe();
+            GpuBackend::new(ctx, boot::boot_buffers(&scenario, seed)).map(|b| (b, desc))
+        });
+        match gpu {
+            Ok((b, desc)) => {
+                let why = if choice == BackendChoice::Auto {
+                    format!("auto: {desc} is the best adapter with compute shaders (hardware before software) and holds the scenario")
+                } else {
+                    "requested with --backend gpu".to_string()
+                };
+                Ok((Machine::with_backend(scenario, seed, Box::new(b))?, why))
+            }
+            Err(e) if choice == BackendChoice::Gpu => Err(MachineError::Engine(e.to_string())),
+            Err(e) => {
+                let m = Machine::boot(scenario, Some(seed))?;
+                Ok((m, format!("auto: the CPU reference, because {e}")))
+            }
+        }
+    }
+
+    /// After the GPU backend failed (device lost), continues on the CPU
+    /// reference from the backend's last consistent snapshot. Returns the
+    /// tick the machine resumes at (the run is rewound to it, counters
+    /// included).
+    pub fn recover_on_cpu(&mut self) -> Result<u64, MachineError> {
+        let snap = self.backend.snapshot().cloned().ok_or_else(|| {
+            MachineError::Engine("the backend kept no consistent snapshot to continue from".into())
+        })?;
+        let tick = snap.params.tick as u64;
+        self.backend = Box::new(CpuBackend::new(snap));
+        self.tick = tick;
+        self.fold_stats()?;
+        Ok(tick)
+    }
+
+    /// Makes the host copy a consistent snapshot of the current tick (a
+    /// GPU backend downloads everything), so a device loss later loses
+    /// nothing before this point.
+    pub fn checkpoint(&mut self) -> Result<(), MachineError> {
+        self.backend.buffers()?;
+        Ok(())
+    }
+
     /// Wraps buffers already placed in a backend (built by `boot_buffers`).
     pub fn with_backend(
         scenario: Scenario,
@@ -121,6 +184,11 @@ impl Machine {
 
     pub fn backend_name(&self) -> String {
         self.backend.name()
+    }
+
+    /// Bytes of device memory per frame, on a GPU backend.
+    pub fn device_bytes_per_frame(&self) -> Option<f64> {
+        self.backend.device_bytes_per_frame()
     }
 
     pub fn buffers(&mut self) -> Result<&SimBuffers, MachineError> {

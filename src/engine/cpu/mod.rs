@@ -148,6 +148,9 @@ impl Backend for CpuBackend {
     fn buffers_mut(&mut self) -> &mut SimBuffers {
         &mut self.bufs
     }
+    fn snapshot(&self) -> Option<&SimBuffers> {
+        Some(&self.bufs)
+    }
     fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
         if phase == Phase::Free {
             begin_tick(&mut self.bufs);

@@ -51,16 +51,17 @@ fn rank(t: wgpu::DeviceType) -> u32 {
 pub fn adapters() -> Vec<wgpu::Adapter> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let mut v: Vec<wgpu::Adapter> =
-        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-            .into_iter()
-            .filter(|a| {
-                a.get_info().backend != wgpu::Backend::Gl
-                    && a.get_downlevel_capabilities()
-                        .flags
-                        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-            })
-            .collect();
+    let mut v: Vec<wgpu::Adapter> = pollster::block_on(
+        instance.enumerate_adapters(wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all())),
+    )
+    .into_iter()
+    .filter(|a| {
+        a.get_info().backend != wgpu::Backend::Gl
+            && a.get_downlevel_capabilities()
+                .flags
+                .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+    })
+    .collect();
     v.sort_by_key(|a| rank(a.get_info().device_type));
     v
 }

@@ -561,10 +561,11 @@ impl GpuBackend {
 
     /// Brings the whole host copy up to date, scratch buffers included.
     fn sync_all(&mut self) -> Result<(), EngineError> {
-        self.sync_small()?;
-        if self.frames_fresh {
+        if self.frames_fresh && self.small_fresh {
             return Ok(());
         }
+        self.small_fresh = false;
+        self.sync_small()?;
         macro_rules! rd {
             ($field:ident) => {{
                 let mut v = std::mem::take(&mut self.host.$field);
@@ -598,44 +599,6 @@ impl GpuBackend {
     pub fn context(&self) -> &GpuContext {
         &self.ctx
     }
-
-    /// Makes the device unusable, as a lost device would be (for tests of
-    /// the device-loss path).
-    pub fn simulate_device_loss(&mut self) {
-        self.ctx.device.destroy();
-        let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
-        if g.is_none() {
-            *g = Some("device lost (Destroyed): destroyed on request".into());
-        }
-    }
-
-    /// Bytes of device memory per simulated frame.
-    pub fn device_bytes_per_frame(&self) -> f64 {
-        let b = &self.bufs;
-        let total: u64 = [
-            &b.params,
-            &b.frames,
-            &b.owners,
-            &b.pageblocks,
-            &b.chunk_zone,
-            &b.chunk_counts,
-            &b.chunk_prefix,
-            &b.chunk_dirty,
-            &b.topo,
-            &b.ctl,
-            &b.zone_stats,
-            &b.tasks,
-            &b.task_state,
-            &b.plan,
-            &b.grants,
-            &b.segs,
-            &b.totals,
-        ]
-        .iter()
-        .map(|x| x.size())
-        .sum();
-        total as f64 / self.host.frames.len().max(1) as f64
-    }
 }
 
 impl Backend for GpuBackend {
@@ -648,8 +611,9 @@ impl Backend for GpuBackend {
     }
     fn buffers_mut(&mut self) -> &mut SimBuffers {
         // The host is about to change configuration: its copy of the state
-        // the upload rewrites must be current first.
-        if let Err(e) = self.sync_small() {
+        // the upload rewrites must be current first (a whole, consistent
+        // snapshot: control writes are rare, so a full download is fine).
+        if let Err(e) = self.sync_all() {
             let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
             if g.is_none() {
                 *g = Some(format!("device lost (sync): {e}"));
@@ -689,11 +653,52 @@ impl Backend for GpuBackend {
         totals: &mut [[u64; NR_ZONE_STATS]],
         last: &mut [ZoneStats],
     ) -> Result<(), EngineError> {
-        self.sync_small()?;
+        // Counters only: the host copy of the state stays a consistent
+        // snapshot of one tick.
+        let mut words = vec![0u32; self.host.totals.len()];
+        self.read_vec(&self.bufs.totals, &mut words)?;
         for (z, t) in totals.iter_mut().enumerate() {
-            *t = self.host.zone_totals(z);
+            *t = std::array::from_fn(|i| {
+                let w = (z * NR_ZONE_STATS + i) * 2;
+                words[w] as u64 | (words[w + 1] as u64) << 32
+            });
         }
-        last.copy_from_slice(&self.host.zone_stats);
-        Ok(())
+        self.read_vec(&self.bufs.zone_stats, last)
+    }
+    fn snapshot(&self) -> Option<&SimBuffers> {
+        Some(&self.host)
+    }
+    fn device_bytes_per_frame(&self) -> Option<f64> {
+        let b = &self.bufs;
+        let total: u64 = [
+            &b.params,
+            &b.frames,
+            &b.owners,
+            &b.pageblocks,
+            &b.chunk_zone,
+            &b.chunk_counts,
+            &b.chunk_prefix,
+            &b.chunk_dirty,
+            &b.topo,
+            &b.ctl,
+            &b.zone_stats,
+            &b.tasks,
+            &b.task_state,
+            &b.plan,
+            &b.grants,
+            &b.segs,
+            &b.totals,
+        ]
+        .iter()
+        .map(|x| x.size())
+        .sum();
+        Some(total as f64 / self.host.frames.len().max(1) as f64)
+    }
+    fn simulate_device_loss(&mut self) {
+        self.ctx.device.destroy();
+        let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some("device lost (Destroyed): destroyed on request".into());
+        }
     }
 }
