@@ -83,3 +83,93 @@ fn check_every_finds_no_violation_on_the_stress_preset() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("digest "));
 }
+
+fn gpu_present() -> bool {
+    match numasim::engine::gpu::device::open() {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                std::env::var("NUMASIM_REQUIRE_GPU")
+                    .map(|v| v != "1")
+                    .unwrap_or(true),
+                "NUMASIM_REQUIRE_GPU=1 but {e}"
+            );
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED (no GPU adapter): {e}");
+            false
+        }
+    }
+}
+
+/// No Vulkan driver at all: `--backend gpu` refuses with a clear message,
+/// `--backend auto` runs on the CPU and says why.
+#[test]
+fn backend_choice_without_an_adapter() {
+    let run = |backend: &str| {
+        Command::new(env!("CARGO_BIN_EXE_numasim"))
+            .args(["run", "small", "--ticks", "5", "--backend", backend])
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .output()
+            .unwrap()
+    };
+    let out = run("gpu");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("backend `gpu` is not available") && err.contains("no GPU adapter"),
+        "{err}"
+    );
+    let out = run("auto");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("backend cpu") && stdout.contains("auto: the CPU reference, because"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn gpu_and_cpu_print_the_same_digest() {
+    if !gpu_present() {
+        return;
+    }
+    let digest = |backend: &str| {
+        let out = numasim(&[
+            "run",
+            "stress-frag",
+            "--ticks",
+            "120",
+            "--quiet",
+            "--backend",
+            backend,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(digest("cpu"), digest("gpu"));
+    let out = numasim(&["run", "small", "--ticks", "5", "--backend", "auto"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("backend gpu:") && stdout.contains("auto:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn parity_command_reports_identical_phases() {
+    if !gpu_present() {
+        return;
+    }
+    let out = numasim(&["parity", "small", "--ticks", "3", "--skip", "40"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("identical after every phase of ticks 40..43"));
+}

@@ -16,7 +16,9 @@ fn gpu() -> Option<device::GpuContext> {
             if std::env::var("NUMASIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
                 panic!("NUMASIM_REQUIRE_GPU=1 but no GPU backend: {e}");
             }
-            eprintln!("SKIPPED: no GPU adapter ({e})");
+            // Written past the test harness's capture, so a skip is never silent.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no GPU adapter ({e})");
             None
         }
     }
@@ -141,5 +143,39 @@ fn device_loss_keeps_the_last_snapshot_and_continues_on_the_cpu() {
     gpu.advance(80).unwrap();
     cpu.advance(200).unwrap();
     assert_eq!(gpu.digest().unwrap(), cpu.digest().unwrap());
+    assert_eq!(gpu.totals, cpu.totals);
+}
+
+#[test]
+fn stats_ring_gives_the_newest_finished_sample_without_waiting() {
+    let Some(ctx) = gpu() else { return };
+    let (mut cpu, mut gpu) = pair(include_str!("../assets/scenarios/small.toml"), "small", ctx);
+    // 48 ticks: three submissions of 16, each followed by a ring sample.
+    gpu.backend_mut().run_ticks(48).unwrap();
+    let mut seen = Vec::new();
+    let mut newest = None;
+    for _ in 0..2000 {
+        if let Some(sample) = gpu.backend_mut().latest_stats() {
+            seen.push(sample.tick);
+            let done = sample.tick == 48;
+            newest = Some(sample);
+            if done {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(seen.last(), Some(&48), "samples seen: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "samples only move forward: {seen:?}"
+    );
+    cpu.advance(48).unwrap();
+    let newest = newest.unwrap();
+    assert_eq!(newest.totals, cpu.totals);
+    assert!(cpu.total(numasim::engine::types::ZS_ALLOCS, None) > 0);
+    // An exact read after the sample was taken still sees tick 48.
+    gpu.tick = 48;
+    gpu.fold_stats().unwrap();
     assert_eq!(gpu.totals, cpu.totals);
 }

@@ -67,6 +67,15 @@ pub fn tick_phases() -> Vec<Phase> {
     v
 }
 
+/// A sample of the counters as a backend had them after some tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatsSample {
+    /// Ticks completed when the sample was taken.
+    pub tick: u32,
+    pub totals: Vec<[u64; types::NR_ZONE_STATS]>,
+    pub last: Vec<types::ZoneStats>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("backend `{backend}` is not available: {reason}")]
@@ -98,6 +107,16 @@ pub trait Backend: Send {
     /// one tick (after a device loss, the state to continue from).
     fn snapshot(&self) -> Option<&SimBuffers> {
         None
+    }
+    /// The newest finished counters without waiting (a GPU backend takes
+    /// them from its ring of mapped buffers; None until one has finished).
+    fn latest_stats(&mut self) -> Option<StatsSample> {
+        let b = self.buffers().ok()?;
+        Some(StatsSample {
+            tick: b.params.tick,
+            totals: (0..b.zones.len()).map(|z| b.zone_totals(z)).collect(),
+            last: b.zone_stats.clone(),
+        })
     }
     /// Bytes of device memory per simulated frame (GPU backends).
     fn device_bytes_per_frame(&self) -> Option<f64> {

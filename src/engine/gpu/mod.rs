@@ -10,7 +10,7 @@ pub mod shaders;
 
 use super::state::SimBuffers;
 use super::types::*;
-use super::{tick_phases, Backend, EngineError, Phase};
+use super::{tick_phases, Backend, EngineError, Phase, StatsSample};
 use crate::model::frame::NR_PAGE_ORDERS;
 use crate::model::scenario::{MAX_NODES, MAX_TASKS};
 pub use device::GpuContext;
@@ -41,6 +41,26 @@ struct Bufs {
     totals: wgpu::Buffer,
 }
 
+/// Slots in the ring of statistics buffers.
+const STATS_RING: usize = 4;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SlotState {
+    Idle,
+    Pending,
+    Ready,
+    Failed,
+}
+
+/// One mappable buffer holding params, totals and the last tick's zone
+/// counters, copied at the end of a submission.
+struct StatsSlot {
+    buf: wgpu::Buffer,
+    state: Arc<Mutex<SlotState>>,
+    /// Order in which slots were filled.
+    seq: u64,
+}
+
 struct Step {
     label: String,
     pipeline: wgpu::ComputePipeline,
@@ -61,6 +81,12 @@ pub struct GpuBackend {
     /// Steps per phase, in `tick_phases()` order.
     phases: Vec<(Phase, Vec<Step>)>,
     error: Arc<Mutex<Option<String>>>,
+    ring: Vec<StatsSlot>,
+    ring_seq: u64,
+    /// Ticks the device will have completed once submitted work is done.
+    device_tick: u32,
+    /// The newest sample taken off the ring.
+    newest: Option<StatsSample>,
 }
 
 fn topo_bytes(b: &SimBuffers) -> Vec<u8> {
@@ -220,6 +246,21 @@ impl GpuBackend {
             segs: mk("numasim.segs", bytemuck::cast_slice(&host.segs), st),
             totals: mk("numasim.totals", bytemuck::cast_slice(&host.totals), st),
         };
+        let stats_bytes = 32
+            + host.totals.len() as u64 * 4
+            + std::mem::size_of_val(host.zone_stats.as_slice()) as u64;
+        let ring = (0..STATS_RING)
+            .map(|i| StatsSlot {
+                buf: d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("numasim.stats_ring[{i}]")),
+                    size: stats_bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+                state: Arc::new(Mutex::new(SlotState::Idle)),
+                seq: 0,
+            })
+            .collect();
         let mut me = GpuBackend {
             ctx,
             host,
@@ -229,7 +270,12 @@ impl GpuBackend {
             bufs,
             phases: Vec::new(),
             error,
+            ring,
+            ring_seq: 0,
+            device_tick: 0,
+            newest: None,
         };
+        me.device_tick = me.host.params.tick;
         me.build_pipelines();
         me.check_error()?;
         Ok(me)
@@ -420,6 +466,7 @@ impl GpuBackend {
         let q = &self.ctx.queue;
         let b = &self.bufs;
         q.write_buffer(&b.params, 0, bytemuck::bytes_of(&self.host.params));
+        self.device_tick = self.host.params.tick;
         q.write_buffer(&b.topo, 0, &topo_bytes(&self.host));
         q.write_buffer(&b.ctl, 0, &ctl_bytes(&self.host));
         q.write_buffer(&b.tasks, 0, bytemuck::cast_slice(&self.host.tasks));
@@ -596,6 +643,89 @@ impl GpuBackend {
         Ok(())
     }
 
+    fn slot_state(&self, i: usize) -> SlotState {
+        *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Copies the counters into an idle ring slot and maps it
+    /// asynchronously. Never waits: with no idle slot, no sample is taken.
+    fn record_stats(&mut self) {
+        let Some(i) = (0..self.ring.len()).find(|&i| self.slot_state(i) == SlotState::Idle) else {
+            return;
+        };
+        let tot = self.host.totals.len() as u64 * 4;
+        let zs = std::mem::size_of_val(self.host.zone_stats.as_slice()) as u64;
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.stats_ring"),
+            });
+        enc.copy_buffer_to_buffer(&self.bufs.params, 0, &self.ring[i].buf, 0, 32);
+        enc.copy_buffer_to_buffer(&self.bufs.totals, 0, &self.ring[i].buf, 32, tot);
+        enc.copy_buffer_to_buffer(&self.bufs.zone_stats, 0, &self.ring[i].buf, 32 + tot, zs);
+        self.ctx.queue.submit([enc.finish()]);
+        *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner()) = SlotState::Pending;
+        let st = self.ring[i].state.clone();
+        self.ring[i]
+            .buf
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                *st.lock().unwrap_or_else(|p| p.into_inner()) = if r.is_ok() {
+                    SlotState::Ready
+                } else {
+                    SlotState::Failed
+                };
+            });
+        self.ring_seq += 1;
+        self.ring[i].seq = self.ring_seq;
+    }
+
+    fn take_newest_ready(&mut self) -> Option<StatsSample> {
+        let done: Vec<usize> = (0..self.ring.len())
+            .filter(|&i| matches!(self.slot_state(i), SlotState::Ready | SlotState::Failed))
+            .collect();
+        let newest = done
+            .iter()
+            .copied()
+            .filter(|&i| self.slot_state(i) == SlotState::Ready)
+            .max_by_key(|&i| self.ring[i].seq);
+        let nz = self.host.zones.len();
+        let sample = newest.and_then(|i| {
+            let view = self.ring[i].buf.slice(..).get_mapped_range().ok()?;
+            let words: &[u32] = bytemuck::cast_slice(&view);
+            let tick = words[2];
+            let t = &words[8..8 + nz * NR_ZONE_STATS * 2];
+            let totals = (0..nz)
+                .map(|z| {
+                    std::array::from_fn(|s| {
+                        let w = (z * NR_ZONE_STATS + s) * 2;
+                        t[w] as u64 | (t[w + 1] as u64) << 32
+                    })
+                })
+                .collect();
+            let l = &words[8 + nz * NR_ZONE_STATS * 2..];
+            let last = (0..nz)
+                .map(|z| ZoneStats {
+                    v: std::array::from_fn(|s| l[z * NR_ZONE_STATS + s]),
+                })
+                .collect();
+            Some(StatsSample { tick, totals, last })
+        });
+        for i in done {
+            if self.slot_state(i) == SlotState::Ready {
+                self.ring[i].buf.unmap();
+            }
+            *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner()) = SlotState::Idle;
+        }
+        if let Some(s) = &sample {
+            if self.newest.as_ref().is_none_or(|n| s.tick >= n.tick) {
+                self.newest = Some(s.clone());
+            }
+        }
+        sample
+    }
+
     pub fn context(&self) -> &GpuContext {
         &self.ctx
     }
@@ -628,7 +758,11 @@ impl Backend for GpuBackend {
             .iter()
             .position(|(p, _)| *p == phase)
             .ok_or_else(|| EngineError::DeviceLost(format!("no phase {}", phase.name())))?;
-        self.submit(|me, enc| me.encode_phase(enc, i))
+        self.submit(|me, enc| me.encode_phase(enc, i))?;
+        if phase == Phase::EndTick {
+            self.device_tick = self.device_tick.wrapping_add(1);
+        }
+        Ok(())
     }
     fn run_tick(&mut self) -> Result<(), EngineError> {
         self.run_ticks(1)
@@ -645,6 +779,8 @@ impl Backend for GpuBackend {
                 }
             })?;
             left -= k;
+            self.device_tick = self.device_tick.wrapping_add(k);
+            self.record_stats();
         }
         Ok(())
     }
@@ -653,20 +789,44 @@ impl Backend for GpuBackend {
         totals: &mut [[u64; NR_ZONE_STATS]],
         last: &mut [ZoneStats],
     ) -> Result<(), EngineError> {
-        // Counters only: the host copy of the state stays a consistent
-        // snapshot of one tick.
-        let mut words = vec![0u32; self.host.totals.len()];
-        self.read_vec(&self.bufs.totals, &mut words)?;
-        for (z, t) in totals.iter_mut().enumerate() {
-            *t = std::array::from_fn(|i| {
-                let w = (z * NR_ZONE_STATS + i) * 2;
-                words[w] as u64 | (words[w + 1] as u64) << 32
-            });
+        // Counters only, through the ring: the host copy of the state
+        // stays a consistent snapshot of one tick.
+        self.check_error()?;
+        let wait = |me: &Self| {
+            me.ctx
+                .device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))
+        };
+        wait(self)?;
+        self.check_error()?;
+        self.take_newest_ready();
+        if self
+            .newest
+            .as_ref()
+            .is_none_or(|n| n.tick != self.device_tick)
+        {
+            // Every slot was busy when the last batch ended, or nothing ran
+            // since boot: sample now.
+            self.record_stats();
+            wait(self)?;
+            self.take_newest_ready();
         }
-        self.read_vec(&self.bufs.zone_stats, last)
+        let s = self
+            .newest
+            .clone()
+            .filter(|n| n.tick == self.device_tick)
+            .ok_or_else(|| EngineError::DeviceLost("no statistics sample completed".into()))?;
+        totals.copy_from_slice(&s.totals);
+        last.copy_from_slice(&s.last);
+        Ok(())
     }
     fn snapshot(&self) -> Option<&SimBuffers> {
         Some(&self.host)
+    }
+    fn latest_stats(&mut self) -> Option<StatsSample> {
+        let _ = self.ctx.device.poll(wgpu::PollType::Poll);
+        self.take_newest_ready()
     }
     fn device_bytes_per_frame(&self) -> Option<f64> {
         let b = &self.bufs;
