@@ -673,7 +673,11 @@ fn cmd_bench(
                 let timed = ticks.unwrap_or(if frames > 32 << 20 { 10 } else { 30 });
                 let warm = warmup.unwrap_or(timed);
                 bench_one(
-                    &format!("{}M", frames >> 20),
+                    &if frames == 268_435_456 {
+                        "268M".to_string()
+                    } else {
+                        format!("{}M", frames >> 20)
+                    },
                     scaling_scenario(frames)?,
                     b,
                     timed,

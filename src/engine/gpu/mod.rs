@@ -469,12 +469,14 @@ impl GpuBackend {
         self.device_tick = self.host.params.tick;
         q.write_buffer(&b.topo, 0, &topo_bytes(&self.host));
         q.write_buffer(&b.ctl, 0, &ctl_bytes(&self.host));
-        q.write_buffer(&b.tasks, 0, bytemuck::cast_slice(&self.host.tasks));
-        q.write_buffer(
-            &b.task_state,
-            0,
-            bytemuck::cast_slice(&self.host.task_state),
-        );
+        if !self.host.tasks.is_empty() {
+            q.write_buffer(&b.tasks, 0, bytemuck::cast_slice(&self.host.tasks));
+            q.write_buffer(
+                &b.task_state,
+                0,
+                bytemuck::cast_slice(&self.host.task_state),
+            );
+        }
         self.dirty = false;
     }
 
