@@ -6,8 +6,8 @@
 override ORDER: u32;
 
 @group(0) @binding(0) var<uniform> params: TickParams;
-@group(0) @binding(1) var<storage, read_write> frames: array<u32>;
-@group(0) @binding(2) var<storage, read_write> owners: array<u32>;
+//@frames read_write
+//@owners read_write
 @group(0) @binding(3) var<storage, read> pageblocks: array<u32>;
 @group(0) @binding(4) var<storage, read> chunk_zone: array<u32>;
 @group(0) @binding(5) var<storage, read_write> chunk_counts: array<u32>;
@@ -54,7 +54,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let p = p0 + q;
         if (p < npos) {
             let pfn = base + p * step;
-            if (frames[pfn] == want) {
+            if (frames_ld(pfn) == want) {
                 let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
                 if (m == 0u) { own.x += 1u; } else if (m == 1u) { own.y += 1u; } else if (m == 2u) { own.z += 1u; }
             }
@@ -78,7 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             break;
         }
         let pfn = base + p * step;
-        if (frames[pfn] != want) {
+        if (frames_ld(pfn) != want) {
             continue;
         }
         let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
@@ -90,8 +90,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         let cell = plan.cells[cell_index(z, ORDER, m)];
         if (r < cell.split) {
             let half = step >> 1u;
-            frames[pfn] = make_free(ORDER - 1u);
-            frames[pfn + half] = make_free(ORDER - 1u);
+            frames_st(pfn, make_free(ORDER - 1u));
+            frames_st(pfn + half, make_free(ORDER - 1u));
             atomicAdd(&inc[m], 1u);
             atomicAdd(&inc[pageblocks[(pfn + half) >> PAGEBLOCK_ORDER]], 1u);
         } else if (r < cell.split + cell.alloc) {
@@ -107,8 +107,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 }
             }
             let g = segs[lo];
-            frames[pfn] = make_alloc(ORDER, g.class_mt >> 8u, g.class_mt & 0xffu);
-            owners[pfn] = g.owner;
+            frames_st(pfn, make_alloc(ORDER, g.class_mt >> 8u, g.class_mt & 0xffu));
+            owners_st(pfn, g.owner);
         }
     }
     workgroupBarrier();

@@ -3,7 +3,7 @@
 // pages per cls, writes the chunk's counts and adds to its zone's.
 
 @group(0) @binding(0) var<uniform> params: TickParams;
-@group(0) @binding(1) var<storage, read> frames: array<u32>;
+//@frames read
 @group(0) @binding(2) var<storage, read> pageblocks: array<u32>;
 @group(0) @binding(3) var<storage, read> chunk_zone: array<u32>;
 @group(0) @binding(4) var<storage, read_write> chunk_counts: array<u32>;
@@ -24,7 +24,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
     for (var k = 0u; k < 4u; k++) {
         let i = chunk * CHUNK_FRAMES + k * 256u + lid;
-        let s = frames[i];
+        let s = frames_ld(i);
         let kind = fr_kind(s);
         let o = fr_order(s);
         if (kind == KIND_FREE) {

@@ -3,8 +3,8 @@
 // whether they are freed (task stopped, lifetime over, or reclaimed).
 
 @group(0) @binding(0) var<uniform> params: TickParams;
-@group(0) @binding(1) var<storage, read_write> frames: array<u32>;
-@group(0) @binding(2) var<storage, read_write> owners: array<u32>;
+//@frames read_write
+//@owners read_write
 @group(0) @binding(3) var<storage, read> chunk_zone: array<u32>;
 @group(0) @binding(4) var<storage, read> ctl: Ctl;
 @group(0) @binding(5) var<storage, read> tasks: array<TaskDesc>;
@@ -31,10 +31,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let reclaim_prefix = hash_prefix(params.seed, params.tick, STREAM_RECLAIM);
     for (var k = 0u; k < 4u; k++) {
         let i = chunk * CHUNK_FRAMES + k * 256u + lid;
-        let s = frames[i];
+        let s = frames_ld(i);
         if (fr_kind(s) == KIND_ALLOC) {
             let o = fr_order(s);
-            let task = owners[i] - OWNER_TASK_BASE;
+            let task = owners_ld(i) - OWNER_TASK_BASE;
             let cls = fr_class(s);
             var free = tasks[task].alive == 0u || hash_at(free_prefix, i) < tasks[task].free_thresh[cls];
             let reclaimable = (RECLAIMABLE_CLASS_MASK & (1u << cls)) != 0u;
@@ -49,8 +49,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 }
             }
             if (free) {
-                frames[i] = make_free(o);
-                owners[i] = OWNER_NONE;
+                frames_st(i, make_free(o));
+                owners_st(i, OWNER_NONE);
                 atomicAdd(&wg_stats[0], 1u << o);
                 atomicAdd(&wg_stats[1], 1u);
             }

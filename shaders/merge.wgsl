@@ -2,7 +2,7 @@
 // in workgroup memory; orders 0..9 one after the other, pairs in parallel.
 
 @group(0) @binding(0) var<uniform> params: TickParams;
-@group(0) @binding(1) var<storage, read_write> frames: array<u32>;
+//@frames read_write
 @group(0) @binding(2) var<storage, read_write> pageblocks: array<u32>;
 @group(0) @binding(3) var<storage, read_write> chunk_dirty: array<u32>;
 
@@ -25,7 +25,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     let base = chunk * CHUNK_FRAMES;
     for (var k = 0u; k < 4u; k++) {
-        wf[k * 256u + lid] = frames[base + k * 256u + lid];
+        wf[k * 256u + lid] = frames_ld(base + k * 256u + lid);
     }
     if (lid < 2u) {
         wpb[lid] = pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid];
@@ -60,7 +60,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
         workgroupBarrier();
     }
     for (var k = 0u; k < 4u; k++) {
-        frames[base + k * 256u + lid] = wf[k * 256u + lid];
+        frames_st(base + k * 256u + lid, wf[k * 256u + lid]);
     }
     if (lid < 2u) {
         pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid] = wpb[lid];

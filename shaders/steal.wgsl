@@ -4,7 +4,7 @@
 override ORDER: u32;
 
 @group(0) @binding(0) var<uniform> params: TickParams;
-@group(0) @binding(1) var<storage, read> frames: array<u32>;
+//@frames read
 @group(0) @binding(2) var<storage, read_write> pageblocks: array<u32>;
 @group(0) @binding(3) var<storage, read> chunk_zone: array<u32>;
 @group(0) @binding(4) var<storage, read_write> chunk_counts: array<u32>;
@@ -33,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let step = 1u << ORDER;
     for (var p = 0u; p < CHUNK_FRAMES; p += step) {
         let pfn = chunk * CHUNK_FRAMES + p;
-        if (frames[pfn] == make_free(ORDER)) {
+        if (frames_ld(pfn) == make_free(ORDER)) {
             let f = pageblocks[pfn >> PAGEBLOCK_ORDER];
             if (f < NR_PCP) {
                 let r = rank[f];

@@ -631,7 +631,7 @@ fn cmd_bench(
         match numasim::engine::gpu::device::open() {
             Ok(ctx) => {
                 println!(
-                    "gpu adapter: {} (at most {} frames per buffer)",
+                    "gpu adapter: {} (holds at most {} frames: per-frame arrays split over up to 16 bindings)",
                     ctx.describe(),
                     numasim::engine::gpu::GpuBackend::max_frames(&ctx)
                 );

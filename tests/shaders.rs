@@ -15,6 +15,31 @@ fn module(name: &str) -> naga::Module {
 }
 
 #[test]
+fn every_shader_validates_with_frame_arrays_split() {
+    use numasim::engine::gpu::shaders::{source_for, FrameLayout};
+    for parts in [2, 5, 16] {
+        for (name, _) in SHADERS {
+            let src = source_for(
+                name,
+                FrameLayout {
+                    parts,
+                    part_frames: 65536,
+                },
+            )
+            .unwrap();
+            let m = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| {
+                panic!("{name}.wgsl ({parts} parts): {}", e.emit_to_string(&src))
+            });
+            Validator::new(ValidationFlags::all(), Capabilities::empty())
+                .validate(&m)
+                .unwrap_or_else(|e| {
+                    panic!("{name}.wgsl ({parts} parts): {}", e.emit_to_string(&src))
+                });
+        }
+    }
+}
+
+#[test]
 fn every_shader_validates() {
     for (name, _) in SHADERS {
         let m = module(name);

@@ -12,6 +12,7 @@ use super::state::SimBuffers;
 use super::types::*;
 use super::{tick_phases, Backend, EngineError, Phase, StatsSample};
 use crate::model::frame::NR_PAGE_ORDERS;
+const CHUNK_FRAMES: u64 = crate::model::frame::CHUNK_FRAMES;
 use crate::model::scenario::{MAX_NODES, MAX_TASKS};
 pub use device::GpuContext;
 use std::sync::{Arc, Mutex};
@@ -23,8 +24,9 @@ const TICKS_PER_SUBMIT: u32 = 16;
 
 struct Bufs {
     params: wgpu::Buffer,
-    frames: wgpu::Buffer,
-    owners: wgpu::Buffer,
+    /// Per-frame arrays, split into parts (see `shaders::FrameLayout`).
+    frames: Vec<wgpu::Buffer>,
+    owners: Vec<wgpu::Buffer>,
     pageblocks: wgpu::Buffer,
     chunk_zone: wgpu::Buffer,
     chunk_counts: wgpu::Buffer,
@@ -61,6 +63,13 @@ struct StatsSlot {
     seq: u64,
 }
 
+enum Bind<'a> {
+    B(&'a wgpu::Buffer),
+    Frames,
+    Owners,
+}
+use Bind::B;
+
 struct Step {
     label: String,
     pipeline: wgpu::ComputePipeline,
@@ -78,6 +87,7 @@ pub struct GpuBackend {
     /// The host changed configuration that must be uploaded.
     dirty: bool,
     bufs: Bufs,
+    layout: shaders::FrameLayout,
     /// Steps per phase, in `tick_phases()` order.
     phases: Vec<(Phase, Vec<Step>)>,
     error: Arc<Mutex<Option<String>>>,
@@ -139,29 +149,73 @@ fn grid(n: u32) -> (u32, u32) {
 }
 
 impl GpuBackend {
-    /// The largest number of frames one array may hold on this device.
-    pub fn max_frames(ctx: &GpuContext) -> u64 {
-        ctx.limits
+    /// Frames per part: the most one binding can hold, in whole chunks.
+    fn part_frames_max(ctx: &GpuContext) -> u64 {
+        let bytes = ctx
+            .limits
             .max_storage_buffer_binding_size
-            .min(ctx.limits.max_buffer_size)
-            / 4
+            .min(ctx.limits.max_buffer_size);
+        (bytes / 4) / CHUNK_FRAMES * CHUNK_FRAMES
+    }
+
+    /// Parts per frame array the device can bind at once: `alloc_split`
+    /// binds both split arrays beside six other storage buffers.
+    fn parts_max(ctx: &GpuContext) -> u64 {
+        ((ctx.limits.max_storage_buffers_per_shader_stage as u64).saturating_sub(6) / 2)
+            .min(shaders::MAX_PARTS as u64)
+    }
+
+    /// The largest number of frames a scenario may have on this device.
+    pub fn max_frames(ctx: &GpuContext) -> u64 {
+        Self::part_frames_max(ctx) * Self::parts_max(ctx)
     }
 
     /// Uploads `host` to a new set of device buffers and builds pipelines.
     pub fn new(ctx: GpuContext, host: SimBuffers) -> Result<GpuBackend, EngineError> {
+        Self::with_part_frames(ctx, host, None)
+    }
+
+    /// As `new`, with the per-frame arrays split into parts of at most
+    /// `part_frames` frames (a multiple of 1024) even where the device
+    /// could bind more: the split path, testable on any device.
+    pub fn with_part_frames(
+        ctx: GpuContext,
+        host: SimBuffers,
+        part_frames: Option<u64>,
+    ) -> Result<GpuBackend, EngineError> {
         let nf = host.frames.len() as u64;
         let max = Self::max_frames(&ctx);
         if nf > max {
             return Err(EngineError::Unavailable {
                 backend: format!("gpu ({})", ctx.describe()),
                 reason: format!(
-                    "the scenario has {nf} frames ({} MiB per frame array) but this adapter binds at most {} MiB per buffer: the largest scenario it can hold is {max} frames ({} GiB)",
-                    (nf * 4) >> 20,
-                    (max * 4) >> 20,
+                    "the scenario has {nf} frames but this adapter can bind at most {} parts of {} MiB per frame array: the largest scenario it can hold is {max} frames ({} GiB)",
+                    Self::parts_max(&ctx),
+                    (Self::part_frames_max(&ctx) * 4) >> 20,
                     (max * 4096) >> 30
                 ),
             });
         }
+        let mut pf = Self::part_frames_max(&ctx)
+            .min(nf.div_ceil(CHUNK_FRAMES) * CHUNK_FRAMES)
+            .max(CHUNK_FRAMES);
+        if let Some(f) = part_frames {
+            pf = pf.min(f.max(CHUNK_FRAMES) / CHUNK_FRAMES * CHUNK_FRAMES);
+        }
+        let parts = nf.div_ceil(pf).max(1);
+        if parts > Self::parts_max(&ctx) {
+            return Err(EngineError::Unavailable {
+                backend: "gpu".into(),
+                reason: format!(
+                    "{parts} parts of {pf} frames exceed the {} the adapter can bind",
+                    Self::parts_max(&ctx)
+                ),
+            });
+        }
+        let layout = shaders::FrameLayout {
+            parts: parts as u32,
+            part_frames: if parts == 1 { u32::MAX } else { pf as u32 },
+        };
         if host.zones.len() > MAX_ZONES || host.nodes.len() > MAX_NODES {
             return Err(EngineError::Unavailable {
                 backend: "gpu".into(),
@@ -201,8 +255,18 @@ impl GpuBackend {
                 bytemuck::bytes_of(&host.params),
                 st | U::UNIFORM,
             ),
-            frames: mk("numasim.frames", bytemuck::cast_slice(&host.frames), st),
-            owners: mk("numasim.owners", bytemuck::cast_slice(&host.owners), st),
+            frames: host
+                .frames
+                .chunks(pf as usize)
+                .enumerate()
+                .map(|(i, c)| mk(&format!("numasim.frames[{i}]"), bytemuck::cast_slice(c), st))
+                .collect(),
+            owners: host
+                .owners
+                .chunks(pf as usize)
+                .enumerate()
+                .map(|(i, c)| mk(&format!("numasim.owners[{i}]"), bytemuck::cast_slice(c), st))
+                .collect(),
             pageblocks: mk(
                 "numasim.pageblocks",
                 bytemuck::cast_slice(&host.pageblocks),
@@ -268,6 +332,7 @@ impl GpuBackend {
             frames_fresh: true,
             dirty: false,
             bufs,
+            layout,
             phases: Vec::new(),
             error,
             ring,
@@ -287,55 +352,64 @@ impl GpuBackend {
         let nc = self.host.nr_chunks() as u32;
         let nz = self.host.zones.len() as u32;
         let module = |name: &str| {
-            let src = shaders::source(name).expect("shader exists");
+            let src = shaders::source_for(name, self.layout).expect("shader exists");
             d.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(&format!("numasim.{name}")),
                 source: wgpu::ShaderSource::Wgsl(src.into()),
             })
         };
-        let step = |name: &str,
-                    order: Option<u32>,
-                    bindings: &[&wgpu::Buffer],
-                    groups: (u32, u32)|
-         -> Step {
-            let m = module(name);
-            let label = match order {
-                Some(o) => format!("numasim.{name}[{o}]"),
-                None => format!("numasim.{name}"),
+        let step =
+            |name: &str, order: Option<u32>, bindings: &[Bind], groups: (u32, u32)| -> Step {
+                let m = module(name);
+                let label = match order {
+                    Some(o) => format!("numasim.{name}[{o}]"),
+                    None => format!("numasim.{name}"),
+                };
+                let constants: Vec<(&str, f64)> =
+                    order.map(|o| vec![("ORDER", o as f64)]).unwrap_or_default();
+                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&label),
+                    layout: None,
+                    module: &m,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &constants,
+                        zero_initialize_workgroup_memory: true,
+                    },
+                    cache: None,
+                });
+                let mut entries: Vec<wgpu::BindGroupEntry> = Vec::new();
+                for (i, bind) in bindings.iter().enumerate() {
+                    let (parts, first) = match bind {
+                        Bind::B(buf) => {
+                            entries.push(wgpu::BindGroupEntry {
+                                binding: i as u32,
+                                resource: buf.as_entire_binding(),
+                            });
+                            continue;
+                        }
+                        Bind::Frames => (&b.frames, shaders::FRAMES_BINDING),
+                        Bind::Owners => (&b.owners, shaders::OWNERS_BINDING),
+                    };
+                    for (p, buf) in parts.iter().enumerate() {
+                        entries.push(wgpu::BindGroupEntry {
+                            binding: first + p as u32,
+                            resource: buf.as_entire_binding(),
+                        });
+                    }
+                }
+                let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&label),
+                    layout: &pipeline.get_bind_group_layout(0),
+                    entries: &entries,
+                });
+                Step {
+                    label,
+                    pipeline,
+                    bind_group,
+                    groups,
+                }
             };
-            let constants: Vec<(&str, f64)> =
-                order.map(|o| vec![("ORDER", o as f64)]).unwrap_or_default();
-            let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &m,
-                entry_point: Some("main"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &constants,
-                    zero_initialize_workgroup_memory: true,
-                },
-                cache: None,
-            });
-            let entries: Vec<wgpu::BindGroupEntry> = bindings
-                .iter()
-                .enumerate()
-                .map(|(i, buf)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: buf.as_entire_binding(),
-                })
-                .collect();
-            let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&label),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            });
-            Step {
-                label,
-                pipeline,
-                bind_group,
-                groups,
-            }
-        };
         let chunks = grid(nc);
         let mut phases = Vec::new();
         for p in tick_phases() {
@@ -344,40 +418,45 @@ impl GpuBackend {
                     "free",
                     None,
                     &[
-                        &b.params,
-                        &b.frames,
-                        &b.owners,
-                        &b.chunk_zone,
-                        &b.ctl,
-                        &b.tasks,
-                        &b.zone_stats,
-                        &b.chunk_dirty,
+                        B(&b.params),
+                        Bind::Frames,
+                        Bind::Owners,
+                        B(&b.chunk_zone),
+                        B(&b.ctl),
+                        B(&b.tasks),
+                        B(&b.zone_stats),
+                        B(&b.chunk_dirty),
                     ],
                     chunks,
                 )],
                 Phase::Merge => vec![step(
                     "merge",
                     None,
-                    &[&b.params, &b.frames, &b.pageblocks, &b.chunk_dirty],
+                    &[
+                        B(&b.params),
+                        Bind::Frames,
+                        B(&b.pageblocks),
+                        B(&b.chunk_dirty),
+                    ],
                     chunks,
                 )],
                 Phase::Count => vec![
                     step(
                         "count_clear",
                         None,
-                        &[&b.params, &b.ctl],
+                        &[B(&b.params), B(&b.ctl)],
                         (nz.div_ceil(128), 1),
                     ),
                     step(
                         "count",
                         None,
                         &[
-                            &b.params,
-                            &b.frames,
-                            &b.pageblocks,
-                            &b.chunk_zone,
-                            &b.chunk_counts,
-                            &b.ctl,
+                            B(&b.params),
+                            Bind::Frames,
+                            B(&b.pageblocks),
+                            B(&b.chunk_zone),
+                            B(&b.chunk_counts),
+                            B(&b.ctl),
                         ],
                         chunks,
                     ),
@@ -386,35 +465,40 @@ impl GpuBackend {
                     "plan",
                     None,
                     &[
-                        &b.params,
-                        &b.topo,
-                        &b.ctl,
-                        &b.zone_stats,
-                        &b.tasks,
-                        &b.task_state,
-                        &b.plan,
-                        &b.grants,
-                        &b.segs,
+                        B(&b.params),
+                        B(&b.topo),
+                        B(&b.ctl),
+                        B(&b.zone_stats),
+                        B(&b.tasks),
+                        B(&b.task_state),
+                        B(&b.plan),
+                        B(&b.grants),
+                        B(&b.segs),
                     ],
                     (1, 1),
                 )],
                 Phase::Scan(o) => vec![step(
                     "scan",
                     Some(o),
-                    &[&b.params, &b.topo, &b.chunk_counts, &b.chunk_prefix],
+                    &[
+                        B(&b.params),
+                        B(&b.topo),
+                        B(&b.chunk_counts),
+                        B(&b.chunk_prefix),
+                    ],
                     (nz, 1),
                 )],
                 Phase::Steal(o) => vec![step(
                     "steal",
                     Some(o),
                     &[
-                        &b.params,
-                        &b.frames,
-                        &b.pageblocks,
-                        &b.chunk_zone,
-                        &b.chunk_counts,
-                        &b.chunk_prefix,
-                        &b.plan,
+                        B(&b.params),
+                        Bind::Frames,
+                        B(&b.pageblocks),
+                        B(&b.chunk_zone),
+                        B(&b.chunk_counts),
+                        B(&b.chunk_prefix),
+                        B(&b.plan),
                     ],
                     grid(nc.div_ceil(64)),
                 )],
@@ -422,22 +506,22 @@ impl GpuBackend {
                     "alloc_split",
                     Some(o),
                     &[
-                        &b.params,
-                        &b.frames,
-                        &b.owners,
-                        &b.pageblocks,
-                        &b.chunk_zone,
-                        &b.chunk_counts,
-                        &b.chunk_prefix,
-                        &b.plan,
-                        &b.segs,
+                        B(&b.params),
+                        Bind::Frames,
+                        Bind::Owners,
+                        B(&b.pageblocks),
+                        B(&b.chunk_zone),
+                        B(&b.chunk_counts),
+                        B(&b.chunk_prefix),
+                        B(&b.plan),
+                        B(&b.segs),
                     ],
                     chunks,
                 )],
                 Phase::EndTick => vec![step(
                     "end_tick",
                     None,
-                    &[&b.params, &b.zone_stats, &b.totals],
+                    &[B(&b.params), B(&b.zone_stats), B(&b.totals)],
                     ((nz * NR_ZONE_STATS as u32).div_ceil(256), 1),
                 )],
             };
@@ -622,8 +706,23 @@ impl GpuBackend {
                 self.host.$field = v;
             }};
         }
-        rd!(frames);
-        rd!(owners);
+        for (field, parts) in [(0, &self.bufs.frames), (1, &self.bufs.owners)] {
+            let mut v = std::mem::take(if field == 0 {
+                &mut self.host.frames
+            } else {
+                &mut self.host.owners
+            });
+            // Every part but the last holds the same number of frames.
+            let pf = (parts[0].size() / 4) as usize;
+            for (c, buf) in v.chunks_mut(pf).zip(parts.iter()) {
+                self.read_vec(buf, c)?;
+            }
+            if field == 0 {
+                self.host.frames = v;
+            } else {
+                self.host.owners = v;
+            }
+        }
         rd!(pageblocks);
         rd!(chunk_counts);
         rd!(chunk_prefix);
@@ -832,28 +931,33 @@ impl Backend for GpuBackend {
     }
     fn device_bytes_per_frame(&self) -> Option<f64> {
         let b = &self.bufs;
-        let total: u64 = [
-            &b.params,
-            &b.frames,
-            &b.owners,
-            &b.pageblocks,
-            &b.chunk_zone,
-            &b.chunk_counts,
-            &b.chunk_prefix,
-            &b.chunk_dirty,
-            &b.topo,
-            &b.ctl,
-            &b.zone_stats,
-            &b.tasks,
-            &b.task_state,
-            &b.plan,
-            &b.grants,
-            &b.segs,
-            &b.totals,
-        ]
-        .iter()
-        .map(|x| x.size())
-        .sum();
+        let parts: u64 = b
+            .frames
+            .iter()
+            .chain(b.owners.iter())
+            .map(|x| x.size())
+            .sum();
+        let total: u64 = parts
+            + [
+                &b.params,
+                &b.pageblocks,
+                &b.chunk_zone,
+                &b.chunk_counts,
+                &b.chunk_prefix,
+                &b.chunk_dirty,
+                &b.topo,
+                &b.ctl,
+                &b.zone_stats,
+                &b.tasks,
+                &b.task_state,
+                &b.plan,
+                &b.grants,
+                &b.segs,
+                &b.totals,
+            ]
+            .iter()
+            .map(|x| x.size())
+            .sum::<u64>();
         Some(total as f64 / self.host.frames.len().max(1) as f64)
     }
     fn simulate_device_loss(&mut self) {
