@@ -16,7 +16,6 @@ override ORDER: u32;
 @group(0) @binding(8) var<storage, read> segs: array<Grant>;
 
 var<workgroup> wg_go: u32;
-var<workgroup> sc: array<vec3<u32>, 256>;
 var<workgroup> inc: array<atomic<u32>, 3>;
 
 @compute @workgroup_size(256)
@@ -60,18 +59,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             }
         }
     }
-    sc[lid] = own;
-    workgroupBarrier();
-    for (var d = 1u; d < 256u; d <<= 1u) {
-        var add = vec3<u32>(0u);
-        if (lid >= d) {
-            add = sc[lid - d];
-        }
-        workgroupBarrier();
-        sc[lid] += add;
-        workgroupBarrier();
-    }
-    var rank = sc[lid] - own + vec3<u32>(chunk_prefix[chunk * NR_PCP], chunk_prefix[chunk * NR_PCP + 1u], chunk_prefix[chunk * NR_PCP + 2u]);
+    wg_scan[lid] = own;
+    wg_inclusive_scan(lid);
+    var rank = wg_scan[lid] - own + vec3<u32>(chunk_prefix[chunk * NR_PCP], chunk_prefix[chunk * NR_PCP + 1u], chunk_prefix[chunk * NR_PCP + 2u]);
     for (var q = 0u; q < per; q++) {
         let p = p0 + q;
         if (p >= npos) {

@@ -9,7 +9,6 @@ override ORDER: u32;
 @group(0) @binding(2) var<storage, read> chunk_counts: array<u32>;
 @group(0) @binding(3) var<storage, read_write> chunk_prefix: array<u32>;
 
-var<workgroup> sc: array<vec3<u32>, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -27,25 +26,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let w = c * CHUNK_COUNT_WORDS + ORDER * NR_PCP;
             own = vec3<u32>(chunk_counts[w], chunk_counts[w + 1u], chunk_counts[w + 2u]);
         }
-        sc[lid] = own;
-        workgroupBarrier();
-        // Hillis-Steele inclusive scan.
-        for (var d = 1u; d < 256u; d <<= 1u) {
-            var add = vec3<u32>(0u);
-            if (lid >= d) {
-                add = sc[lid - d];
-            }
-            workgroupBarrier();
-            sc[lid] += add;
-            workgroupBarrier();
-        }
+        wg_scan[lid] = own;
+        wg_inclusive_scan(lid);
         if (tile + lid < n) {
-            let ex = carry + sc[lid] - own;
+            let ex = carry + wg_scan[lid] - own;
             chunk_prefix[c * NR_PCP] = ex.x;
             chunk_prefix[c * NR_PCP + 1u] = ex.y;
             chunk_prefix[c * NR_PCP + 2u] = ex.z;
         }
-        carry += sc[255];
+        carry += wg_scan[255];
         workgroupBarrier();
     }
 }

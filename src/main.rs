@@ -511,9 +511,10 @@ fn cmd_shell(
     Ok(())
 }
 
-fn rss_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+/// A `Key:  N kB` field of a /proc file of this process's host, in bytes.
+fn proc_kb_field(path: &str, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(path).ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace()
         .nth(1)?
         .parse::<u64>()
@@ -521,14 +522,12 @@ fn rss_bytes() -> Option<u64> {
         .map(|kb| kb * 1024)
 }
 
+fn rss_bytes() -> Option<u64> {
+    proc_kb_field("/proc/self/status", "VmRSS:")
+}
+
 fn mem_available_bytes() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = s.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb * 1024)
+    proc_kb_field("/proc/meminfo", "MemAvailable:")
 }
 
 /// A scenario of `frames` frames with the default preset's churn per

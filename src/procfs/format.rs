@@ -215,17 +215,20 @@ pub fn node_meminfo(b: &SimBuffers, nid: u32) -> String {
     s
 }
 
-/// NUMA event totals for a set of zones, in `numa_stat_item` order.
+/// The NUMA counters in `numa_stat_item` order; their names are the
+/// /proc/vmstat and zoneinfo spellings.
+const NUMA_STATS: [usize; 6] = [
+    ZS_NUMA_HIT,
+    ZS_NUMA_MISS,
+    ZS_NUMA_FOREIGN,
+    ZS_NUMA_INTERLEAVE,
+    ZS_NUMA_LOCAL,
+    ZS_NUMA_OTHER,
+];
+
+/// NUMA event totals for a node (or all nodes), in `numa_stat_item` order.
 fn numa_events(m: &Machine, node: Option<u32>) -> [u64; 6] {
-    [
-        ZS_NUMA_HIT,
-        ZS_NUMA_MISS,
-        ZS_NUMA_FOREIGN,
-        ZS_NUMA_INTERLEAVE,
-        ZS_NUMA_LOCAL,
-        ZS_NUMA_OTHER,
-    ]
-    .map(|st| m.total(st, node))
+    NUMA_STATS.map(|st| m.total(st, node))
 }
 
 /// /sys/devices/system/node/node<N>/numastat: `node_read_numastat()`.
@@ -236,15 +239,6 @@ pub fn numastat(m: &Machine, nid: u32) -> String {
         e[0], e[1], e[2], e[3], e[4], e[5]
     )
 }
-
-const NUMA_NAMES: [&str; 6] = [
-    "numa_hit",
-    "numa_miss",
-    "numa_foreign",
-    "numa_interleave",
-    "numa_local",
-    "numa_other",
-];
 
 /// Node-level items this model produces, in `node_stat_item` order.
 fn node_items(u: &Usage) -> Vec<(&'static str, u64)> {
@@ -270,7 +264,8 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
         let _ = writeln!(s, "{name} {v}");
     };
     put("nr_free_pages", u.free);
-    for (name, v) in NUMA_NAMES.iter().zip(numa_events(m, None)) {
+    for (&st, v) in NUMA_STATS.iter().zip(numa_events(m, None)) {
+        let name = ZONE_STAT_NAMES[st];
         put(name, v);
     }
     for (name, v) in node_items(&u) {
@@ -309,7 +304,8 @@ pub fn node_vmstat(m: &Machine, b: &SimBuffers, nid: u32) -> String {
     let u = usage(b, node_zones(b, nid));
     let mut s = String::new();
     let _ = writeln!(s, "nr_free_pages {}", u.free);
-    for (name, v) in NUMA_NAMES.iter().zip(numa_events(m, Some(nid))) {
+    for (&st, v) in NUMA_STATS.iter().zip(numa_events(m, Some(nid))) {
+        let name = ZONE_STAT_NAMES[st];
         let _ = writeln!(s, "{name} {v}");
     }
     for (name, v) in node_items(&u) {
@@ -358,15 +354,8 @@ pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
                 .collect();
             let _ = write!(s, "\n        protection: ({})", prot.join(", "));
             let _ = write!(s, "\n      {:<12} {}", "nr_free_pages", zs.nr_free);
-            for (name, st) in NUMA_NAMES.iter().zip([
-                ZS_NUMA_HIT,
-                ZS_NUMA_MISS,
-                ZS_NUMA_FOREIGN,
-                ZS_NUMA_INTERLEAVE,
-                ZS_NUMA_LOCAL,
-                ZS_NUMA_OTHER,
-            ]) {
-                let _ = write!(s, "\n      {name:<12} {}", m.totals[z][st]);
+            for st in NUMA_STATS {
+                let _ = write!(s, "\n      {:<12} {}", ZONE_STAT_NAMES[st], m.totals[z][st]);
             }
             let _ = write!(s, "\n  start_pfn:           {}\n", zd.start_pfn);
         }
@@ -433,8 +422,13 @@ fn milli(index: i64, width: usize) -> String {
     )
 }
 
-/// /sys/kernel/debug/extfrag/extfrag_index: `extfrag_show_print()`.
-pub fn extfrag_index(b: &SimBuffers) -> String {
+/// One line per populated zone, one index per order, as the extfrag
+/// debugfs files print them.
+fn per_order_index_file(
+    b: &SimBuffers,
+    index: fn(u32, &ContigInfo) -> i64,
+    width: usize,
+) -> String {
     let mut s = String::new();
     for (z, zd) in b.zones.iter().enumerate() {
         let _ = write!(
@@ -448,7 +442,7 @@ pub fn extfrag_index(b: &SimBuffers) -> String {
             let _ = write!(
                 s,
                 "{} ",
-                milli(fragmentation_index(o, &fill_contig_page_info(&nr, o)), 2)
+                milli(index(o, &fill_contig_page_info(&nr, o)), width)
             );
         }
         s.push('\n');
@@ -456,27 +450,16 @@ pub fn extfrag_index(b: &SimBuffers) -> String {
     s
 }
 
-/// /sys/kernel/debug/extfrag/unusable_index: `unusable_show_print()`.
+/// /sys/kernel/debug/extfrag/extfrag_index: `extfrag_show_print()`
+/// ("%2d.%03d ").
+pub fn extfrag_index(b: &SimBuffers) -> String {
+    per_order_index_file(b, fragmentation_index, 2)
+}
+
+/// /sys/kernel/debug/extfrag/unusable_index: `unusable_show_print()`
+/// ("%d.%03d ").
 pub fn unusable_index(b: &SimBuffers) -> String {
-    let mut s = String::new();
-    for (z, zd) in b.zones.iter().enumerate() {
-        let _ = write!(
-            s,
-            "Node {}, zone {:>8} ",
-            zd.node,
-            ZoneType::from_index(zd.zone_type).name()
-        );
-        let nr = zone_nr_free(b, z);
-        for o in 0..NR_PAGE_ORDERS as u32 {
-            let _ = write!(
-                s,
-                "{} ",
-                milli(unusable_free_index(o, &fill_contig_page_info(&nr, o)), 1)
-            );
-        }
-        s.push('\n');
-    }
-    s
+    per_order_index_file(b, unusable_free_index, 1)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::model::workload::{CLASSES, NR_CLASSES};
 
 pub const TYPES_WGSL: &str = include_str!("../../../shaders/shared/types.wgsl");
 pub const HASH_WGSL: &str = include_str!("../../../shaders/shared/hash.wgsl");
+pub const SCAN_WGSL: &str = include_str!("../../../shaders/shared/scan.wgsl");
 
 /// Every compute shader: (name, source). One entry point, `main`, each.
 pub const SHADERS: [(&str, &str); 9] = [
@@ -134,7 +135,7 @@ pub fn source_for(name: &str, layout: FrameLayout) -> Option<String> {
         }
     }
     Some(format!(
-        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{out}",
+        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{out}",
         generated_header(),
         layout.part_frames
     ))
