@@ -1,15 +1,16 @@
 // Phase `alloc_split`: twin of src/engine/cpu/alloc_split.rs, one pipeline
-// per order ORDER. One workgroup per chunk: every free block of the order
-// gets its rank in its zone's list (chunk prefix + a workgroup scan), then
-// the first `split` ranks split and the next `alloc` ranks are handed out.
+// per order ORDER, dispatched indirectly over the chunks the scan found
+// work in (workgroup y = zone; x strides over the zone's active chunks).
+// Per chunk: every free block of the order gets its rank in its zone's list
+// (chunk prefix + a workgroup scan); the first `split` ranks split and the
+// next `alloc` ranks are handed out.
 
 override ORDER: u32;
 
-@group(0) @binding(0) var<uniform> params: TickParams;
 //@frames read_write
 //@owners read_write
 @group(0) @binding(3) var<storage, read> pageblocks: array<u32>;
-@group(0) @binding(4) var<storage, read> chunk_zone: array<u32>;
+@group(0) @binding(4) var<storage, read> dispatch: array<u32>;
 @group(0) @binding(5) var<storage, read_write> chunk_counts: array<u32>;
 @group(0) @binding(6) var<storage, read> chunk_prefix: array<u32>;
 @group(0) @binding(7) var<storage, read> plan: Plan;
@@ -20,11 +21,15 @@ var<workgroup> inc: array<atomic<u32>, 3>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let chunk = chunk_of(wg, nwg);
-    if (chunk >= params.nr_chunks) {
-        return;
+    let z = wg.y;
+    let n_active = dispatch[DISPATCH_COUNT + z];
+    for (var k = wg.x; k < n_active; k += nwg.x) {
+        let chunk = dispatch[DISPATCH_FIRST + z] + k;
+        alloc_split_chunk(chunk, z, lid);
     }
-    let z = chunk_zone[chunk];
+}
+
+fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
     if (lid == 0u) {
         var go = 0u;
         for (var m = 0u; m < NR_PCP; m++) {
@@ -108,4 +113,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             chunk_counts[chunk * CHUNK_COUNT_WORDS + (ORDER - 1u) * NR_PCP + lid] += v;
         }
     }
+    workgroupBarrier();
 }

@@ -1,6 +1,7 @@
 // Phase `scan`: twin of src/engine/cpu/scan.rs. One workgroup per zone
 // computes, tile by tile, the exclusive prefix of its chunks' free blocks
-// of order ORDER per free list.
+// of order ORDER per free list, and counts the chunks (a prefix of the
+// zone) where alloc_split has work: its indirect dispatch covers only those.
 
 override ORDER: u32;
 
@@ -8,6 +9,10 @@ override ORDER: u32;
 @group(0) @binding(1) var<storage, read> topo: Topo;
 @group(0) @binding(2) var<storage, read> chunk_counts: array<u32>;
 @group(0) @binding(3) var<storage, read_write> chunk_prefix: array<u32>;
+@group(0) @binding(4) var<storage, read> plan: Plan;
+@group(0) @binding(5) var<storage, read_write> dispatch: array<atomic<u32>>;
+
+var<workgroup> wg_active: atomic<u32>;
 
 
 @compute @workgroup_size(256)
@@ -18,6 +23,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     let first = topo.zones[zone].start_chunk;
     let n = topo.zones[zone].nr_chunks;
+    var need = vec3<u32>(0u);
+    for (var m = 0u; m < NR_PCP; m++) {
+        let cell = plan.cells[cell_index(zone, ORDER, m)];
+        need[m] = cell.split + cell.alloc;
+    }
+    if (lid == 0u) {
+        atomicStore(&wg_active, 0u);
+    }
     var carry = vec3<u32>(0u);
     for (var tile = 0u; tile < n; tile += 256u) {
         let c = first + tile + lid;
@@ -33,8 +46,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             chunk_prefix[c * NR_PCP] = ex.x;
             chunk_prefix[c * NR_PCP + 1u] = ex.y;
             chunk_prefix[c * NR_PCP + 2u] = ex.z;
+            if (any(ex < need)) {
+                atomicAdd(&wg_active, 1u);
+            }
         }
         carry += wg_scan[255];
         workgroupBarrier();
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+        let n_active = atomicLoad(&wg_active);
+        atomicStore(&dispatch[DISPATCH_FIRST + zone], first);
+        atomicStore(&dispatch[DISPATCH_COUNT + zone], n_active);
+        atomicMax(&dispatch[0], min(n_active, MAX_DISPATCH_X));
+        if (zone == 0u) {
+            atomicStore(&dispatch[1], params.nr_zones);
+            atomicStore(&dispatch[2], 1u);
+        }
     }
 }

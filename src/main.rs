@@ -109,6 +109,10 @@ enum Cmd {
         /// Measure cost per frame-tick at 1M, 4M, 16M, 64M and 268M frames.
         #[arg(long)]
         scaling: bool,
+        /// Time every phase of the tick on its own (each phase waits for the
+        /// device), per backend, after the warm-up.
+        #[arg(long)]
+        phases: bool,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -165,8 +169,15 @@ fn main() {
             warmup,
             backends,
             scaling,
+            phases,
             json,
-        }) => cmd_bench(scenarios, ticks, warmup, backends, scaling, json),
+        }) => {
+            if phases {
+                cmd_bench_phases(scenarios, ticks, warmup, backends)
+            } else {
+                cmd_bench(scenarios, ticks, warmup, backends, scaling, json)
+            }
+        }
     };
     if let Err(e) = r {
         eprintln!("numasim: {e:#}");
@@ -528,6 +539,76 @@ fn rss_bytes() -> Option<u64> {
 
 fn mem_available_bytes() -> Option<u64> {
     proc_kb_field("/proc/meminfo", "MemAvailable:")
+}
+
+/// Per-phase wall time, each phase run alone and waited for.
+fn cmd_bench_phases(
+    scenarios: Vec<String>,
+    ticks: Option<u64>,
+    warmup: Option<u64>,
+    backends: Vec<BackendArg>,
+) -> Result<()> {
+    use numasim::engine::{tick_phases, Phase};
+    let backends = if backends.is_empty() {
+        vec![BackendArg::Cpu, BackendArg::Gpu]
+    } else {
+        backends
+    };
+    let list = if scenarios.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        scenarios
+    };
+    for name in list {
+        for &b in &backends {
+            let s = load(&name)?;
+            let (mut m, _) = match Machine::boot_on(s, None, b.choice()) {
+                Ok(x) => x,
+                Err(e) => {
+                    println!("{name} {}: skipped: {e}", format!("{b:?}").to_lowercase());
+                    continue;
+                }
+            };
+            let warm = warmup.unwrap_or(100);
+            m.advance(warm)?;
+            let n = ticks.unwrap_or(5).max(1);
+            let phases = tick_phases();
+            let mut t = vec![0f64; phases.len()];
+            for _ in 0..n {
+                for (i, &p) in phases.iter().enumerate() {
+                    let t0 = Instant::now();
+                    m.backend_mut().run_phase(p)?;
+                    m.backend_mut().finish()?;
+                    t[i] += t0.elapsed().as_secs_f64();
+                }
+            }
+            m.tick += n;
+            let total: f64 = t.iter().sum();
+            println!("{name} on {}: {:.3} ms per tick (phases run one at a time, {n} ticks after {warm})", m.backend_name(), total * 1e3 / n as f64);
+            // Per-order phases are summed into one line each.
+            let mut rows: Vec<(String, f64)> = Vec::new();
+            for (p, secs) in phases.iter().zip(&t) {
+                let key = match p {
+                    Phase::Scan(_) => "scan (all orders)".to_string(),
+                    Phase::Steal(_) => "steal (orders 10, 9)".to_string(),
+                    Phase::AllocSplit(_) => "alloc_split (all orders)".to_string(),
+                    p => p.name(),
+                };
+                match rows.iter_mut().find(|(k, _)| *k == key) {
+                    Some(r) => r.1 += secs,
+                    None => rows.push((key, *secs)),
+                }
+            }
+            for (k, secs) in rows {
+                println!(
+                    "  {k:<26} {:9.3} ms {:5.1}%",
+                    secs * 1e3 / n as f64,
+                    100.0 * secs / total
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A scenario of `frames` frames with the default preset's churn per

@@ -15,6 +15,10 @@ const MAX_NODES: u32 = 32u;
 const ZONELIST_STRIDE: u32 = 97u;
 const ZONE_NONE: u32 = 0xffffffffu;
 const MAX_GRANTS: u32 = 16384u;
+// The dispatch buffer (types.rs DISPATCH_*).
+const DISPATCH_FIRST: u32 = 4u;
+const DISPATCH_COUNT: u32 = 100u;
+const MAX_DISPATCH_X: u32 = 65535u;
 
 const KIND_TAIL: u32 = 0u;
 const KIND_FREE: u32 = 1u;

@@ -118,6 +118,11 @@ pub trait Backend: Send {
             last: b.zone_stats.clone(),
         })
     }
+    /// Waits until all submitted work has finished (GPU backends), so a
+    /// phase can be timed on its own.
+    fn finish(&mut self) -> Result<(), EngineError> {
+        Ok(())
+    }
     /// Bytes of device memory per simulated frame (GPU backends).
     fn device_bytes_per_frame(&self) -> Option<f64> {
         None

@@ -73,6 +73,7 @@ pub fn compare(a: &SimBuffers, b: &SimBuffers) -> Option<(&'static str, usize, S
     cmp!(chunk_counts, plain);
     cmp!(chunk_prefix, plain);
     cmp!(chunk_dirty, plain);
+    cmp!(dispatch, plain);
     cmp!(zone_state, |x: &crate::engine::types::ZoneState| format!(
         "{x:?}"
     ));

@@ -23,6 +23,8 @@ pub struct SimBuffers {
     pub chunk_prefix: Vec<u32>,
     /// 1 when the free phase freed something in the chunk (scratch).
     pub chunk_dirty: Vec<u32>,
+    /// Where `alloc_split` has work (see `types::DISPATCH_*`; scratch).
+    pub dispatch: Vec<u32>,
     pub zones: Vec<ZoneDesc>,
     pub zone_state: Vec<ZoneState>,
     pub zone_stats: Vec<ZoneStats>,

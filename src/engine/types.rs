@@ -239,6 +239,19 @@ pub struct PlanHeader {
     pub _pad: [u32; 2],
 }
 
+/// Zones a machine may have (three zone types on each of 32 nodes).
+pub const MAX_ZONES: usize = 3 * MAX_NODES;
+
+/// The `dispatch` buffer: indirect workgroup counts for `alloc_split`
+/// (x, y, z, pad), then per zone the first chunk and the number of chunks
+/// with work at the order last scanned. Allocation takes the lowest-ranked
+/// blocks, so a zone's chunks with work always form a prefix of the zone.
+pub const DISPATCH_FIRST: usize = 4;
+pub const DISPATCH_COUNT: usize = DISPATCH_FIRST + MAX_ZONES;
+pub const DISPATCH_WORDS: usize = DISPATCH_COUNT + MAX_ZONES;
+/// The most workgroups one dispatch dimension may have.
+pub const MAX_DISPATCH_X: u32 = 65535;
+
 /// Per-chunk allocatable free blocks, [order][pcp migratetype].
 pub const CHUNK_COUNT_WORDS: usize = NR_PAGE_ORDERS * NR_PCP;
 

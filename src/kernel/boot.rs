@@ -28,6 +28,7 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         chunk_counts: vec![0; nr_chunks * CHUNK_COUNT_WORDS],
         chunk_prefix: vec![0; nr_chunks * NR_PCP],
         chunk_dirty: vec![0; nr_chunks],
+        dispatch: vec![0; DISPATCH_WORDS],
         zones: Vec::new(),
         zone_state: vec![ZoneState::default(); t.zones.len()],
         zone_stats: vec![ZoneStats::default(); t.zones.len()],

@@ -107,12 +107,19 @@ pub fn run_phase_on(b: &mut SimBuffers, phase: Phase) {
         Phase::Plan => plan::plan(b),
         Phase::Scan(o) => scan::scan(b, o as usize),
         Phase::Steal(k) => fold_chunks(b, all, |sh, ch| steal::steal_chunk(sh, ch, k), |_, _| ()),
-        Phase::AllocSplit(j) => fold_chunks(
-            b,
-            all,
-            |sh, ch| alloc_split::alloc_split_chunk(sh, ch, j),
-            |_, _| (),
-        ),
+        Phase::AllocSplit(j) => {
+            // Only the chunks the scan found work in (a prefix of each zone).
+            for z in 0..b.zones.len() {
+                let first = b.dispatch[DISPATCH_FIRST + z] as usize;
+                let n = b.dispatch[DISPATCH_COUNT + z] as usize;
+                fold_chunks(
+                    b,
+                    first..first + n,
+                    |sh, ch| alloc_split::alloc_split_chunk(sh, ch, j),
+                    |_, _| (),
+                );
+            }
+        }
         Phase::EndTick => end_tick(b),
     }
 }

@@ -18,7 +18,6 @@ pub use device::GpuContext;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
-const MAX_ZONES: usize = 3 * MAX_NODES;
 /// Ticks recorded into one command buffer.
 const TICKS_PER_SUBMIT: u32 = 16;
 
@@ -41,6 +40,8 @@ struct Bufs {
     grants: wgpu::Buffer,
     segs: wgpu::Buffer,
     totals: wgpu::Buffer,
+    /// Indirect arguments and per-zone ranges for `alloc_split`.
+    dispatch: wgpu::Buffer,
 }
 
 /// Slots in the ring of statistics buffers.
@@ -67,6 +68,8 @@ enum Bind<'a> {
     B(&'a wgpu::Buffer),
     Frames,
     Owners,
+    /// A binding number the shader does not use.
+    Skip,
 }
 use Bind::B;
 
@@ -141,6 +144,9 @@ fn padded<T: bytemuck::Pod + Default>(v: &[T], n: usize) -> Vec<u8> {
     w.resize(n.max(v.len()), T::default());
     bytemuck::cast_slice(&w).to_vec()
 }
+
+/// Marks a step dispatched with the arguments in the `dispatch` buffer.
+const INDIRECT: (u32, u32) = (0, 0);
 
 /// Workgroup grid for one workgroup per item, at most 32768 wide.
 fn grid(n: u32) -> (u32, u32) {
@@ -292,6 +298,11 @@ impl GpuBackend {
                 bytemuck::cast_slice(&host.chunk_dirty),
                 st,
             ),
+            dispatch: mk(
+                "numasim.dispatch",
+                bytemuck::cast_slice(&host.dispatch),
+                st | U::INDIRECT,
+            ),
             topo: mk("numasim.topo", &topo_bytes(&host), st),
             ctl: mk("numasim.ctl", &ctl_bytes(&host), st),
             zone_stats: mk(
@@ -388,6 +399,7 @@ impl GpuBackend {
                             });
                             continue;
                         }
+                        Bind::Skip => continue,
                         Bind::Frames => (&b.frames, shaders::FRAMES_BINDING),
                         Bind::Owners => (&b.owners, shaders::OWNERS_BINDING),
                     };
@@ -485,6 +497,8 @@ impl GpuBackend {
                         B(&b.topo),
                         B(&b.chunk_counts),
                         B(&b.chunk_prefix),
+                        B(&b.plan),
+                        B(&b.dispatch),
                     ],
                     (nz, 1),
                 )],
@@ -506,17 +520,17 @@ impl GpuBackend {
                     "alloc_split",
                     Some(o),
                     &[
-                        B(&b.params),
+                        Bind::Skip,
                         Bind::Frames,
                         Bind::Owners,
                         B(&b.pageblocks),
-                        B(&b.chunk_zone),
+                        B(&b.dispatch),
                         B(&b.chunk_counts),
                         B(&b.chunk_prefix),
                         B(&b.plan),
                         B(&b.segs),
                     ],
-                    chunks,
+                    INDIRECT,
                 )],
                 Phase::EndTick => vec![step(
                     "end_tick",
@@ -566,8 +580,10 @@ impl GpuBackend {
 
     fn encode_phase(&self, enc: &mut wgpu::CommandEncoder, i: usize) {
         let (phase, steps) = &self.phases[i];
-        if *phase == Phase::Free {
-            enc.clear_buffer(&self.bufs.zone_stats, 0, None);
+        match phase {
+            Phase::Free => enc.clear_buffer(&self.bufs.zone_stats, 0, None),
+            Phase::Scan(_) => enc.clear_buffer(&self.bufs.dispatch, 0, None),
+            _ => {}
         }
         for s in steps {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -576,7 +592,11 @@ impl GpuBackend {
             });
             pass.set_pipeline(&s.pipeline);
             pass.set_bind_group(0, &s.bind_group, &[]);
-            pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
+            if s.groups == INDIRECT {
+                pass.dispatch_workgroups_indirect(&self.bufs.dispatch, 0);
+            } else {
+                pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
+            }
         }
     }
 
@@ -727,6 +747,7 @@ impl GpuBackend {
         rd!(chunk_counts);
         rd!(chunk_prefix);
         rd!(chunk_dirty);
+        rd!(dispatch);
         rd!(grants);
         rd!(segs);
         let mut plan = vec![0u8; plan_bytes(&self.host).len()];
@@ -925,6 +946,13 @@ impl Backend for GpuBackend {
     fn snapshot(&self) -> Option<&SimBuffers> {
         Some(&self.host)
     }
+    fn finish(&mut self) -> Result<(), EngineError> {
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))?;
+        self.check_error()
+    }
     fn latest_stats(&mut self) -> Option<StatsSample> {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
         self.take_newest_ready()
@@ -945,6 +973,7 @@ impl Backend for GpuBackend {
                 &b.chunk_counts,
                 &b.chunk_prefix,
                 &b.chunk_dirty,
+                &b.dispatch,
                 &b.topo,
                 &b.ctl,
                 &b.zone_stats,
