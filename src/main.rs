@@ -659,15 +659,19 @@ fn bench_one(
         }
     };
     // Warm-up and measurement are each capped at BENCH_BUDGET_S of wall
-    // time (in batches of at most 10 ticks), so a slow device still
-    // finishes; the ticks actually run are reported.
+    // time, so a slow device still finishes; the ticks actually run are
+    // reported.
     let budget = |m: &mut Machine, n: u64| -> Result<(u64, f64)> {
         let t0 = Instant::now();
         let mut done = 0;
+        // The first batch is one tick; later ones last about two seconds.
+        let mut k = 1u64;
         while done < n && (done == 0 || t0.elapsed().as_secs_f64() < BENCH_BUDGET_S) {
-            let k = (n - done).min(10);
-            m.advance(k)?;
-            done += k;
+            let k_now = (n - done).min(k);
+            m.advance(k_now)?;
+            done += k_now;
+            let per_tick = t0.elapsed().as_secs_f64() / done as f64;
+            k = ((2.0 / per_tick.max(1e-9)) as u64).clamp(1, 1000);
         }
         Ok((done, t0.elapsed().as_secs_f64()))
     };

@@ -3,7 +3,15 @@
 //!
 //! Buffers mirror `SimBuffers`; the small configuration and state arrays are
 //! packed into a few buffers (`topo`, `ctl`, `plan`) so that no shader
-//! binds more than eight storage buffers (the WebGPU default).
+//! binds more than eight storage buffers (the WebGPU default) while the
+//! per-frame arrays fit one binding each. Larger machines split those
+//! arrays over several bindings (`shaders::FrameLayout`), which needs an
+//! adapter allowing more storage buffers per stage (native ones do).
+//!
+//! The host copy (`SimBuffers`) is replaced only by a full download, and is
+//! offered as the snapshot to continue from on the CPU (after a device
+//! loss) only when that download completed: a consistent state of one tick. Counters are read
+//! separately, through a ring of mapped buffers.
 
 pub mod device;
 pub mod shaders;
@@ -12,12 +20,12 @@ use super::state::SimBuffers;
 use super::types::*;
 use super::{tick_phases, Backend, EngineError, Phase, StatsSample};
 use crate::model::frame::NR_PAGE_ORDERS;
-const CHUNK_FRAMES: u64 = crate::model::frame::CHUNK_FRAMES;
 use crate::model::scenario::{MAX_NODES, MAX_TASKS};
 pub use device::GpuContext;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
+const CHUNK_FRAMES: u64 = crate::model::frame::CHUNK_FRAMES;
 /// Ticks recorded into one command buffer.
 const TICKS_PER_SUBMIT: u32 = 16;
 
@@ -89,6 +97,8 @@ pub struct GpuBackend {
     frames_fresh: bool,
     /// The host changed configuration that must be uploaded.
     dirty: bool,
+    /// The last full download completed (the host copy is one tick's state).
+    snapshot_ok: bool,
     bufs: Bufs,
     layout: shaders::FrameLayout,
     /// Steps per phase, in `tick_phases()` order.
@@ -342,6 +352,7 @@ impl GpuBackend {
             small_fresh: true,
             frames_fresh: true,
             dirty: false,
+            snapshot_ok: true,
             bufs,
             layout,
             phases: Vec::new(),
@@ -717,6 +728,7 @@ impl GpuBackend {
         if self.frames_fresh && self.small_fresh {
             return Ok(());
         }
+        self.snapshot_ok = false;
         self.small_fresh = false;
         self.sync_small()?;
         macro_rules! rd {
@@ -762,6 +774,7 @@ impl GpuBackend {
             &plan[st_off..st_off + nz * 2 * NR_PCP * 16],
         ));
         self.frames_fresh = true;
+        self.snapshot_ok = true;
         Ok(())
     }
 
@@ -944,7 +957,7 @@ impl Backend for GpuBackend {
         Ok(())
     }
     fn snapshot(&self) -> Option<&SimBuffers> {
-        Some(&self.host)
+        self.snapshot_ok.then_some(&self.host)
     }
     fn finish(&mut self) -> Result<(), EngineError> {
         self.ctx
