@@ -121,18 +121,13 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    let r = match cli.cmd {
-        None => cmd_run(
-            "default",
-            None,
-            None,
-            BackendArg::Auto,
-            None,
-            None,
-            None,
-            false,
-        ),
-        Some(Cmd::Run {
+    // No subcommand: `numasim run` with its defaults (the default scenario
+    // on the CPU reference), until the dashboard takes this place.
+    let cmd = cli
+        .cmd
+        .unwrap_or_else(|| Cli::parse_from(["numasim", "run"]).cmd.expect("run parses"));
+    let r = match cmd {
+        Cmd::Run {
             scenario,
             ticks,
             seed,
@@ -141,7 +136,7 @@ fn main() {
             sample_every,
             check_every,
             quiet,
-        }) => cmd_run(
+        } => cmd_run(
             &scenario,
             ticks,
             seed,
@@ -151,19 +146,19 @@ fn main() {
             check_every,
             quiet,
         ),
-        Some(Cmd::Shell {
+        Cmd::Shell {
             script,
             scenario,
             seed,
             backend,
-        }) => cmd_shell(script, &scenario, seed, backend),
-        Some(Cmd::Parity {
+        } => cmd_shell(script, &scenario, seed, backend),
+        Cmd::Parity {
             scenario,
             ticks,
             seed,
             skip,
-        }) => cmd_parity(&scenario, ticks, seed, skip),
-        Some(Cmd::Bench {
+        } => cmd_parity(&scenario, ticks, seed, skip),
+        Cmd::Bench {
             scenarios,
             ticks,
             warmup,
@@ -171,7 +166,7 @@ fn main() {
             scaling,
             phases,
             json,
-        }) => {
+        } => {
             if phases {
                 cmd_bench_phases(scenarios, ticks, warmup, backends)
             } else {

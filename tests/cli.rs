@@ -173,3 +173,20 @@ fn parity_command_reports_identical_phases() {
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("identical after every phase of ticks 40..43"));
 }
+
+/// `run` defaults to the CPU reference, which is fast everywhere, even
+/// where a software Vulkan device is installed; `numasim` with no
+/// arguments is `numasim run` with its defaults.
+#[test]
+fn run_defaults_to_the_cpu_reference() {
+    let out = Command::new(env!("CARGO_BIN_EXE_numasim"))
+        .args(["run", "small", "--ticks", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("backend cpu") && stdout.contains("requested with --backend cpu"),
+        "{stdout}"
+    );
+}
