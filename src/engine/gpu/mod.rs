@@ -91,10 +91,9 @@ struct Step {
 pub struct GpuBackend {
     ctx: GpuContext,
     host: SimBuffers,
-    /// The host copy of the small state matches the device.
-    small_fresh: bool,
-    /// The host copy of the frame arrays matches the device.
-    frames_fresh: bool,
+    /// The host copy matches the device (no work submitted since the
+    /// last full download).
+    host_fresh: bool,
     /// The host changed configuration that must be uploaded.
     dirty: bool,
     /// The last full download completed (the host copy is one tick's state).
@@ -349,8 +348,7 @@ impl GpuBackend {
         let mut me = GpuBackend {
             ctx,
             host,
-            small_fresh: true,
-            frames_fresh: true,
+            host_fresh: true,
             dirty: false,
             snapshot_ok: true,
             bufs,
@@ -625,8 +623,7 @@ impl GpuBackend {
             });
         f(self, &mut enc);
         self.ctx.queue.submit([enc.finish()]);
-        self.small_fresh = false;
-        self.frames_fresh = false;
+        self.host_fresh = false;
         self.check_error()
     }
 
@@ -688,11 +685,9 @@ impl GpuBackend {
         self.read_into(src, bytemuck::cast_slice_mut(dst))
     }
 
-    /// Brings the host copy of the small state up to date.
+    /// Downloads the small state (params, ctl, counters, task state); part
+    /// of `sync_all`, never on its own, so the host copy stays one tick.
     fn sync_small(&mut self) -> Result<(), EngineError> {
-        if self.small_fresh {
-            return Ok(());
-        }
         let mut params = [TickParams::default()];
         self.read_vec(&self.bufs.params, &mut params)?;
         self.host.params = params[0];
@@ -719,17 +714,15 @@ impl GpuBackend {
         let mut tot = std::mem::take(&mut self.host.totals);
         self.read_vec(&self.bufs.totals, &mut tot)?;
         self.host.totals = tot;
-        self.small_fresh = true;
         Ok(())
     }
 
     /// Brings the whole host copy up to date, scratch buffers included.
     fn sync_all(&mut self) -> Result<(), EngineError> {
-        if self.frames_fresh && self.small_fresh {
+        if self.host_fresh {
             return Ok(());
         }
         self.snapshot_ok = false;
-        self.small_fresh = false;
         self.sync_small()?;
         macro_rules! rd {
             ($field:ident) => {{
@@ -773,7 +766,7 @@ impl GpuBackend {
         self.host.steals.copy_from_slice(bytemuck::cast_slice(
             &plan[st_off..st_off + nz * 2 * NR_PCP * 16],
         ));
-        self.frames_fresh = true;
+        self.host_fresh = true;
         self.snapshot_ok = true;
         Ok(())
     }
