@@ -15,9 +15,57 @@ use std::time::Instant;
     version,
     about = "A simulator of NUMA physical memory as the Linux kernel manages it"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
+    /// With no subcommand: the dashboard where there is a display (these
+    /// are `numasim gui`'s options), else `numasim run`.
+    #[command(flatten)]
+    gui: GuiArgs,
+}
+
+#[derive(clap::Args, Clone, Debug)]
+struct GuiArgs {
+    /// A preset name (default, small, cxl, 1tib, stress-frag) or a TOML file.
+    #[arg(long = "scenario", default_value = "default")]
+    scenario: String,
+    /// Seed (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend: `auto` runs on the display's GPU when it is a hardware one,
+    /// else on the CPU reference (a software GPU is slower than it).
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendArg,
+    /// Render the dashboard, write a PNG of the window to FILE (and
+    /// FILE.json describing the frame map) after --after-ticks ticks, exit.
+    #[arg(long)]
+    screenshot: Option<std::path::PathBuf>,
+    /// Ticks to run before the screenshot.
+    #[arg(long, default_value_t = 100)]
+    after_ticks: u64,
+    /// Window size in points, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1600x1000", value_parser = parse_size)]
+    size: [f32; 2],
+    /// Start paused.
+    #[arg(long)]
+    paused: bool,
+    /// Close after SECONDS and print the UI frames/s and ticks/s reached.
+    #[arg(long, value_name = "SECONDS")]
+    exit_after: Option<f64>,
+}
+
+fn parse_size(s: &str) -> std::result::Result<[f32; 2], String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT, as in 1280x800"))?;
+    let p = |v: &str| {
+        v.parse::<f32>()
+            .ok()
+            .filter(|x| (200.0..=16384.0).contains(x))
+            .ok_or_else(|| format!("`{s}`: {v} is not a size between 200 and 16384"))
+    };
+    Ok([p(w)?, p(h)?])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -42,6 +90,14 @@ impl BackendArg {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Open the dashboard (per-node pools, frame map, plots, console).
+    Gui {
+        /// A preset name or a TOML file (default: --scenario's value).
+        #[arg(value_name = "SCENARIO")]
+        preset_or_file: Option<String>,
+        #[command(flatten)]
+        opts: GuiArgs,
+    },
     /// Simulate a scenario and print a summary, /proc/buddyinfo and per-node meminfo.
     Run {
         /// A preset name (default, small, cxl, 1tib, stress-frag) or a TOML file.
@@ -121,12 +177,31 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    // No subcommand: `numasim run` with its defaults (the default scenario
-    // on the CPU reference), until the dashboard takes this place.
-    let cmd = cli
-        .cmd
-        .unwrap_or_else(|| Cli::parse_from(["numasim", "run"]).cmd.expect("run parses"));
+    // No subcommand: the dashboard where a window can open (or a
+    // screenshot was asked for), else `numasim run` with its defaults.
+    let cmd = match cli.cmd {
+        Some(c) => c,
+        None if cfg!(feature = "ui") && (cli.gui.screenshot.is_some() || gui_possible()) => {
+            Cmd::Gui {
+                preset_or_file: None,
+                opts: cli.gui,
+            }
+        }
+        None => {
+            if cfg!(feature = "ui") {
+                eprintln!("numasim: no display (DISPLAY is not set): running the default scenario headless; `numasim gui` opens the dashboard");
+            }
+            Cli::parse_from(["numasim", "run"]).cmd.expect("run parses")
+        }
+    };
     let r = match cmd {
+        Cmd::Gui {
+            preset_or_file,
+            opts,
+        } => {
+            let sc = preset_or_file.unwrap_or_else(|| opts.scenario.clone());
+            cmd_gui(&sc, opts)
+        }
         Cmd::Run {
             scenario,
             ticks,
@@ -178,6 +253,72 @@ fn main() {
         eprintln!("numasim: {e:#}");
         std::process::exit(1);
     }
+}
+
+#[cfg(feature = "ui")]
+fn gui_possible() -> bool {
+    numasim::ui::native::display_available()
+}
+#[cfg(not(feature = "ui"))]
+fn gui_possible() -> bool {
+    false
+}
+
+#[cfg(feature = "ui")]
+fn cmd_gui(scenario: &str, o: GuiArgs) -> Result<()> {
+    use numasim::ui::{native, BackendPref, Source};
+    // A bad scenario is reported before any window opens.
+    let source = match numasim::model::scenario::preset(scenario) {
+        Some(_) => Source::Preset(scenario.to_string()),
+        None => {
+            let text = std::fs::read_to_string(scenario).with_context(|| {
+                format!(
+                    "reading scenario `{scenario}` (not a preset: {})",
+                    preset_names()
+                )
+            })?;
+            Scenario::parse(&text, scenario)?;
+            Source::File {
+                name: scenario.to_string(),
+                text,
+            }
+        }
+    };
+    let backend = match o.backend {
+        BackendArg::Cpu => BackendPref::Cpu,
+        BackendArg::Gpu => BackendPref::Gpu,
+        BackendArg::Auto => BackendPref::Auto,
+    };
+    if o.screenshot.is_none() && !native::display_available() {
+        bail!("no display to open the dashboard on (DISPLAY is not set); try `numasim run`, or run under xvfb-run");
+    }
+    let r = native::run(native::GuiOptions {
+        source,
+        seed: o.seed,
+        backend,
+        screenshot: o.screenshot.map(|p| (p, o.after_ticks)),
+        size: o.size,
+        paused: o.paused,
+        exit_after: o.exit_after,
+    })
+    .map_err(anyhow::Error::msg)?;
+    if let Some(msg) = r {
+        println!("{msg}");
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "ui"))]
+fn cmd_gui(_scenario: &str, _o: GuiArgs) -> Result<()> {
+    bail!("this numasim was built without the `ui` feature")
+}
+
+fn preset_names() -> String {
+    numasim::model::scenario::PRESETS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn load(scenario: &str) -> Result<Scenario> {

@@ -9,20 +9,8 @@ use numasim::kernel::boot::boot_buffers;
 use numasim::kernel::Machine;
 use numasim::model::scenario::Scenario;
 
-fn gpu() -> Option<device::GpuContext> {
-    match device::open() {
-        Ok(c) => Some(c),
-        Err(e) => {
-            if std::env::var("NUMASIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                panic!("NUMASIM_REQUIRE_GPU=1 but no GPU backend: {e}");
-            }
-            // Written past the test harness's capture, so a skip is never silent.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "SKIPPED: no GPU adapter ({e})");
-            None
-        }
-    }
-}
+mod common;
+use common::gpu;
 
 /// Two machines on the same scenario and seed, one per backend.
 fn pair(src: &str, name: &str, ctx: device::GpuContext) -> (Machine, Machine) {

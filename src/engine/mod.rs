@@ -5,6 +5,7 @@
 //! backends after any phase.
 
 pub mod cpu;
+pub mod frame_map;
 pub mod gpu;
 pub mod parity;
 pub mod state;
@@ -74,6 +75,8 @@ pub struct StatsSample {
     pub tick: u32,
     pub totals: Vec<[u64; types::NR_ZONE_STATS]>,
     pub last: Vec<types::ZoneStats>,
+    /// Per-zone state after that tick (free areas, pages per class).
+    pub zones: Vec<types::ZoneState>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,8 @@ pub enum EngineError {
     Unavailable { backend: String, reason: String },
     #[error("the device was lost: {0}")]
     DeviceLost(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
 }
 
 /// A backend owns the simulation buffers and runs phases over them.
@@ -116,12 +121,30 @@ pub trait Backend: Send {
             tick: b.params.tick,
             totals: (0..b.zones.len()).map(|z| b.zone_totals(z)).collect(),
             last: b.zone_stats.clone(),
+            zones: b.zone_state.clone(),
         })
     }
     /// Waits until all submitted work has finished (GPU backends), so a
     /// phase can be timed on its own.
     fn finish(&mut self) -> Result<(), EngineError> {
         Ok(())
+    }
+    /// The host copy of the buffers without synchronizing: the
+    /// configuration arrays (zones, nodes, tasks, zonelists) are current;
+    /// the state arrays are as of the last download (a GPU backend).
+    fn host(&self) -> &SimBuffers;
+    /// Renders the frame map (see `frame_map`) and returns its words:
+    /// the pixels, then the probe. Blocking.
+    fn frame_map(&mut self, p: &frame_map::FrameMapParams) -> Result<Vec<u32>, EngineError> {
+        let b = self.buffers()?;
+        let mut out = vec![0u32; p.out_words()];
+        frame_map::render(b, p, &mut out).map_err(EngineError::Invalid)?;
+        Ok(out)
+    }
+    /// The GPU backend behind this trait object, for work that needs its
+    /// device (drawing the frame map into a texture).
+    fn as_gpu(&mut self) -> Option<&mut gpu::GpuBackend> {
+        None
     }
     /// Bytes of device memory per simulated frame (GPU backends).
     fn device_bytes_per_frame(&self) -> Option<f64> {

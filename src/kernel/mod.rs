@@ -142,6 +142,18 @@ impl Machine {
         Ok(tick)
     }
 
+    /// Moves the machine, state and counters, to another backend built by
+    /// `make` from the current buffers (the dashboard's backend switch).
+    /// On failure the machine stays on its backend.
+    pub fn switch_backend(
+        &mut self,
+        make: impl FnOnce(SimBuffers) -> Result<Box<dyn Backend>, EngineError>,
+    ) -> Result<(), MachineError> {
+        let bufs = self.backend.buffers()?.clone();
+        self.backend = make(bufs)?;
+        self.fold_stats()
+    }
+
     /// Makes the host copy a consistent snapshot of the current tick (a
     /// GPU backend downloads everything), so a device loss later loses
     /// nothing before this point.
@@ -405,6 +417,14 @@ impl Machine {
     /// them in batches, split only where a scheduled task stop falls, and
     /// the counters are read once at the end.
     pub fn advance(&mut self, n: u64) -> Result<(), MachineError> {
+        self.submit(n)?;
+        self.fold_stats()
+    }
+
+    /// Like `advance`, without reading the counters back: a GPU backend
+    /// returns as soon as the work is queued (the dashboard's loop, which
+    /// picks counters up with `poll_stats`).
+    pub fn submit(&mut self, n: u64) -> Result<(), MachineError> {
         let end = self.tick + n;
         while self.tick < end {
             // Scheduled stops take effect at the start of their tick.
@@ -427,7 +447,24 @@ impl Machine {
             self.backend.run_ticks(k)?;
             self.tick += k as u64;
         }
-        self.fold_stats()
+        Ok(())
+    }
+
+    /// The newest finished counters, without waiting; when they are newer
+    /// than what the machine holds, they become its counters.
+    pub fn poll_stats(&mut self) -> Option<crate::engine::StatsSample> {
+        let s = self.backend.latest_stats()?;
+        if s.totals.len() == self.totals.len() {
+            self.totals.copy_from_slice(&s.totals);
+            self.last.copy_from_slice(&s.last);
+        }
+        Some(s)
+    }
+
+    /// Configuration as the host wrote it (zones, nodes, tasks): current
+    /// without synchronizing with a GPU.
+    pub fn config(&self) -> &SimBuffers {
+        self.backend.host()
     }
 
     /// Reads the cumulative counters and the newest tick's counters.

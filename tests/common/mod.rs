@@ -20,3 +20,20 @@ pub fn machine(src: &str) -> Machine {
 pub fn cat(m: &mut Machine, path: &str) -> String {
     numasim::procfs::read(m, path).unwrap()
 }
+
+/// The GPU to test on, or None after saying the test was skipped (past the
+/// harness's capture, so a skip is never silent). Panics instead when
+/// NUMASIM_REQUIRE_GPU=1, as CI sets it.
+pub fn gpu() -> Option<numasim::engine::gpu::device::GpuContext> {
+    match numasim::engine::gpu::device::open() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            if std::env::var("NUMASIM_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("NUMASIM_REQUIRE_GPU=1 but no GPU backend: {e}");
+            }
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no GPU adapter ({e})");
+            None
+        }
+    }
+}

@@ -158,6 +158,9 @@ impl Backend for CpuBackend {
     fn snapshot(&self) -> Option<&SimBuffers> {
         Some(&self.bufs)
     }
+    fn host(&self) -> &SimBuffers {
+        &self.bufs
+    }
     fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
         if phase == Phase::Free {
             begin_tick(&mut self.bufs);

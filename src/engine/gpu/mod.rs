@@ -14,8 +14,10 @@
 //! separately, through a ring of mapped buffers.
 
 pub mod device;
+mod frame_map;
 pub mod shaders;
 
+use super::frame_map::FrameMapParams;
 use super::state::SimBuffers;
 use super::types::*;
 use super::{tick_phases, Backend, EngineError, Phase, StatsSample};
@@ -109,6 +111,8 @@ pub struct GpuBackend {
     device_tick: u32,
     /// The newest sample taken off the ring.
     newest: Option<StatsSample>,
+    /// The frame map's pipeline and buffers, made on first use.
+    frame_map: Option<frame_map::FrameMapGpu>,
 }
 
 fn topo_bytes(b: &SimBuffers) -> Vec<u8> {
@@ -332,7 +336,8 @@ impl GpuBackend {
         };
         let stats_bytes = 32
             + host.totals.len() as u64 * 4
-            + std::mem::size_of_val(host.zone_stats.as_slice()) as u64;
+            + std::mem::size_of_val(host.zone_stats.as_slice()) as u64
+            + std::mem::size_of_val(host.zone_state.as_slice()) as u64;
         let ring = (0..STATS_RING)
             .map(|i| StatsSlot {
                 buf: d.create_buffer(&wgpu::BufferDescriptor {
@@ -359,6 +364,7 @@ impl GpuBackend {
             ring_seq: 0,
             device_tick: 0,
             newest: None,
+            frame_map: None,
         };
         me.device_tick = me.host.params.tick;
         me.build_pipelines();
@@ -792,6 +798,9 @@ impl GpuBackend {
         enc.copy_buffer_to_buffer(&self.bufs.params, 0, &self.ring[i].buf, 0, 32);
         enc.copy_buffer_to_buffer(&self.bufs.totals, 0, &self.ring[i].buf, 32, tot);
         enc.copy_buffer_to_buffer(&self.bufs.zone_stats, 0, &self.ring[i].buf, 32 + tot, zs);
+        // ZoneState sits first in `ctl` (see ctl_bytes).
+        let zst = std::mem::size_of_val(self.host.zone_state.as_slice()) as u64;
+        enc.copy_buffer_to_buffer(&self.bufs.ctl, 0, &self.ring[i].buf, 32 + tot + zs, zst);
         self.ctx.queue.submit([enc.finish()]);
         *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner()) = SlotState::Pending;
         let st = self.ring[i].state.clone();
@@ -838,7 +847,15 @@ impl GpuBackend {
                     v: std::array::from_fn(|s| l[z * NR_ZONE_STATS + s]),
                 })
                 .collect();
-            Some(StatsSample { tick, totals, last })
+            let zw = &l[nz * NR_ZONE_STATS..];
+            let zones: Vec<ZoneState> =
+                bytemuck::cast_slice(&zw[..nz * std::mem::size_of::<ZoneState>() / 4]).to_vec();
+            Some(StatsSample {
+                tick,
+                totals,
+                last,
+                zones,
+            })
         });
         for i in done {
             if self.slot_state(i) == SlotState::Ready {
@@ -962,6 +979,15 @@ impl Backend for GpuBackend {
     fn latest_stats(&mut self) -> Option<StatsSample> {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
         self.take_newest_ready()
+    }
+    fn host(&self) -> &SimBuffers {
+        &self.host
+    }
+    fn frame_map(&mut self, p: &FrameMapParams) -> Result<Vec<u32>, EngineError> {
+        self.frame_map_words(p)
+    }
+    fn as_gpu(&mut self) -> Option<&mut GpuBackend> {
+        Some(self)
     }
     fn device_bytes_per_frame(&self) -> Option<f64> {
         let b = &self.bufs;

@@ -10,7 +10,7 @@ pub const HASH_WGSL: &str = include_str!("../../../shaders/shared/hash.wgsl");
 pub const SCAN_WGSL: &str = include_str!("../../../shaders/shared/scan.wgsl");
 
 /// Every compute shader: (name, source). One entry point, `main`, each.
-pub const SHADERS: [(&str, &str); 9] = [
+pub const SHADERS: [(&str, &str); 10] = [
     ("free", include_str!("../../../shaders/free.wgsl")),
     ("merge", include_str!("../../../shaders/merge.wgsl")),
     (
@@ -26,6 +26,8 @@ pub const SHADERS: [(&str, &str); 9] = [
         include_str!("../../../shaders/alloc_split.wgsl"),
     ),
     ("end_tick", include_str!("../../../shaders/end_tick.wgsl")),
+    // Not a tick phase: the dashboard's frame map (engine::frame_map).
+    ("frame_map", include_str!("../../../shaders/frame_map.wgsl")),
 ];
 
 /// The tables generated from `model::workload::CLASSES` and `FALLBACKS`.
@@ -135,8 +137,9 @@ pub fn source_for(name: &str, layout: FrameLayout) -> Option<String> {
         }
     }
     Some(format!(
-        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{out}",
+        "{}{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{out}",
         generated_header(),
+        crate::engine::frame_map::palette_wgsl(),
         layout.part_frames
     ))
 }

@@ -1,0 +1,100 @@
+// Frame map (a visualization pass, not a tick phase): twin of
+// src/engine/frame_map.rs. One invocation per pixel walks the blocks that
+// cover its run of frames, histograms their categories and writes the
+// color of the largest; invocation 0 also describes the probed frame's
+// block in the words after the pixels.
+
+struct FrameMapParams {
+    first_pfn: u32,
+    frames_per_pixel: u32,
+    width: u32,
+    height: u32,
+    nr_frames: u32,
+    probe_pfn: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> fmp: FrameMapParams;
+//@frames read
+@group(0) @binding(1) var<storage, read_write> pixels_out: array<u32>;
+//@owners read
+@group(0) @binding(2) var<storage, read> pageblocks: array<u32>;
+
+fn category(s: u32) -> u32 {
+    let k = fr_kind(s);
+    if (k == KIND_FREE) {
+        return CAT_FREE + fr_order(s);
+    }
+    if (k == KIND_ALLOC) {
+        return CAT_ALLOC + fr_class(s);
+    }
+    if (k == KIND_RESERVED) {
+        return CAT_RESERVED;
+    }
+    return CAT_NONE;
+}
+
+fn head_of(p: u32) -> u32 {
+    if (fr_kind(frames_ld(p)) != KIND_TAIL) {
+        return p;
+    }
+    for (var o = 1u; o <= MAX_PAGE_ORDER; o++) {
+        let h = p & ~((1u << o) - 1u);
+        let t = frames_ld(h);
+        if (fr_kind(t) != KIND_TAIL && fr_order(t) >= o) {
+            return h;
+        }
+    }
+    return p;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.y * nwg.x * 256u + gid.x;
+    let npix = fmp.width * fmp.height;
+    if (i == 0u) {
+        let base = npix;
+        if (fmp.probe_pfn >= fmp.nr_frames) {
+            pixels_out[base] = NO_PROBE;
+            pixels_out[base + 1u] = 0u;
+            pixels_out[base + 2u] = 0u;
+            pixels_out[base + 3u] = 0u;
+        } else {
+            let h = head_of(fmp.probe_pfn);
+            pixels_out[base] = h;
+            pixels_out[base + 1u] = frames_ld(h);
+            pixels_out[base + 2u] = owners_ld(h);
+            pixels_out[base + 3u] = pageblocks[h >> PAGEBLOCK_ORDER];
+        }
+    }
+    if (i >= npix) {
+        return;
+    }
+    var hist: array<u32, NR_CATEGORIES>;
+    let a = fmp.first_pfn + i * fmp.frames_per_pixel;
+    let b = a + fmp.frames_per_pixel;
+    let end = min(b, fmp.nr_frames);
+    var f = a;
+    while (f < end) {
+        let h = head_of(f);
+        let s = frames_ld(h);
+        var size = 1u;
+        if (fr_kind(s) != KIND_TAIL) {
+            size = 1u << fr_order(s);
+        }
+        let stop = min(h + size, end);
+        hist[category(s)] += stop - f;
+        f = stop;
+    }
+    if (b > end) {
+        hist[CAT_NONE] += b - max(a, end);
+    }
+    var best = 0u;
+    for (var c = 1u; c < NR_CATEGORIES; c++) {
+        if (hist[c] > hist[best]) {
+            best = c;
+        }
+    }
+    pixels_out[i] = PALETTE[best];
+}

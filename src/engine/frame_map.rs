@@ -1,0 +1,340 @@
+//! The frame map: the whole simulated memory as an image, one pixel per
+//! frame or per run of `frames_per_pixel` frames, colored by state.
+//!
+//! This is a visualization pass, not a tick phase, but it follows the same
+//! rule as the phases: `shaders/frame_map.wgsl` renders it on the GPU
+//! straight from the device's frame array, and `render` below is its CPU
+//! twin, shaped like the shader and byte-identical to it (tests/frame_map.rs).
+//!
+//! Every frame belongs to a *category* (free block of order o, allocation
+//! of workload class c, reserved, ...), and every category has one color in
+//! `PALETTE`. A pixel covering several frames takes the color of the
+//! category holding most of them (ties go to the lower category), so every
+//! pixel on the map is a legend color. Tail frames take their block's
+//! category: the pass finds each block's head by alignment, as the buddy
+//! allocator's `__find_buddy_pfn` arithmetic allows.
+//!
+//! Categories 0..=22 are the core allocator's; 23..32 are left for the
+//! subsystems built on top (hugetlb, vmemmap, reporting): a subsystem adds a
+//! category, its palette entry and its legend name here, and both renderers
+//! pick it up.
+
+use super::state::SimBuffers;
+use crate::model::frame::*;
+use crate::model::workload::{CLASS_NAMES, NR_CLASSES};
+
+/// Pixels outside simulated memory.
+pub const CAT_NONE: u32 = 0;
+/// Free blocks: `CAT_FREE + order`.
+pub const CAT_FREE: u32 = 1;
+/// Allocated blocks: `CAT_ALLOC + class`.
+pub const CAT_ALLOC: u32 = CAT_FREE + NR_PAGE_ORDERS as u32;
+/// Reserved at boot (memmap, firmware holes).
+pub const CAT_RESERVED: u32 = CAT_ALLOC + NR_CLASSES as u32;
+/// Categories defined so far.
+pub const NR_CATEGORIES_USED: u32 = CAT_RESERVED + 1;
+/// Size of the category space (and of the shader's histogram).
+pub const NR_CATEGORIES: usize = 32;
+/// Words after the pixels: the probe (see `FrameMapParams::probe_pfn`).
+pub const PROBE_WORDS: usize = 4;
+/// `probe_pfn` value meaning "no probe".
+pub const NO_PROBE: u32 = u32::MAX;
+/// Largest run of frames one pixel may cover (keeps every sum in a u32).
+pub const MAX_FRAMES_PER_PIXEL: u32 = 1 << 20;
+
+/// RGBA colors packed as the bytes of an `Rgba8Unorm` texel
+/// (`r | g << 8 | b << 16 | a << 24`), sRGB encoded like egui's `Color32`.
+pub const fn rgb(r: u8, g: u8, b: u8) -> u32 {
+    r as u32 | (g as u32) << 8 | (b as u32) << 16 | 0xff << 24
+}
+
+/// One color per category.
+pub const PALETTE: [u32; NR_CATEGORIES] = {
+    let mut p = [rgb(255, 0, 255); NR_CATEGORIES];
+    p[CAT_NONE as usize] = rgb(24, 24, 28);
+    // Free blocks: pale (order 0, fragments) to deep blue (order 10).
+    let free: [u32; NR_PAGE_ORDERS] = [
+        rgb(196, 236, 242),
+        rgb(166, 222, 238),
+        rgb(136, 206, 234),
+        rgb(108, 188, 230),
+        rgb(84, 170, 226),
+        rgb(64, 150, 220),
+        rgb(48, 130, 210),
+        rgb(36, 110, 196),
+        rgb(28, 90, 178),
+        rgb(22, 72, 156),
+        rgb(18, 56, 132),
+    ];
+    let mut o = 0;
+    while o < NR_PAGE_ORDERS {
+        p[CAT_FREE as usize + o] = free[o];
+        o += 1;
+    }
+    // Allocations by class (model::workload::CLASS_NAMES order): movable
+    // user memory warm, kernel memory purple/red, reclaimable green.
+    let alloc: [u32; NR_CLASSES] = [
+        rgb(245, 158, 66),  // anon
+        rgb(102, 187, 106), // file
+        rgb(239, 108, 0),   // thp
+        rgb(171, 71, 188),  // kstack
+        rgb(236, 64, 122),  // slab
+        rgb(216, 27, 96),   // slab_o1
+        rgb(173, 20, 87),   // slab_o3
+        rgb(174, 213, 129), // sreclaim
+        rgb(126, 87, 194),  // pagetable
+        rgb(229, 57, 53),   // pinned
+    ];
+    let mut c = 0;
+    while c < NR_CLASSES {
+        p[CAT_ALLOC as usize + c] = alloc[c];
+        c += 1;
+    }
+    p[CAT_RESERVED as usize] = rgb(110, 110, 118);
+    p
+};
+
+/// The legend name of a category.
+pub fn category_name(cat: u32) -> String {
+    match cat {
+        CAT_NONE => "no memory".into(),
+        c if (CAT_FREE..CAT_ALLOC).contains(&c) => format!("free order {}", c - CAT_FREE),
+        c if (CAT_ALLOC..CAT_RESERVED).contains(&c) => {
+            format!("alloc {}", CLASS_NAMES[(c - CAT_ALLOC) as usize])
+        }
+        CAT_RESERVED => "reserved".into(),
+        c => format!("category {c}"),
+    }
+}
+
+/// The category of a block from its head's state word.
+#[inline]
+pub fn category(state: u32) -> u32 {
+    match kind(state) {
+        KIND_FREE => CAT_FREE + order(state),
+        KIND_ALLOC => CAT_ALLOC + class(state),
+        KIND_RESERVED => CAT_RESERVED,
+        _ => CAT_NONE,
+    }
+}
+
+/// What to render: pixel `i` (row-major, `width` per row) covers frames
+/// `first_pfn + i * frames_per_pixel ..` (+ `frames_per_pixel`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FrameMapParams {
+    pub first_pfn: u32,
+    pub frames_per_pixel: u32,
+    pub width: u32,
+    pub height: u32,
+    /// Frames in the machine.
+    pub nr_frames: u32,
+    /// A frame whose block to describe in the probe words, or `NO_PROBE`.
+    pub probe_pfn: u32,
+    pub _pad: [u32; 2],
+}
+
+impl FrameMapParams {
+    pub fn pixels(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+    /// Output words: the pixels, then the probe.
+    pub fn out_words(&self) -> usize {
+        self.pixels() + PROBE_WORDS
+    }
+    /// Checks that every frame index the pass computes fits a u32.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.frames_per_pixel == 0 || self.frames_per_pixel > MAX_FRAMES_PER_PIXEL {
+            return Err(format!(
+                "frames_per_pixel {} is not in 1..={MAX_FRAMES_PER_PIXEL}",
+                self.frames_per_pixel
+            ));
+        }
+        let end = self.first_pfn as u64 + self.pixels() as u64 * self.frames_per_pixel as u64;
+        if end > u32::MAX as u64 {
+            return Err(format!(
+                "the view ends at frame {end}, past the 32-bit frame space"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the probe found: the block holding `probe_pfn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub pfn: u32,
+    pub head_pfn: u32,
+    pub state: u32,
+    pub owner: u32,
+    /// Migratetype of the head's pageblock.
+    pub pageblock_mt: u32,
+}
+
+impl Probe {
+    pub fn from_words(pfn: u32, w: &[u32]) -> Option<Probe> {
+        (w.len() >= PROBE_WORDS && w[0] != NO_PROBE).then(|| Probe {
+            pfn,
+            head_pfn: w[0],
+            state: w[1],
+            owner: w[2],
+            pageblock_mt: w[3],
+        })
+    }
+}
+
+/// The head of the block holding frame `p` (twin of `head_of` in the
+/// shader). Blocks are naturally aligned, so the head of an order-o block
+/// holding `p` is `p` with its low o bits cleared.
+#[inline]
+pub fn head_of(frames: &[u32], p: u32) -> u32 {
+    if kind(frames[p as usize]) != KIND_TAIL {
+        return p;
+    }
+    for o in 1..=MAX_PAGE_ORDER {
+        let h = p & !((1u32 << o) - 1);
+        let t = frames[h as usize];
+        if kind(t) != KIND_TAIL && order(t) >= o {
+            return h;
+        }
+    }
+    p
+}
+
+/// The color of one pixel (twin of the shader's per-invocation body).
+pub fn pixel(frames: &[u32], p: &FrameMapParams, i: u32) -> u32 {
+    let mut hist = [0u32; NR_CATEGORIES];
+    let a = p.first_pfn + i * p.frames_per_pixel;
+    let b = a + p.frames_per_pixel;
+    let end = b.min(p.nr_frames);
+    let mut f = a;
+    while f < end {
+        let h = head_of(frames, f);
+        let s = frames[h as usize];
+        let size = if kind(s) == KIND_TAIL {
+            1
+        } else {
+            1u32 << order(s)
+        };
+        let stop = (h + size).min(end);
+        hist[category(s) as usize] += stop - f;
+        f = stop;
+    }
+    if b > end {
+        hist[CAT_NONE as usize] += b - a.max(end);
+    }
+    let mut best = 0usize;
+    for c in 1..NR_CATEGORIES {
+        if hist[c] > hist[best] {
+            best = c;
+        }
+    }
+    PALETTE[best]
+}
+
+/// The probe words for `p.probe_pfn`.
+pub fn probe_words(b: &SimBuffers, p: &FrameMapParams) -> [u32; PROBE_WORDS] {
+    if p.probe_pfn >= p.nr_frames {
+        return [NO_PROBE, 0, 0, 0];
+    }
+    let h = head_of(&b.frames, p.probe_pfn);
+    [
+        h,
+        b.frames[h as usize],
+        b.owners[h as usize],
+        b.pageblocks[(h >> PAGEBLOCK_ORDER) as usize],
+    ]
+}
+
+/// Renders the map into `out` (`p.out_words()` words: pixels, then probe).
+pub fn render(b: &SimBuffers, p: &FrameMapParams, out: &mut [u32]) -> Result<(), String> {
+    p.validate()?;
+    if p.nr_frames as usize != b.frames.len() {
+        return Err(format!(
+            "nr_frames {} does not match the machine's {} frames",
+            p.nr_frames,
+            b.frames.len()
+        ));
+    }
+    if out.len() < p.out_words() {
+        return Err(format!(
+            "output holds {} words, the view needs {}",
+            out.len(),
+            p.out_words()
+        ));
+    }
+    let (pixels, probe) = out.split_at_mut(p.pixels());
+    let row = |(y, line): (usize, &mut [u32])| {
+        for (x, px) in line.iter_mut().enumerate() {
+            *px = pixel(&b.frames, p, (y * p.width as usize + x) as u32);
+        }
+    };
+    let w = p.width.max(1) as usize;
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        pixels.par_chunks_mut(w).enumerate().for_each(row);
+    }
+    #[cfg(not(feature = "parallel"))]
+    pixels.chunks_mut(w).enumerate().for_each(row);
+    probe[..PROBE_WORDS].copy_from_slice(&probe_words(b, p));
+    Ok(())
+}
+
+/// Pixels per category in a rendered map (for legends and tests).
+pub fn histogram(pixels: &[u32]) -> [u64; NR_CATEGORIES] {
+    let mut h = [0u64; NR_CATEGORIES];
+    for px in pixels {
+        if let Some(c) = PALETTE.iter().position(|c| c == px) {
+            h[c] += 1;
+        }
+    }
+    h
+}
+
+/// The WGSL table of palette colors, for the shader's generated header.
+pub fn palette_wgsl() -> String {
+    let v: Vec<String> = PALETTE.iter().map(|c| format!("{c:#x}u")).collect();
+    format!(
+        "var<private> PALETTE: array<u32, {NR_CATEGORIES}> = array<u32, {NR_CATEGORIES}>({});\n\
+         const CAT_NONE: u32 = {CAT_NONE}u;\n\
+         const CAT_FREE: u32 = {CAT_FREE}u;\n\
+         const CAT_ALLOC: u32 = {CAT_ALLOC}u;\n\
+         const CAT_RESERVED: u32 = {CAT_RESERVED}u;\n\
+         const NR_CATEGORIES: u32 = {NR_CATEGORIES}u;\n\
+         const NO_PROBE: u32 = {NO_PROBE:#x}u;\n",
+        v.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn palette_colors_are_distinct_for_defined_categories() {
+        let used = &PALETTE[..NR_CATEGORIES_USED as usize];
+        for (a, ca) in used.iter().enumerate() {
+            for (b, cb) in used[..a].iter().enumerate() {
+                assert_ne!(ca, cb, "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn head_of_finds_the_aligned_head() {
+        let mut f = vec![0u32; 1024];
+        f[0] = make_free(3); // 0..8
+        f[8] = make_alloc(2, 0, 1); // 8..12
+        f[12] = make_free(2); // 12..16
+        f[16] = make_free(4); // 16..32
+        for (i, s) in f.iter_mut().enumerate().skip(32) {
+            *s = if i % 2 == 0 { make_free(1) } else { 0 };
+        }
+        assert_eq!(head_of(&f, 5), 0);
+        assert_eq!(head_of(&f, 11), 8);
+        assert_eq!(head_of(&f, 12), 12);
+        assert_eq!(head_of(&f, 31), 16);
+        assert_eq!(head_of(&f, 33), 32);
+    }
+}

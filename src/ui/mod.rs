@@ -1,0 +1,535 @@
+//! The egui dashboard. It reads and commands a `Session` and never owns
+//! simulation logic: every knob is a command of the shell language.
+//!
+//! Layout: controls on top, the status bar at the bottom, node cards (with
+//! the topology) on the left, the frame map in the middle and tabbed
+//! panels (plots, console, tunables) below it. A subsystem adds a panel by
+//! implementing `Panel` and pushing it onto `Dashboard::tabs`, and adds
+//! frame-map states in `engine::frame_map`; nothing else changes.
+
+pub mod console;
+pub mod map;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+pub mod nodes;
+pub mod plots;
+pub mod session;
+pub mod theme;
+
+pub use session::{BackendPref, Session, Source};
+
+/// A tab below the frame map.
+pub trait Panel {
+    fn title(&self) -> &'static str;
+    fn ui(&mut self, ui: &mut egui::Ui, s: &mut Session);
+}
+
+/// The vm tunables, written through /proc and /sys.
+#[derive(Default)]
+pub struct TunablesPanel;
+
+impl Panel for TunablesPanel {
+    fn title(&self) -> &'static str {
+        "Tunables"
+    }
+    fn ui(&mut self, ui: &mut egui::Ui, s: &mut Session) {
+        tunables_ui(ui, s);
+    }
+}
+
+pub fn tunables_ui(ui: &mut egui::Ui, s: &mut Session) {
+    ui.label(
+        egui::RichText::new(
+            "Each change is a write to the file named, as `echo V > FILE` in the console.",
+        )
+        .small()
+        .color(theme::DIM),
+    );
+    egui::Grid::new("tunables")
+        .num_columns(3)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            let mut v = s.machine.min_free_kbytes;
+            let l = ui.label("/proc/sys/vm/min_free_kbytes");
+            let r = ui
+                .add(
+                    egui::DragValue::new(&mut v)
+                        .range(128..=16_777_216)
+                        .speed(64),
+                )
+                .labelled_by(l.id);
+            if r.changed() && !r.dragged() || r.drag_stopped() {
+                s.write_file("/proc/sys/vm/min_free_kbytes", v);
+            }
+            ui.label(
+                egui::RichText::new("watermarks: min from it, low/high above")
+                    .small()
+                    .color(theme::DIM),
+            );
+            ui.end_row();
+
+            let mut w = s.machine.watermark_scale_factor;
+            let l = ui.label("/proc/sys/vm/watermark_scale_factor");
+            let r = ui
+                .add(egui::DragValue::new(&mut w).range(1..=3000))
+                .labelled_by(l.id);
+            if r.changed() && !r.dragged() || r.drag_stopped() {
+                s.write_file("/proc/sys/vm/watermark_scale_factor", w);
+            }
+            ui.label(
+                egui::RichText::new("gap between watermarks, in 1/10000 of memory")
+                    .small()
+                    .color(theme::DIM),
+            );
+            ui.end_row();
+
+            for n in 0..s.machine.il_weights.len() {
+                let mut wt = s.machine.il_weights[n].max(1) as u32;
+                let path = format!("/sys/kernel/mm/mempolicy/weighted_interleave/node{n}");
+                let l = ui.label(&path);
+                let r = ui
+                    .add(egui::DragValue::new(&mut wt).range(1..=255))
+                    .labelled_by(l.id);
+                if r.changed() && !r.dragged() || r.drag_stopped() {
+                    s.write_file(&path, wt);
+                }
+                ui.label(
+                    egui::RichText::new("weighted-interleave weight")
+                        .small()
+                        .color(theme::DIM),
+                );
+                ui.end_row();
+            }
+        });
+}
+
+/// A screenshot request (`numasim gui --screenshot FILE --after-ticks N`).
+pub struct ScreenshotJob {
+    pub path: std::path::PathBuf,
+    pub after_ticks: u64,
+    /// Frames drawn since the simulation reached `after_ticks`.
+    settled: u32,
+    requested: bool,
+    frames: u64,
+    /// Filled by the viewport's screenshot callback.
+    image: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<egui::ColorImage>>>>,
+    /// Where the outcome goes (read by the caller once the window closes).
+    pub result: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
+}
+
+impl ScreenshotJob {
+    pub fn new(path: std::path::PathBuf, after_ticks: u64) -> ScreenshotJob {
+        ScreenshotJob {
+            path,
+            after_ticks,
+            settled: 0,
+            requested: false,
+            frames: 0,
+            image: Default::default(),
+            result: Default::default(),
+        }
+    }
+}
+
+/// A timed run (`numasim gui --exit-after SECONDS`): counts UI frames and
+/// ticks, then closes the window and reports both rates.
+pub struct TimedRun {
+    pub seconds: f64,
+    start: Option<(web_time::Instant, u64)>,
+    frames: u64,
+    pub result: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl TimedRun {
+    pub fn new(seconds: f64) -> TimedRun {
+        TimedRun {
+            seconds,
+            start: None,
+            frames: 0,
+            result: Default::default(),
+        }
+    }
+}
+
+pub struct Dashboard {
+    pub session: Session,
+    pub timed: Option<TimedRun>,
+    pub map: map::MapView,
+    pub tabs: Vec<Box<dyn Panel>>,
+    pub tab: usize,
+    pub seed: u64,
+    pub open_path: String,
+    pub screenshot: Option<ScreenshotJob>,
+    pub render_state: Option<egui_wgpu::RenderState>,
+}
+
+impl Dashboard {
+    pub fn new(session: Session, render_state: Option<egui_wgpu::RenderState>) -> Dashboard {
+        let seed = session.machine.seed;
+        Dashboard {
+            session,
+            map: map::MapView::default(),
+            tabs: vec![
+                Box::new(plots::PlotsPanel::default()),
+                Box::new(console::ConsolePanel),
+                Box::new(TunablesPanel),
+            ],
+            tab: 0,
+            seed,
+            open_path: String::new(),
+            screenshot: None,
+            timed: None,
+            render_state,
+        }
+    }
+
+    /// Advances the simulation for this frame, then draws everything.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        if let Some(job) = &self.screenshot {
+            if self.session.stop_at.is_none() {
+                // About 200 frames of history for the plots.
+                self.session.ticks_per_frame = (job.after_ticks / 200).max(1) as u32;
+                self.session.running = true;
+            }
+            self.session.stop_at = Some(job.after_ticks);
+        }
+        self.session.frame();
+        self.show(ui);
+        if self.session.running || self.screenshot.is_some() {
+            ui.ctx().request_repaint();
+        }
+        self.screenshot_step(ui);
+        self.timed_step(ui);
+    }
+
+    fn timed_step(&mut self, ui: &mut egui::Ui) {
+        let Some(t) = &mut self.timed else {
+            return;
+        };
+        let tick = self.session.machine.tick;
+        let (t0, tick0) = *t.start.get_or_insert((web_time::Instant::now(), tick));
+        t.frames += 1;
+        let dt = t0.elapsed().as_secs_f64();
+        ui.ctx().request_repaint();
+        if dt >= t.seconds {
+            let msg = format!(
+                "{}: {:.1} UI frames/s, {:.1} ticks/s over {:.1} s ({} frames, ticks {}..{}), window {:.0}x{:.0} points",
+                self.session.machine.backend_name(),
+                t.frames as f64 / dt,
+                (tick - tick0) as f64 / dt,
+                dt,
+                t.frames,
+                tick0,
+                tick,
+                ui.ctx().content_rect().width(),
+                ui.ctx().content_rect().height(),
+            );
+            *t.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    /// Draws the dashboard (no simulation step: tests drive it directly).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("controls").show(ui, |ui| self.controls_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        egui::Panel::left("nodes")
+            .default_size(330.0)
+            .size_range(240.0..=600.0)
+            .resizable(true)
+            .show(ui, |ui| nodes::nodes_ui(ui, &self.session));
+        egui::Panel::bottom("tabs")
+            .resizable(true)
+            .default_size(300.0)
+            .size_range(120.0..=900.0)
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for (i, t) in self.tabs.iter().enumerate() {
+                        ui.selectable_value(&mut self.tab, i, t.title());
+                    }
+                });
+                ui.separator();
+                if let Some(t) = self.tabs.get_mut(self.tab) {
+                    t.ui(ui, &mut self.session);
+                }
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.map
+                .map_ui(ui, &mut self.session, self.render_state.as_ref());
+        });
+        self.error_ui(ui);
+    }
+
+    fn controls_ui(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.session;
+        ui.horizontal_wrapped(|ui| {
+            ui.heading("numasim");
+            ui.separator();
+            let label = if s.running { "Pause" } else { "Run" };
+            if ui.button(label).clicked() {
+                s.running = !s.running;
+            }
+            if ui.add_enabled(!s.running, egui::Button::new("Step")).clicked() {
+                s.step();
+            }
+            let l = ui.label("ticks/frame ≤");
+            ui.add(egui::DragValue::new(&mut s.ticks_per_frame).range(1..=4096))
+                .labelled_by(l.id)
+                .on_hover_text("Most ticks per displayed frame; fewer run when a tick is slow, so the window stays responsive.");
+            ui.label(
+                egui::RichText::new(format!("(now {})", s.effective_ticks_per_frame))
+                    .small()
+                    .color(theme::DIM),
+            );
+            ui.separator();
+            let l = ui.label("scenario");
+            let mut pick: Option<String> = None;
+            egui::ComboBox::from_id_salt("scenario")
+                .selected_text(s.source.name().to_string())
+                .show_ui(ui, |ui| {
+                    for p in Session::presets() {
+                        if ui.selectable_label(s.source.name() == p, p).clicked() {
+                            pick = Some(p.to_string());
+                        }
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            if let Some(p) = pick {
+                s.open(Source::Preset(p), None);
+                self.seed = s.machine.seed;
+            }
+            let resp = ui.add(
+                egui::TextEdit::singleline(&mut self.open_path)
+                    .id_salt("open_path")
+                    .hint_text("scenario.toml")
+                    .desired_width(120.0),
+            );
+            let enter = resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Open").on_hover_text("Open a scenario file from disk").clicked() || enter {
+                let path = self.open_path.trim().to_string();
+                open_file(s, &path);
+                self.seed = s.machine.seed;
+            }
+            ui.separator();
+            let l = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut self.seed)).labelled_by(l.id);
+            if ui.button("Reset").on_hover_text("Boot the scenario again with this seed").clicked() {
+                s.reset(self.seed);
+            }
+            ui.separator();
+            let gpu_name = s
+                .gpu
+                .as_ref()
+                .map(|c| format!("GPU: {}", c.info.name))
+                .unwrap_or_else(|| "GPU".into());
+            let is_gpu = s.is_gpu();
+            let mut choice = is_gpu;
+            let l = ui.label("backend");
+            egui::ComboBox::from_id_salt("backend")
+                .selected_text(if is_gpu { gpu_name.clone() } else { "CPU reference".into() })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut choice, false, "CPU reference");
+                    ui.selectable_value(&mut choice, true, gpu_name.as_str());
+                })
+                .response
+                .labelled_by(l.id);
+            if choice != is_gpu {
+                s.set_backend(if choice { BackendPref::Gpu } else { BackendPref::Cpu });
+            }
+        });
+        if let Some(n) = &self.session.notice {
+            ui.colored_label(theme::WARN, n);
+        }
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        let s = &mut self.session;
+        let frames = s.frames();
+        let tick = s.machine.tick;
+        let sim_s = s.machine.now_ns() as f64 / 1e9;
+        let backend = s.machine.backend_name();
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(&backend).small())
+                .on_hover_text(&s.backend_note);
+            ui.separator();
+            ui.label(
+                egui::RichText::new(format!("{frames} frames ({})", theme::mib(frames))).small(),
+            );
+            ui.separator();
+            ui.label(
+                egui::RichText::new(format!("tick {tick}  ·  {sim_s:.3} s simulated")).small(),
+            );
+            ui.separator();
+            ui.label(egui::RichText::new(format!("{:.1} ticks/s", s.tick_rate.rate())).small());
+            ui.separator();
+            ui.label(egui::RichText::new(format!("{:.0} UI frames/s", s.ui_rate.rate())).small());
+            if !s.running {
+                ui.separator();
+                ui.label(egui::RichText::new("paused").small().color(theme::WARN));
+            }
+        });
+    }
+
+    fn error_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(err) = self.session.error.clone() else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new(egui::RichText::new(&err.title).color(theme::BAD))
+            .collapsible(false)
+            .resizable(true)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .open(&mut open)
+            .show(ui.ctx(), |ui| {
+                ui.label(egui::RichText::new(&err.message).monospace());
+                ui.add_space(6.0);
+                ui.label(
+                    egui::RichText::new("The simulation you had is still loaded.")
+                        .small()
+                        .color(theme::DIM),
+                );
+                if ui.button("Dismiss").clicked() {
+                    self.session.error = None;
+                }
+            });
+        if !open {
+            self.session.error = None;
+        }
+    }
+
+    /// Drives a screenshot job: run to the tick, let the map settle, ask
+    /// the viewport for a screenshot, write it, close.
+    fn screenshot_step(&mut self, ui: &mut egui::Ui) {
+        let Some(job) = &mut self.screenshot else {
+            return;
+        };
+        job.frames += 1;
+        let ctx = ui.ctx().clone();
+        let shot = job.image.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(image) = shot {
+            let r = save_screenshot(
+                &job.path,
+                &image,
+                &self.map,
+                &mut self.session,
+                ctx.pixels_per_point(),
+            );
+            *job.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if job.frames > 20_000 {
+            *job.result.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Err("no screenshot after 20000 frames".into()));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if self.session.machine.tick < job.after_ticks || self.session.running {
+            return;
+        }
+        if job.settled == 0 {
+            // The map pass for the final tick must have run before capture.
+            let _ = self.session.machine.backend_mut().finish();
+        }
+        job.settled += 1;
+        if job.settled >= 4 && !job.requested {
+            job.requested = true;
+            let slot = job.image.clone();
+            let c2 = ctx.clone();
+            ctx.request_screenshot(move |img| {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(img);
+                c2.request_repaint();
+            });
+        }
+    }
+}
+
+/// Opens a scenario file from disk (native) into the session; errors go to
+/// the error panel.
+pub fn open_file(s: &mut Session, path: &str) {
+    if path.is_empty() {
+        s.error = Some(session::ErrorPanel {
+            title: "No file".into(),
+            message: "Type the path of a scenario file (TOML) first.".into(),
+        });
+        return;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            s.open(
+                Source::File {
+                    name: path.to_string(),
+                    text,
+                },
+                None,
+            );
+        }
+        Err(e) => {
+            s.error = Some(session::ErrorPanel {
+                title: format!("Cannot open scenario `{path}`"),
+                message: format!("{path}: {e}"),
+            })
+        }
+    }
+}
+
+/// Writes the PNG and a JSON sidecar (`FILE.json`) saying where the frame
+/// map is and what it shows, so a test can check the map's colors against
+/// the CPU twin.
+fn save_screenshot(
+    path: &std::path::Path,
+    image: &egui::ColorImage,
+    map: &map::MapView,
+    s: &mut Session,
+    ppp: f32,
+) -> Result<String, String> {
+    let [w, h] = image.size;
+    let mut bytes = Vec::with_capacity(w * h * 4);
+    for c in &image.pixels {
+        bytes.extend_from_slice(&c.to_srgba_unmultiplied());
+    }
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()
+        .and_then(|mut wr| wr.write_image_data(&bytes))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let rect = map.rect.unwrap_or(egui::Rect::NOTHING);
+    let v = map.view.ok_or("the frame map was never drawn")?;
+    let digest = s.machine.digest().map_err(|e| e.to_string())?;
+    let meta = serde_json::json!({
+        "width": w,
+        "height": h,
+        "pixels_per_point": ppp,
+        "tick": s.machine.tick,
+        "seed": s.machine.seed,
+        "scenario": s.source.name(),
+        "backend": s.machine.backend_name(),
+        "digest": format!("{digest:016x}"),
+        "map_gpu": s.is_gpu() && s.gpu.is_some(),
+        "map_rect": [rect.min.x * ppp, rect.min.y * ppp, rect.width() * ppp, rect.height() * ppp],
+        "map_mag": v.mag,
+        "map_params": {
+            "first_pfn": v.params.first_pfn,
+            "frames_per_pixel": v.params.frames_per_pixel,
+            "width": v.params.width,
+            "height": v.params.height,
+            "nr_frames": v.params.nr_frames,
+        },
+    });
+    let side = path.with_extension("json");
+    std::fs::write(
+        &side,
+        serde_json::to_string_pretty(&meta).unwrap_or_default(),
+    )
+    .map_err(|e| format!("{}: {e}", side.display()))?;
+    Ok(format!(
+        "wrote {} ({w}x{h}) and {} at tick {}",
+        path.display(),
+        side.display(),
+        s.machine.tick
+    ))
+}

@@ -1,0 +1,599 @@
+//! The dashboard's session: the machine, how it is driven frame by frame,
+//! its history and the console. No drawing here; the panels read and
+//! command a `Session`, and every knob goes through `Session::exec`, the
+//! command language of `numasim shell`, so a click is a command that could
+//! have been scripted (and the console shows it).
+
+use crate::engine::cpu::CpuBackend;
+use crate::engine::gpu::{GpuBackend, GpuContext};
+use crate::engine::types::*;
+use crate::engine::{Backend, StatsSample};
+use crate::kernel::Machine;
+use crate::model::frame::NR_PAGE_ORDERS;
+use crate::model::scenario::{Scenario, PRESETS};
+use crate::procfs::shell;
+use std::collections::VecDeque;
+use web_time::{Duration, Instant};
+
+/// Which backend the dashboard runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendPref {
+    Cpu,
+    Gpu,
+    /// A hardware GPU if the dashboard's device is one, else the CPU
+    /// reference (on a software adapter such as lavapipe the CPU reference
+    /// is tens of times faster, see BENCHMARKS.md).
+    Auto,
+}
+
+/// Where the scenario came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    Preset(String),
+    /// A file read from disk (or picked in the browser): its name and text.
+    File {
+        name: String,
+        text: String,
+    },
+}
+
+impl Source {
+    pub fn name(&self) -> &str {
+        match self {
+            Source::Preset(n) => n,
+            Source::File { name, .. } => name,
+        }
+    }
+    fn load(&self) -> Result<Scenario, String> {
+        match self {
+            Source::Preset(n) => Scenario::load(n).map_err(|e| e.to_string()),
+            Source::File { name, text } => Scenario::parse(text, name).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Counters of one node at one sample, cumulative since boot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodePoint {
+    pub free_pages: u64,
+    /// Free blocks per order (all migratetypes, all zones of the node).
+    pub free_blocks: [u64; NR_PAGE_ORDERS],
+    pub allocs: u64,
+    pub frees: u64,
+    pub fallbacks: u64,
+    pub failures: u64,
+    pub numa_hit: u64,
+    pub numa_miss: u64,
+    pub reclaimed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistPoint {
+    pub tick: u64,
+    pub nodes: Vec<NodePoint>,
+}
+
+/// Samples, oldest first, at most `cap`.
+pub struct History {
+    pub points: VecDeque<HistPoint>,
+    pub cap: usize,
+}
+
+impl History {
+    fn new() -> History {
+        History {
+            points: VecDeque::new(),
+            cap: 20_000,
+        }
+    }
+    fn push(&mut self, p: HistPoint) {
+        if self.points.back().is_some_and(|b| b.tick >= p.tick) {
+            return;
+        }
+        if self.points.len() == self.cap {
+            self.points.pop_front();
+        }
+        self.points.push_back(p);
+    }
+}
+
+/// One console command and what it printed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsoleEntry {
+    pub cmd: String,
+    pub out: String,
+    pub ok: bool,
+}
+
+#[derive(Default)]
+pub struct Console {
+    pub input: String,
+    pub log: Vec<ConsoleEntry>,
+    /// Commands typed, for the up/down keys.
+    pub history: Vec<String>,
+    pub history_pos: Option<usize>,
+}
+
+/// Something to show in the error panel, kept until dismissed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorPanel {
+    pub title: String,
+    pub message: String,
+}
+
+/// Events per second over a sliding second.
+pub struct RateMeter {
+    window: VecDeque<(Instant, u64)>,
+}
+
+impl RateMeter {
+    fn new() -> RateMeter {
+        RateMeter {
+            window: VecDeque::new(),
+        }
+    }
+    pub fn add(&mut self, n: u64) {
+        let now = Instant::now();
+        self.window.push_back((now, n));
+        while self
+            .window
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(2))
+        {
+            self.window.pop_front();
+        }
+    }
+    /// Rate over the window (0 until two events).
+    pub fn rate(&self) -> f64 {
+        let (Some(a), Some(b)) = (self.window.front(), self.window.back()) else {
+            return 0.0;
+        };
+        let dt = b.0.duration_since(a.0).as_secs_f64();
+        if dt <= 0.0 {
+            return 0.0;
+        }
+        let n: u64 = self.window.iter().skip(1).map(|(_, n)| n).sum();
+        n as f64 / dt
+    }
+}
+
+pub struct Session {
+    pub machine: Machine,
+    pub source: Source,
+    /// Why this backend (shown in the status bar's tooltip).
+    pub backend_note: String,
+    pub backend_pref: BackendPref,
+    /// A device the GPU backend can run on: the dashboard's own (eframe's),
+    /// so the frame map is drawn from the simulation's buffers in place.
+    pub gpu: Option<GpuContext>,
+    pub running: bool,
+    /// The most ticks one UI frame may run (the user's setting).
+    pub ticks_per_frame: u32,
+    /// What the last frame ran (lower when a tick is slow).
+    pub effective_ticks_per_frame: u32,
+    /// Time one UI frame may spend simulating on the CPU.
+    pub frame_budget: Duration,
+    /// Stop running at this tick (screenshots, tests).
+    pub stop_at: Option<u64>,
+    pub history: History,
+    pub latest: Option<StatsSample>,
+    pub console: Console,
+    pub error: Option<ErrorPanel>,
+    /// A standing notice (why a fallback happened).
+    pub notice: Option<String>,
+    pub tick_rate: RateMeter,
+    pub ui_rate: RateMeter,
+    /// Calls of `frame` so far.
+    pub frames: u64,
+    /// Ticks the GPU has completed (newest sample).
+    sampled_tick: u64,
+    /// When the batch now in flight on the GPU was submitted, and its size.
+    in_flight: Option<(Instant, u64)>,
+    /// Seconds per tick measured on the GPU.
+    gpu_tick_s: f64,
+}
+
+impl Session {
+    pub fn new(
+        source: Source,
+        seed: Option<u64>,
+        pref: BackendPref,
+        gpu: Option<GpuContext>,
+    ) -> Result<Session, String> {
+        let scenario = source.load()?;
+        let (machine, note) = boot(scenario, seed, pref, gpu.as_ref())?;
+        let mut s = Session {
+            machine,
+            source,
+            backend_note: note,
+            backend_pref: pref,
+            gpu,
+            running: true,
+            ticks_per_frame: 64,
+            effective_ticks_per_frame: 1,
+            frame_budget: Duration::from_millis(12),
+            stop_at: None,
+            history: History::new(),
+            latest: None,
+            console: Console::default(),
+            error: None,
+            notice: None,
+            tick_rate: RateMeter::new(),
+            ui_rate: RateMeter::new(),
+            frames: 0,
+            sampled_tick: 0,
+            in_flight: None,
+            gpu_tick_s: 0.0,
+        };
+        s.collect();
+        Ok(s)
+    }
+
+    pub fn is_gpu(&mut self) -> bool {
+        self.machine.backend_mut().as_gpu().is_some()
+    }
+
+    /// Loads another scenario; on error the error panel names the problem
+    /// and the current machine keeps running.
+    pub fn open(&mut self, source: Source, seed: Option<u64>) -> bool {
+        let r = source
+            .load()
+            .and_then(|sc| boot(sc, seed, self.backend_pref, self.gpu.as_ref()));
+        match r {
+            Ok((m, note)) => {
+                self.machine = m;
+                self.backend_note = note;
+                self.source = source;
+                self.after_reset();
+                true
+            }
+            Err(e) => {
+                self.error = Some(ErrorPanel {
+                    title: format!("Cannot open scenario `{}`", source.name()),
+                    message: e,
+                });
+                false
+            }
+        }
+    }
+
+    /// Boots the same scenario again with `seed`.
+    pub fn reset(&mut self, seed: u64) -> bool {
+        let src = self.source.clone();
+        self.open(src, Some(seed))
+    }
+
+    fn after_reset(&mut self) {
+        self.history = History::new();
+        self.latest = None;
+        self.sampled_tick = 0;
+        self.in_flight = None;
+        self.collect();
+    }
+
+    /// Moves the running machine to another backend (state and counters
+    /// carried over).
+    pub fn set_backend(&mut self, pref: BackendPref) {
+        let want_gpu = match pref {
+            BackendPref::Cpu => false,
+            BackendPref::Gpu => true,
+            BackendPref::Auto => self.gpu.as_ref().is_some_and(is_hardware),
+        };
+        if self.finish_in_flight().is_err() {
+            return;
+        }
+        let r = if want_gpu {
+            let ctx = match self
+                .gpu
+                .clone()
+                .map(Ok)
+                .unwrap_or_else(crate::engine::gpu::device::open)
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    self.error = Some(ErrorPanel {
+                        title: "No GPU backend".into(),
+                        message: e.to_string(),
+                    });
+                    return;
+                }
+            };
+            let note = format!("GPU: {}", ctx.describe());
+            self.machine
+                .switch_backend(|b| Ok(Box::new(GpuBackend::new(ctx, b)?) as Box<dyn Backend>))
+                .map(|_| note)
+        } else {
+            self.machine
+                .switch_backend(|b| Ok(Box::new(CpuBackend::new(b)) as Box<dyn Backend>))
+                .map(|_| "the CPU reference".to_string())
+        };
+        match r {
+            Ok(note) => {
+                self.backend_pref = pref;
+                self.backend_note = note;
+                self.sampled_tick = self.machine.tick;
+            }
+            Err(e) => {
+                self.error = Some(ErrorPanel {
+                    title: "Backend switch failed".into(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Waits for the batch in flight (before host-side changes).
+    fn finish_in_flight(&mut self) -> Result<(), ()> {
+        if self.in_flight.take().is_some() {
+            if let Err(e) = self.machine.fold_stats() {
+                self.device_failed(e.to_string());
+                return Err(());
+            }
+            self.sampled_tick = self.machine.tick;
+        }
+        Ok(())
+    }
+
+    /// Runs one console line (after the counters are read back, so what it
+    /// prints is the current tick's). The line and its output go to the
+    /// console log.
+    pub fn exec(&mut self, line: &str) -> Result<String, String> {
+        let line = line.trim().to_string();
+        if line.is_empty() {
+            return Ok(String::new());
+        }
+        let before = self.machine.tick;
+        let r = match self.finish_in_flight() {
+            Ok(()) => self
+                .machine
+                .fold_stats()
+                .map_err(|e| e.to_string())
+                .and_then(|_| shell::exec_line(&mut self.machine, &line)),
+            Err(()) => Err("the GPU backend failed; see the notice".into()),
+        };
+        let (out, ok) = match &r {
+            Ok(o) => (o.clone(), true),
+            Err(e) => (e.clone(), false),
+        };
+        self.console.log.push(ConsoleEntry {
+            cmd: line.clone(),
+            out,
+            ok,
+        });
+        if self.console.history.last() != Some(&line) {
+            self.console.history.push(line);
+        }
+        self.console.history_pos = None;
+        if self.machine.tick != before {
+            self.sampled_tick = self.machine.tick;
+            self.collect();
+        }
+        r
+    }
+
+    /// Writes a /proc or /sys file through the command language.
+    pub fn write_file(&mut self, path: &str, value: impl std::fmt::Display) {
+        let _ = self.exec(&format!("echo {value} > {path}"));
+    }
+
+    /// One tick, now (the Step button).
+    pub fn step(&mut self) {
+        let _ = self.exec("tick 1");
+    }
+
+    /// Advances the simulation for one UI frame: on the CPU, ticks until
+    /// the frame budget is spent (at least one, at most `ticks_per_frame`);
+    /// on the GPU, a new batch only when the last one has finished, sized
+    /// by the measured tick time so that the shared queue never holds more
+    /// than a frame's worth of work. Never waits for the GPU.
+    pub fn frame(&mut self) {
+        self.ui_rate.add(1);
+        self.frames += 1;
+        let gpu = self.is_gpu();
+        if gpu {
+            self.collect();
+            self.retire_in_flight();
+        }
+        let limit = self
+            .stop_at
+            .map(|s| s.saturating_sub(self.machine.tick))
+            .unwrap_or(u64::MAX);
+        if self.running && limit > 0 {
+            if gpu {
+                self.gpu_frame(limit);
+            } else {
+                self.cpu_frame(limit);
+            }
+        }
+        if self.stop_at.is_some_and(|s| self.machine.tick >= s) && self.in_flight.is_none() {
+            self.running = false;
+        }
+    }
+
+    /// Whether a batch of ticks is still running on the GPU.
+    pub fn busy(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Once the GPU's newest sample is the machine's tick, the batch in
+    /// flight is done: measure it.
+    fn retire_in_flight(&mut self) {
+        let Some((t, k)) = self.in_flight else {
+            return;
+        };
+        if self.sampled_tick < self.machine.tick {
+            return;
+        }
+        let s = t.elapsed().as_secs_f64() / k as f64;
+        self.gpu_tick_s = if self.gpu_tick_s == 0.0 {
+            s
+        } else {
+            0.7 * self.gpu_tick_s + 0.3 * s
+        };
+        self.tick_rate.add(k);
+        self.in_flight = None;
+    }
+
+    fn cpu_frame(&mut self, limit: u64) {
+        let t0 = Instant::now();
+        let max = (self.ticks_per_frame.max(1) as u64).min(limit);
+        let mut n = 0;
+        while n < max {
+            if let Err(e) = self.machine.submit(1) {
+                self.fail_run(e.to_string());
+                return;
+            }
+            n += 1;
+            if t0.elapsed() >= self.frame_budget {
+                break;
+            }
+        }
+        if let Err(e) = self.machine.fold_stats() {
+            self.fail_run(e.to_string());
+            return;
+        }
+        self.effective_ticks_per_frame = n as u32;
+        self.tick_rate.add(n);
+        self.collect();
+    }
+
+    fn gpu_frame(&mut self, limit: u64) {
+        if self.in_flight.is_some() {
+            return;
+        }
+        let fit = if self.gpu_tick_s > 0.0 {
+            (self.frame_budget.as_secs_f64() / self.gpu_tick_s).floor() as u64
+        } else {
+            1
+        };
+        let k = fit.clamp(1, self.ticks_per_frame.max(1) as u64).min(limit);
+        if let Err(e) = self.machine.submit(k) {
+            self.device_failed(e.to_string());
+            return;
+        }
+        self.effective_ticks_per_frame = k as u32;
+        self.in_flight = Some((Instant::now(), k));
+    }
+
+    fn fail_run(&mut self, msg: String) {
+        self.running = false;
+        self.error = Some(ErrorPanel {
+            title: "The simulation stopped".into(),
+            message: msg,
+        });
+    }
+
+    /// The GPU failed (device lost): continue on the CPU reference from
+    /// the last consistent snapshot, and say so.
+    fn device_failed(&mut self, msg: String) {
+        self.in_flight = None;
+        match self.machine.recover_on_cpu() {
+            Ok(tick) => {
+                self.notice = Some(format!(
+                    "The GPU failed ({msg}); the run continues on the CPU reference from tick {tick}, its last consistent snapshot."
+                ));
+                self.backend_pref = BackendPref::Cpu;
+                self.backend_note = "the CPU reference (after a GPU failure)".into();
+                self.sampled_tick = tick;
+                self.history.points.retain(|p| p.tick <= tick);
+                self.collect();
+            }
+            Err(e) => self.fail_run(format!("{msg}; recovery failed: {e}")),
+        }
+    }
+
+    /// Picks up the newest finished counters and records a history point.
+    fn collect(&mut self) {
+        let Some(s) = self.machine.poll_stats() else {
+            return;
+        };
+        let tick = s.tick as u64;
+        if self.latest.as_ref().is_some_and(|l| l.tick > s.tick) {
+            return;
+        }
+        self.sampled_tick = self.sampled_tick.max(tick).min(self.machine.tick);
+        if tick >= self.machine.tick {
+            self.sampled_tick = self.machine.tick;
+        }
+        let nn = self.machine.scenario.topology.nodes.len();
+        let mut nodes = vec![NodePoint::default(); nn];
+        for (z, zone) in self.machine.scenario.topology.zones.iter().enumerate() {
+            let p = &mut nodes[zone.node as usize];
+            let (Some(t), Some(zs)) = (s.totals.get(z), s.zones.get(z)) else {
+                continue;
+            };
+            p.free_pages += zs.nr_free as u64;
+            for (o, row) in zs.free_area.iter().enumerate() {
+                p.free_blocks[o] += row.iter().map(|&x| x as u64).sum::<u64>();
+            }
+            p.allocs += t[ZS_ALLOCS];
+            p.frees += t[ZS_FREES];
+            p.fallbacks += t[ZS_ALLOC_FALLBACK];
+            p.failures += t[ZS_ALLOC_FAIL];
+            p.numa_hit += t[ZS_NUMA_HIT];
+            p.numa_miss += t[ZS_NUMA_MISS];
+            p.reclaimed += t[ZS_PGSTEAL_KSWAPD] + t[ZS_PGSTEAL_DIRECT];
+        }
+        self.history.push(HistPoint { tick, nodes });
+        self.latest = Some(s);
+    }
+
+    /// Names of the presets embedded in the build (assets/scenarios).
+    pub fn presets() -> Vec<&'static str> {
+        PRESETS.iter().map(|(n, _)| *n).collect()
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.machine.scenario.topology.total_frames()
+    }
+}
+
+fn is_hardware(c: &GpuContext) -> bool {
+    matches!(
+        c.info.device_type,
+        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
+    )
+}
+
+/// Boots `scenario` on the preferred backend; returns the machine and a
+/// note saying which backend and why.
+fn boot(
+    scenario: Scenario,
+    seed: Option<u64>,
+    pref: BackendPref,
+    gpu: Option<&GpuContext>,
+) -> Result<(Machine, String), String> {
+    let seed = seed.unwrap_or(scenario.seed);
+    let want_gpu = match pref {
+        BackendPref::Cpu => false,
+        BackendPref::Gpu => true,
+        BackendPref::Auto => gpu.is_some_and(is_hardware),
+    };
+    if want_gpu {
+        let ctx = match gpu {
+            Some(c) => c.clone(),
+            None => crate::engine::gpu::device::open().map_err(|e| e.to_string())?,
+        };
+        let note = format!("GPU: {}", ctx.describe());
+        let bufs = crate::kernel::boot::boot_buffers(&scenario, seed);
+        match GpuBackend::new(ctx, bufs) {
+            Ok(b) => {
+                let m = Machine::with_backend(scenario, seed, Box::new(b))
+                    .map_err(|e| e.to_string())?;
+                return Ok((m, note));
+            }
+            Err(e) if pref == BackendPref::Gpu => return Err(e.to_string()),
+            Err(_) => {}
+        }
+    }
+    let why = match (pref, gpu) {
+        (BackendPref::Cpu, _) => "the CPU reference (chosen)".to_string(),
+        (_, Some(c)) => format!(
+            "the CPU reference: the display's adapter, {}, is a software one, slower than the CPU reference",
+            c.describe()
+        ),
+        (_, None) => "the CPU reference: no GPU adapter".to_string(),
+    };
+    let m = Machine::boot(scenario, Some(seed)).map_err(|e| e.to_string())?;
+    Ok((m, why))
+}

@@ -1,0 +1,249 @@
+//! The dashboard's panels driven through egui_kittest on the small preset:
+//! the controls change the session, console commands print, a bad
+//! scenario opens the error panel (and the loaded machine survives), knobs
+//! are /proc writes, hovering the frame map names the frame, and a lost GPU
+//! hands the run to the CPU reference.
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use numasim::ui::{BackendPref, Dashboard, Session, Source};
+
+mod common;
+
+fn dashboard(pref: BackendPref, gpu: Option<numasim::engine::gpu::GpuContext>) -> Dashboard {
+    let s = Session::new(Source::Preset("small".into()), None, pref, gpu).unwrap();
+    let mut d = Dashboard::new(s, None);
+    d.session.running = false;
+    d
+}
+
+fn harness(d: Dashboard) -> Harness<'static, Dashboard> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, d: &mut Dashboard| d.frame(ui), d)
+}
+
+#[test]
+fn step_runs_one_tick_and_run_pause_toggle_the_simulation() {
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.run_steps(2);
+    assert_eq!(h.state().session.machine.tick, 0);
+    h.get_by_label("Step").click();
+    h.run_steps(2);
+    assert_eq!(h.state().session.machine.tick, 1);
+    // The step is a command of the shell language, and the console shows it.
+    assert_eq!(h.state().session.console.log.last().unwrap().cmd, "tick 1");
+
+    h.get_by_label("Run").click();
+    h.run_steps(5);
+    let t = h.state().session.machine.tick;
+    assert!(t > 1, "running advanced to tick {t}");
+    assert!(h.state().session.running);
+    h.get_by_label("Pause").click();
+    h.run_steps(1);
+    let t = h.state().session.machine.tick;
+    h.run_steps(5);
+    assert_eq!(h.state().session.machine.tick, t, "paused, yet ticks ran");
+    // The history recorded samples for every node while running.
+    let hist = &h.state().session.history.points;
+    assert!(hist.len() >= 2);
+    assert_eq!(hist.back().unwrap().nodes.len(), 2);
+}
+
+#[test]
+fn ticks_per_frame_caps_what_one_frame_runs() {
+    let mut d = dashboard(BackendPref::Cpu, None);
+    d.session.ticks_per_frame = 3;
+    d.session.running = true;
+    let mut h = harness(d);
+    h.run_steps(4);
+    let s = &h.state().session;
+    assert!(s.effective_ticks_per_frame <= 3);
+    assert!(s.frames >= 4);
+    // At least one tick per frame, at most the cap.
+    assert!(
+        s.machine.tick <= 3 * s.frames && s.machine.tick >= s.frames,
+        "tick {} after {} frames",
+        s.machine.tick,
+        s.frames
+    );
+}
+
+#[test]
+fn console_commands_print_kernel_formats() {
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.get_by_label("Console").click();
+    h.run_steps(2);
+    h.get_by_label("cat /proc/meminfo").click();
+    h.run_steps(2);
+    let e = h.state().session.console.log.last().unwrap().clone();
+    assert_eq!(e.cmd, "cat /proc/meminfo");
+    assert!(e.ok && e.out.starts_with("MemTotal:"), "{}", e.out);
+    // Typed commands, through the input line and the Execute button.
+    h.state_mut().session.console.input = "cat /proc/buddyinfo".into();
+    h.get_by_label("Execute").click();
+    h.run_steps(2);
+    let e = h.state().session.console.log.last().unwrap().clone();
+    assert!(e.out.contains("Node 0, zone   Normal"), "{}", e.out);
+    assert_eq!(
+        h.state().session.console.history.last().unwrap(),
+        "cat /proc/buddyinfo"
+    );
+    assert!(h.state().session.console.input.is_empty());
+    // The output is on screen.
+    assert!(h.query_by_label_contains("Node 0, zone   Normal").is_some());
+    // A bad command prints its error, marked as failed.
+    h.state_mut().session.console.input = "cat /proc/nonexistent".into();
+    h.get_by_label("Execute").click();
+    h.run_steps(2);
+    let e = h.state().session.console.log.last().unwrap().clone();
+    assert!(
+        !e.ok && e.out.contains("No such file or directory"),
+        "{}",
+        e.out
+    );
+}
+
+#[test]
+fn a_bad_scenario_file_opens_the_error_panel_and_keeps_the_machine() {
+    let dir = std::env::temp_dir().join(format!("numasim-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "name = \"bad\"\n[[nodes]]\nmemory_mib = \"lots\"\n").unwrap();
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.get_by_label("Step").click();
+    h.run_steps(2);
+    h.state_mut().open_path = path.display().to_string();
+    h.get_by_label("Open").click();
+    h.run_steps(3);
+    let err = h.state().session.error.clone().expect("error panel");
+    assert!(err.title.contains("Cannot open scenario"), "{err:?}");
+    // The message names the file and the line.
+    assert!(
+        err.message.contains("bad.toml") && err.message.contains(":3"),
+        "{}",
+        err.message
+    );
+    assert!(h.query_by_label_contains("Cannot open scenario").is_some());
+    // Nothing was lost: same scenario, same tick.
+    assert_eq!(h.state().session.source.name(), "small");
+    assert_eq!(h.state().session.machine.tick, 1);
+    h.get_by_label("Dismiss").click();
+    h.run_steps(2);
+    assert!(h.state().session.error.is_none());
+    assert!(h.query_by_label_contains("Cannot open scenario").is_none());
+
+    // A missing file says so too.
+    h.state_mut().open_path = dir.join("missing.toml").display().to_string();
+    h.get_by_label("Open").click();
+    h.run_steps(2);
+    let err = h.state().session.error.clone().expect("error panel");
+    assert!(err.message.contains("missing.toml"), "{}", err.message);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn reset_boots_again_with_the_seed_and_the_picker_changes_scenario() {
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.get_by_label("Step").click();
+    h.run_steps(2);
+    h.state_mut().seed = 11;
+    h.get_by_label("Reset").click();
+    h.run_steps(2);
+    assert_eq!(h.state().session.machine.seed, 11);
+    assert_eq!(h.state().session.machine.tick, 0);
+
+    h.get_by_label("scenario").click();
+    h.run_steps(2);
+    h.get_by_label("stress-frag").click();
+    h.run_steps(2);
+    assert_eq!(h.state().session.source.name(), "stress-frag");
+    assert_eq!(h.state().session.machine.scenario.name, "stress-frag");
+}
+
+#[test]
+fn knobs_are_proc_writes_with_the_kernels_errors() {
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.get_by_label("Tunables").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("/proc/sys/vm/min_free_kbytes").is_some());
+    let before = h.state().session.machine.config().zones[1].wmark_min;
+    h.state_mut()
+        .session
+        .write_file("/proc/sys/vm/min_free_kbytes", 8192);
+    let s = &h.state().session;
+    assert_eq!(
+        s.console.log.last().unwrap().cmd,
+        "echo 8192 > /proc/sys/vm/min_free_kbytes"
+    );
+    assert_eq!(s.machine.min_free_kbytes, 8192);
+    assert_ne!(s.machine.config().zones[1].wmark_min, before);
+    // The kernel refuses a negative value (EINVAL); nothing changes.
+    h.state_mut()
+        .session
+        .write_file("/proc/sys/vm/min_free_kbytes", -1);
+    let s = &h.state().session;
+    let e = s.console.log.last().unwrap();
+    assert!(!e.ok && e.out.contains("Invalid argument"), "{}", e.out);
+    assert_eq!(s.machine.min_free_kbytes, 8192);
+}
+
+#[test]
+fn hovering_the_frame_map_names_the_frame() {
+    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    h.ctx
+        .global_style_mut(|s| s.interaction.tooltip_delay = 0.0);
+    h.run_steps(3);
+    let rect = h.state().map.rect.expect("map drawn");
+    let v = h.state().map.view.expect("view");
+    assert_eq!(v.params.first_pfn, 0);
+    // The top-left pixel is frame 0 (node 0).
+    h.hover_at(rect.min + egui::vec2(0.5, 0.5));
+    h.run_steps(3);
+    let p = h.state().map.probe.expect("probe");
+    assert_eq!(p.pfn, 0);
+    assert_eq!(p.head_pfn, 0);
+    assert!(h.query_by_label_contains("node 0, zone").is_some());
+}
+
+#[test]
+fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    assert!(d.session.is_gpu());
+    d.session.running = true;
+    d.session.stop_at = Some(6);
+    let mut h = harness(d);
+    for _ in 0..200 {
+        h.run_steps(1);
+        if !h.state().session.running {
+            break;
+        }
+    }
+    assert_eq!(h.state().session.machine.tick, 6);
+    h.state_mut()
+        .session
+        .machine
+        .backend_mut()
+        .simulate_device_loss();
+    h.state_mut().session.stop_at = Some(10);
+    h.state_mut().session.running = true;
+    for _ in 0..50 {
+        h.run_steps(1);
+        if !h.state().session.running {
+            break;
+        }
+    }
+    let s = &h.state().session;
+    let notice = s.notice.clone().expect("notice");
+    assert!(
+        notice.contains("continues on the CPU reference"),
+        "{notice}"
+    );
+    assert!(
+        s.machine.backend_name().starts_with("cpu"),
+        "{}",
+        s.machine.backend_name()
+    );
+    assert_eq!(s.machine.tick, 10);
+}
