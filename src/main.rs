@@ -313,6 +313,7 @@ fn cmd_gui(_scenario: &str, _o: GuiArgs) -> Result<()> {
     bail!("this numasim was built without the `ui` feature")
 }
 
+#[cfg(feature = "ui")]
 fn preset_names() -> String {
     numasim::model::scenario::PRESETS
         .iter()

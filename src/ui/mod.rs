@@ -240,7 +240,7 @@ impl Dashboard {
             .show(ui, |ui| nodes::nodes_ui(ui, &self.session));
         egui::Panel::bottom("tabs")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(330.0)
             .size_range(120.0..=900.0)
             .show(ui, |ui| {
                 ui.horizontal(|ui| {

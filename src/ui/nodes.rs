@@ -139,10 +139,14 @@ fn order_bars(ui: &mut egui::Ui, blocks: &[u64; NR_PAGE_ORDERS]) {
     let (rect, resp) = ui.allocate_exact_size(Vec2::new(w, h + 12.0), Sense::hover());
     let p = ui.painter();
     let pages: Vec<u64> = blocks.iter().enumerate().map(|(o, &b)| b << o).collect();
-    let max = pages.iter().copied().max().unwrap_or(0).max(1);
+    // Log scale: order 10 often holds most free memory, and the low
+    // orders (fragmentation) must stay visible beside it.
+    let max = ((pages.iter().copied().max().unwrap_or(0)) as f32 + 1.0)
+        .ln()
+        .max(1.0);
     let bw = w / NR_PAGE_ORDERS as f32;
     for (o, &pg) in pages.iter().enumerate() {
-        let frac = pg as f32 / max as f32;
+        let frac = (pg as f32 + 1.0).ln() / max;
         let x0 = rect.min.x + o as f32 * bw;
         let bar = Rect::from_min_max(
             egui::pos2(x0 + 1.0, rect.min.y + h * (1.0 - frac)),
@@ -159,7 +163,7 @@ fn order_bars(ui: &mut egui::Ui, blocks: &[u64; NR_PAGE_ORDERS]) {
     }
     let row: Vec<String> = blocks.iter().map(|b| b.to_string()).collect();
     resp.on_hover_text(format!(
-        "free memory by order (bar: pages in blocks of that order)\nbuddyinfo row: {}",
+        "free memory by order (bar: pages in blocks of that order, log scale)\nbuddyinfo row: {}",
         row.join(" ")
     ));
 }

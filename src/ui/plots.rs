@@ -6,7 +6,7 @@ use super::session::{HistPoint, NodePoint, Session};
 use super::theme;
 use super::Panel;
 use crate::procfs::format::{fill_contig_page_info, fragmentation_index};
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Line, Plot, PlotPoints};
 
 pub struct PlotsPanel {
     /// Ticks of history shown.
@@ -108,6 +108,14 @@ impl PlotsPanel {
                     .small()
                     .color(theme::DIM),
             );
+            ui.separator();
+            for nid in 0..s.machine.scenario.topology.nodes.len() as u32 {
+                ui.label(
+                    egui::RichText::new(format!("— node {nid}"))
+                        .small()
+                        .color(theme::node_color(nid)),
+                );
+            }
         });
         let last = s.history.points.back().map(|p| p.tick).unwrap_or(0);
         let from = last.saturating_sub(self.window);
@@ -134,7 +142,6 @@ impl PlotsPanel {
                         Plot::new(("plot", i))
                             .height(h)
                             .width(w)
-                            .legend(Legend::default())
                             .link_axis(link, [true, false])
                             .allow_scroll(false)
                             .include_y(0.0)

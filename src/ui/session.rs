@@ -495,6 +495,7 @@ impl Session {
                 self.backend_pref = BackendPref::Cpu;
                 self.backend_note = "the CPU reference (after a GPU failure)".into();
                 self.sampled_tick = tick;
+                self.latest = None;
                 self.history.points.retain(|p| p.tick <= tick);
                 self.collect();
             }
@@ -511,10 +512,7 @@ impl Session {
         if self.latest.as_ref().is_some_and(|l| l.tick > s.tick) {
             return;
         }
-        self.sampled_tick = self.sampled_tick.max(tick).min(self.machine.tick);
-        if tick >= self.machine.tick {
-            self.sampled_tick = self.machine.tick;
-        }
+        self.sampled_tick = self.sampled_tick.max(tick.min(self.machine.tick));
         let nn = self.machine.scenario.topology.nodes.len();
         let mut nodes = vec![NodePoint::default(); nn];
         for (z, zone) in self.machine.scenario.topology.zones.iter().enumerate() {
