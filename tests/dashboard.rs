@@ -213,6 +213,7 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
     assert!(d.session.is_gpu());
     d.session.running = true;
     d.session.stop_at = Some(6);
+    d.session.checkpoint_every = std::time::Duration::ZERO;
     let mut h = harness(d);
     for _ in 0..200 {
         h.run_steps(1);

@@ -59,7 +59,7 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
                         ),
                     );
                 }
-                if d.order > MAX_PAGE_ORDER || i % (1 << d.order) != 0 {
+                if d.order > MAX_PAGE_ORDER || !i.is_multiple_of(1 << d.order) {
                     return v(
                         "block-aligned",
                         format!("pfn {pfn:#x}: `{d}` is not aligned to its order"),

@@ -191,6 +191,11 @@ pub struct Session {
     in_flight: Option<(Instant, u64)>,
     /// Seconds per tick measured on the GPU.
     gpu_tick_s: f64,
+    /// When the GPU backend's state was last downloaded whole (the
+    /// snapshot a device loss resumes from), and what that cost.
+    last_checkpoint: Option<(Instant, Duration)>,
+    /// Least time between two checkpoints.
+    pub checkpoint_every: Duration,
 }
 
 impl Session {
@@ -224,6 +229,8 @@ impl Session {
             sampled_tick: 0,
             in_flight: None,
             gpu_tick_s: 0.0,
+            last_checkpoint: None,
+            checkpoint_every: Duration::from_secs(10),
         };
         s.collect();
         Ok(s)
@@ -268,6 +275,7 @@ impl Session {
         self.latest = None;
         self.sampled_tick = 0;
         self.in_flight = None;
+        self.last_checkpoint = None;
         self.collect();
     }
 
@@ -312,6 +320,7 @@ impl Session {
                 self.backend_pref = pref;
                 self.backend_note = note;
                 self.sampled_tick = self.machine.tick;
+                self.last_checkpoint = None;
             }
             Err(e) => {
                 self.error = Some(ErrorPanel {
@@ -461,6 +470,7 @@ impl Session {
         if self.in_flight.is_some() {
             return;
         }
+        self.maybe_checkpoint();
         let fit = if self.gpu_tick_s > 0.0 {
             (self.frame_budget.as_secs_f64() / self.gpu_tick_s).floor() as u64
         } else {
@@ -473,6 +483,26 @@ impl Session {
         }
         self.effective_ticks_per_frame = k as u32;
         self.in_flight = Some((Instant::now(), k));
+    }
+
+    /// Keeps the snapshot a device loss would resume from recent: a full
+    /// download between batches, every `checkpoint_every` (10 s) or 50
+    /// times its own cost, whichever is longer, so it never takes more than
+    /// 2% of the time. (At boot the booted state is the snapshot.)
+    fn maybe_checkpoint(&mut self) {
+        let (t, cost) = *self
+            .last_checkpoint
+            .get_or_insert((Instant::now(), Duration::ZERO));
+        let due = t.elapsed() >= (cost * 50).max(self.checkpoint_every);
+        if !due {
+            return;
+        }
+        let t0 = Instant::now();
+        if let Err(e) = self.machine.checkpoint() {
+            self.device_failed(e.to_string());
+            return;
+        }
+        self.last_checkpoint = Some((Instant::now(), t0.elapsed()));
     }
 
     fn fail_run(&mut self, msg: String) {

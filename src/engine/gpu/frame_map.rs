@@ -175,7 +175,7 @@ impl GpuBackend {
         p: &FrameMapParams,
         texture: &wgpu::Texture,
     ) -> Result<(), EngineError> {
-        if p.width % 64 != 0 || p.width > texture.width() || p.height > texture.height() {
+        if !p.width.is_multiple_of(64) || p.width > texture.width() || p.height > texture.height() {
             return Err(EngineError::Invalid(format!(
                 "a {}x{} view needs a width that is a multiple of 64 and a texture at least that large (the texture is {}x{})",
                 p.width,
