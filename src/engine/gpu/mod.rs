@@ -8,10 +8,11 @@
 //! arrays over several bindings (`shaders::FrameLayout`), which needs an
 //! adapter allowing more storage buffers per stage (native ones do).
 //!
-//! The host copy (`SimBuffers`) is replaced only by a full download, and is
-//! offered as the snapshot to continue from on the CPU (after a device
-//! loss) only when that download completed: a consistent state of one tick. Counters are read
-//! separately, through a ring of mapped buffers.
+//! The host copy (`SimBuffers`) is replaced only by a full download that
+//! completed (it downloads into a new copy first), so it is always the
+//! consistent state of one tick: the snapshot to continue from on the CPU
+//! after a device loss. Counters are read separately, through a ring of
+//! mapped buffers.
 
 pub mod device;
 mod frame_map;
@@ -98,8 +99,6 @@ pub struct GpuBackend {
     host_fresh: bool,
     /// The host changed configuration that must be uploaded.
     dirty: bool,
-    /// The last full download completed (the host copy is one tick's state).
-    snapshot_ok: bool,
     bufs: Bufs,
     layout: shaders::FrameLayout,
     /// Steps per phase, in `tick_phases()` order.
@@ -355,7 +354,6 @@ impl GpuBackend {
             host,
             host_fresh: true,
             dirty: false,
-            snapshot_ok: true,
             bufs,
             layout,
             phases: Vec::new(),
@@ -691,89 +689,77 @@ impl GpuBackend {
         self.read_into(src, bytemuck::cast_slice_mut(dst))
     }
 
-    /// Downloads the small state (params, ctl, counters, task state); part
-    /// of `sync_all`, never on its own, so the host copy stays one tick.
-    fn sync_small(&mut self) -> Result<(), EngineError> {
+    /// Downloads the whole state into `h` (the host's configuration is
+    /// already there): the small state, the frame arrays and the scratch
+    /// buffers.
+    fn download(&self, h: &mut SimBuffers) -> Result<(), EngineError> {
         let mut params = [TickParams::default()];
         self.read_vec(&self.bufs.params, &mut params)?;
-        self.host.params = params[0];
-        let mut ctl = vec![0u8; ctl_bytes(&self.host).len()];
+        h.params = params[0];
+        let mut ctl = vec![0u8; ctl_bytes(h).len()];
         self.read_into(&self.bufs.ctl, &mut ctl)?;
-        let nz = self.host.zones.len();
-        let nn = self.host.nodes.len();
+        let nz = h.zones.len();
+        let nn = h.nodes.len();
         let zs_bytes = std::mem::size_of::<ZoneState>();
         let ns_off = MAX_ZONES * zs_bytes;
-        self.host
-            .zone_state
+        h.zone_state
             .copy_from_slice(bytemuck::cast_slice(&ctl[..nz * zs_bytes]));
-        self.host
-            .node_state
+        h.node_state
             .copy_from_slice(bytemuck::cast_slice(&ctl[ns_off..ns_off + nn * 16]));
         let hdr_off = ns_off + MAX_NODES * 16;
-        self.host.plan_hdr = *bytemuck::from_bytes(&ctl[hdr_off..hdr_off + 16]);
-        let mut zs = std::mem::take(&mut self.host.zone_stats);
-        self.read_vec(&self.bufs.zone_stats, &mut zs)?;
-        self.host.zone_stats = zs;
-        let mut ts = std::mem::take(&mut self.host.task_state);
-        self.read_vec(&self.bufs.task_state, &mut ts)?;
-        self.host.task_state = ts;
-        let mut tot = std::mem::take(&mut self.host.totals);
-        self.read_vec(&self.bufs.totals, &mut tot)?;
-        self.host.totals = tot;
-        Ok(())
-    }
-
-    /// Brings the whole host copy up to date, scratch buffers included.
-    fn sync_all(&mut self) -> Result<(), EngineError> {
-        if self.host_fresh {
-            return Ok(());
-        }
-        self.snapshot_ok = false;
-        self.sync_small()?;
-        macro_rules! rd {
-            ($field:ident) => {{
-                let mut v = std::mem::take(&mut self.host.$field);
-                self.read_vec(&self.bufs.$field, &mut v)?;
-                self.host.$field = v;
-            }};
-        }
+        h.plan_hdr = *bytemuck::from_bytes(&ctl[hdr_off..hdr_off + 16]);
+        self.read_vec(&self.bufs.zone_stats, &mut h.zone_stats)?;
+        self.read_vec(&self.bufs.task_state, &mut h.task_state)?;
+        self.read_vec(&self.bufs.totals, &mut h.totals)?;
         for (field, parts) in [(0, &self.bufs.frames), (1, &self.bufs.owners)] {
-            let mut v = std::mem::take(if field == 0 {
-                &mut self.host.frames
+            let v = if field == 0 {
+                &mut h.frames
             } else {
-                &mut self.host.owners
-            });
+                &mut h.owners
+            };
             // Every part but the last holds the same number of frames.
             let pf = (parts[0].size() / 4) as usize;
             for (c, buf) in v.chunks_mut(pf).zip(parts.iter()) {
                 self.read_vec(buf, c)?;
             }
-            if field == 0 {
-                self.host.frames = v;
-            } else {
-                self.host.owners = v;
-            }
         }
-        rd!(pageblocks);
-        rd!(chunk_counts);
-        rd!(chunk_prefix);
-        rd!(chunk_dirty);
-        rd!(dispatch);
-        rd!(grants);
-        rd!(segs);
-        let mut plan = vec![0u8; plan_bytes(&self.host).len()];
+        self.read_vec(&self.bufs.pageblocks, &mut h.pageblocks)?;
+        self.read_vec(&self.bufs.chunk_counts, &mut h.chunk_counts)?;
+        self.read_vec(&self.bufs.chunk_prefix, &mut h.chunk_prefix)?;
+        self.read_vec(&self.bufs.chunk_dirty, &mut h.chunk_dirty)?;
+        self.read_vec(&self.bufs.dispatch, &mut h.dispatch)?;
+        self.read_vec(&self.bufs.grants, &mut h.grants)?;
+        self.read_vec(&self.bufs.segs, &mut h.segs)?;
+        let mut plan = vec![0u8; plan_bytes(h).len()];
         self.read_into(&self.bufs.plan, &mut plan)?;
-        let nz = self.host.zones.len();
         let ncells = nz * NR_PAGE_ORDERS * NR_PCP;
-        self.host
-            .cells
+        h.cells
             .copy_from_slice(bytemuck::cast_slice(&plan[..ncells * 16]));
         let st_off = MAX_ZONES * NR_PAGE_ORDERS * NR_PCP * 16;
-        self.host.steals.copy_from_slice(bytemuck::cast_slice(
+        h.steals.copy_from_slice(bytemuck::cast_slice(
             &plan[st_off..st_off + nz * 2 * NR_PCP * 16],
         ));
+        Ok(())
+    }
+
+    /// Brings the whole host copy up to date, scratch buffers included.
+    /// The download goes into a new copy that replaces the host's only
+    /// when it completed: a download that fails half way (a device lost
+    /// during a checkpoint) leaves the previous snapshot intact.
+    fn sync_all(&mut self) -> Result<(), EngineError> {
+        if self.host_fresh {
+            return Ok(());
+        }
+        let frames = std::mem::take(&mut self.host.frames);
+        let owners = std::mem::take(&mut self.host.owners);
+        let mut next = self.host.clone();
+        next.frames = vec![0; frames.len()];
+        next.owners = vec![0; owners.len()];
+        self.host.frames = frames;
+        self.host.owners = owners;
+        self.download(&mut next)?;
+        self.host = next;
         self.host_fresh = true;
-        self.snapshot_ok = true;
         Ok(())
     }
 
@@ -967,7 +953,8 @@ impl Backend for GpuBackend {
         Ok(())
     }
     fn snapshot(&self) -> Option<&SimBuffers> {
-        self.snapshot_ok.then_some(&self.host)
+        // Replaced only by complete downloads: always one tick's state.
+        Some(&self.host)
     }
     fn finish(&mut self) -> Result<(), EngineError> {
         self.ctx
