@@ -236,6 +236,10 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
         }
     }
     let s = &h.state().session;
+    assert!(
+        !s.running && !s.busy(),
+        "the run must stop at stop_at on the CPU"
+    );
     let notice = s.notice.clone().expect("notice");
     assert!(
         notice.contains("continues on the CPU reference"),
@@ -247,4 +251,37 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
         s.machine.backend_name()
     );
     assert_eq!(s.machine.tick, 10);
+}
+
+#[test]
+fn gpu_batches_longer_than_the_stats_ring_keep_running_and_steps_refresh_the_cards() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    // More ticks per frame than the ring holds samples (4 x 16 ticks).
+    d.session.ticks_per_frame = 100;
+    d.session.running = true;
+    d.session.stop_at = Some(300);
+    let mut h = harness(d);
+    for _ in 0..400 {
+        h.run_steps(1);
+        if !h.state().session.running {
+            break;
+        }
+    }
+    let s = &h.state().session;
+    assert_eq!(s.machine.tick, 300);
+    assert!(!s.running && !s.busy());
+    assert!(
+        s.effective_ticks_per_frame > 16,
+        "batches never grew past one submission"
+    );
+    assert_eq!(s.latest.as_ref().unwrap().tick, 300);
+    // A Step (a blocking command) still refreshes the counters and history.
+    let n = s.history.points.len();
+    h.get_by_label("Step").click();
+    h.run_steps(2);
+    let s = &h.state().session;
+    assert_eq!(s.machine.tick, 301);
+    assert_eq!(s.latest.as_ref().unwrap().tick, 301);
+    assert_eq!(s.history.points.len(), n + 1);
 }

@@ -184,3 +184,89 @@ fn gpu_frame_map_matches_the_cpu_twin() {
 fn gpu_frame_map_matches_the_cpu_twin_with_split_frame_arrays() {
     gpu_parity(Some(24 * 1024));
 }
+
+/// The dashboard's path: the pass into a texture (read back here) and the
+/// probe through its asynchronous readback.
+#[test]
+fn gpu_frame_map_into_a_texture_and_the_async_probe() {
+    let Some(ctx) = common::gpu() else { return };
+    let s = Scenario::load("stress-frag").unwrap();
+    let mut cpu = Machine::boot(s.clone(), Some(3)).unwrap();
+    let g = GpuBackend::new(ctx.clone(), boot_buffers(&s, 3)).unwrap();
+    let mut gpu = Machine::with_backend(s, 3, Box::new(g)).unwrap();
+    cpu.advance(80).unwrap();
+    gpu.advance(80).unwrap();
+    let (w, h) = (256u32, 64u32);
+    let mut p = params(cpu.buffers().unwrap(), 0, 4, w, h);
+    p.probe_pfn = 777;
+    let want = cpu.backend_mut().frame_map(&p).unwrap();
+    let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("test.frame_map"),
+        size: wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba8Unorm,
+        usage: wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let g = gpu.backend_mut().as_gpu().unwrap();
+    // A width that is not a multiple of 64 is refused, naming it.
+    let mut bad = p;
+    bad.width = 100;
+    let e = g
+        .frame_map_to_texture(&bad, &texture)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("100x64"), "{e}");
+    assert!(
+        g.frame_map_to_texture(&p, &texture).unwrap(),
+        "the probe was not requested"
+    );
+    // The probe arrives without a blocking wait (poll until it does).
+    let mut probe = None;
+    for _ in 0..2000 {
+        probe = g.frame_map_probe();
+        if probe.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let probe = probe.expect("probe never arrived");
+    assert_eq!(Some(probe), Probe::from_words(777, &want[p.pixels()..]));
+    // The texture holds the CPU twin's pixels.
+    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test.readback"),
+        size: (w * h * 4) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    enc.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buf,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(w * 4),
+                rows_per_image: Some(h),
+            },
+        },
+        wgpu::Extent3d {
+            width: w,
+            height: h,
+            depth_or_array_layers: 1,
+        },
+    );
+    ctx.queue.submit([enc.finish()]);
+    buf.slice(..).map_async(wgpu::MapMode::Read, |r| r.unwrap());
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    let got: Vec<u32> = bytemuck::cast_slice(&buf.slice(..).get_mapped_range().unwrap()).to_vec();
+    assert_eq!(got, want[..p.pixels()]);
+}

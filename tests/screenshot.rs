@@ -122,7 +122,8 @@ fn shoot(backend: &str, ticks: u64) {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    let mag = meta["map_mag"].as_f64().unwrap() * meta["pixels_per_point"].as_f64().unwrap();
+    // Physical pixels per map pixel (map_rect is in physical pixels too).
+    let mag = meta["map_mag"].as_f64().unwrap();
     let (mut matched, mut total) = (0usize, 0usize);
     let mut seen = std::collections::BTreeSet::new();
     for y in 0..p.height as usize {

@@ -46,6 +46,8 @@ pub struct MapView {
     gpu_tex: Option<GpuTexture>,
     pub probe: Option<Probe>,
     hover_pfn: Option<u32>,
+    /// The frame the GPU probe was last asked about.
+    probe_asked: Option<u32>,
     last_render: Option<Instant>,
     render_cost: Duration,
     pub error: Option<String>,
@@ -65,6 +67,7 @@ impl Default for MapView {
             gpu_tex: None,
             probe: None,
             hover_pfn: None,
+            probe_asked: None,
             last_render: None,
             render_cost: Duration::ZERO,
             error: None,
@@ -90,12 +93,18 @@ fn layout(w_px: u32, h_px: u32, level: i32) -> (u64, u32, u32, u32) {
     (fpp, mag, cols, rows)
 }
 
+/// The finest level: the most magnification that still leaves 64 frames
+/// per row inside the area.
+fn min_level(w_px: u32) -> i32 {
+    -((w_px / 64).max(1).ilog2() as i32).min(MAX_MAG_LOG2)
+}
+
 /// The finest level at which all of memory is in view.
 fn fit_level(nr_frames: u64, w_px: u32, h_px: u32) -> i32 {
-    let mut level = -MAX_MAG_LOG2;
+    let mut level = min_level(w_px);
     while level < 20 {
-        let (fpp, mag, cols, rows) = layout(w_px, h_px, level);
-        if mag <= (w_px / 64).max(1) && cols as u64 * rows as u64 * fpp >= nr_frames {
+        let (fpp, _, cols, rows) = layout(w_px, h_px, level);
+        if cols as u64 * rows as u64 * fpp >= nr_frames {
             break;
         }
         level += 1;
@@ -106,7 +115,7 @@ fn fit_level(nr_frames: u64, w_px: u32, h_px: u32) -> i32 {
 /// The view for an area of `w_px` x `h_px` physical pixels, `zoom` steps
 /// finer than the fit, starting `first_row` rows in.
 pub fn compute_view(nr_frames: u64, w_px: u32, h_px: u32, zoom: u32, first_row: u64) -> View {
-    let level = (fit_level(nr_frames, w_px, h_px) - zoom as i32).max(-MAX_MAG_LOG2);
+    let level = (fit_level(nr_frames, w_px, h_px) - zoom as i32).max(min_level(w_px));
     let (fpp, mag, cols, rows) = layout(w_px, h_px, level);
     let total_rows = nr_frames.div_ceil(cols as u64 * fpp);
     let first_row = first_row.min(total_rows.saturating_sub(rows as u64));
@@ -129,7 +138,7 @@ pub fn compute_view(nr_frames: u64, w_px: u32, h_px: u32, zoom: u32, first_row: 
 
 /// Zoom steps from the fit to the largest magnification.
 fn max_zoom(nr_frames: u64, w_px: u32, h_px: u32) -> u32 {
-    (fit_level(nr_frames, w_px, h_px) + MAX_MAG_LOG2).max(0) as u32
+    (fit_level(nr_frames, w_px, h_px) - min_level(w_px)).max(0) as u32
 }
 
 impl MapView {
@@ -285,7 +294,9 @@ impl MapView {
             );
         }
 
-        // The probe: on the CPU read directly, on the GPU from the pass.
+        // The probe: on the CPU read directly, on the GPU from the pass
+        // (asynchronously: ask again until the pass has taken this frame's
+        // probe, and repaint until its answer is in).
         if let Some(pfn) = hover {
             if use_gpu {
                 if let Some(p) = s
@@ -297,6 +308,12 @@ impl MapView {
                     if p.pfn == pfn {
                         self.probe = Some(p);
                     }
+                }
+                if self.probe_asked != Some(pfn) {
+                    self.rendered = None;
+                }
+                if self.probe.is_none_or(|p| p.pfn != pfn) {
+                    ui.ctx().request_repaint_after(Duration::from_millis(16));
                 }
             } else if let Ok(b) = s.machine.buffers() {
                 let p = FrameMapParams {
@@ -439,12 +456,17 @@ impl MapView {
             self.gpu_tex = Some(GpuTexture { texture, id });
         }
         let tex = &self.gpu_tex.as_ref().expect("texture").texture;
-        s.machine
+        let asked = s
+            .machine
             .backend_mut()
             .as_gpu()
             .ok_or("not on the GPU backend")?
             .frame_map_to_texture(p, tex)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if asked {
+            self.probe_asked = Some(p.probe_pfn);
+        }
+        Ok(())
     }
 
     /// Node and zone boundaries: a line along the edge between the last
@@ -573,4 +595,35 @@ fn swatch(ui: &mut egui::Ui, cat: u32, label: &str) {
         .rect_filled(r, 2.0, theme::color(PALETTE[cat as usize]));
     resp.on_hover_text(category_name(cat));
     ui.label(egui::RichText::new(label).small());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_view_fits_its_area_and_the_frame_space() {
+        for nr_frames in [1u64 << 15, 1 << 17, 1 << 23, 1 << 28] {
+            for (w, h) in [(200u32, 100u32), (900, 450), (1270, 620), (3000, 1800)] {
+                let fit = compute_view(nr_frames, w, h, 0, 0);
+                let p = fit.params;
+                // All of memory in view at zoom 0.
+                assert!(p.pixels() as u64 * p.frames_per_pixel as u64 >= nr_frames);
+                for zoom in 0..=max_zoom(nr_frames, w, h) + 2 {
+                    for row in [0, 1 << 10, u64::MAX / 4] {
+                        let v = compute_view(nr_frames, w, h, zoom, row);
+                        let p = v.params;
+                        assert_eq!(p.width % 64, 0);
+                        assert!(
+                            p.width * v.mag <= w.max(64),
+                            "{nr_frames} {w}x{h} z{zoom}: {v:?}"
+                        );
+                        assert!(p.height * v.mag <= h.max(v.mag), "{v:?}");
+                        assert!(p.validate().is_ok(), "{v:?}");
+                        assert!((p.first_pfn as u64) < nr_frames);
+                    }
+                }
+            }
+        }
+    }
 }

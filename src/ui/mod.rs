@@ -208,6 +208,11 @@ impl Dashboard {
         };
         let tick = self.session.machine.tick;
         let (t0, tick0) = *t.start.get_or_insert((web_time::Instant::now(), tick));
+        if tick < tick0 {
+            // A reset or a rewind: count from here.
+            t.start = Some((t0, tick));
+        }
+        let tick0 = tick0.min(tick);
         t.frames += 1;
         let dt = t0.elapsed().as_secs_f64();
         ui.ctx().request_repaint();
@@ -422,6 +427,12 @@ impl Dashboard {
         if job.frames > 20_000 {
             *job.result.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(Err("no screenshot after 20000 frames".into()));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        if let (Some(e), false) = (&self.session.error, self.session.running) {
+            *job.result.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Err(format!("{}: {}", e.title, e.message)));
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             return;
         }

@@ -187,10 +187,11 @@ pub struct Session {
     pub frames: u64,
     /// Ticks the GPU has completed (newest sample).
     sampled_tick: u64,
-    /// When the batch now in flight on the GPU was submitted, and its size.
-    in_flight: Option<(Instant, u64)>,
-    /// Seconds per tick measured on the GPU.
-    gpu_tick_s: f64,
+    /// The batch now in flight on the GPU: its size and the UI frames that
+    /// have looked for it so far.
+    in_flight: Option<(u64, u32)>,
+    /// Ticks in the next GPU batch.
+    gpu_batch: u64,
     /// When the GPU backend's state was last downloaded whole (the
     /// snapshot a device loss resumes from), and what that cost.
     last_checkpoint: Option<(Instant, Duration)>,
@@ -228,7 +229,7 @@ impl Session {
             frames: 0,
             sampled_tick: 0,
             in_flight: None,
-            gpu_tick_s: 0.0,
+            gpu_batch: 1,
             last_checkpoint: None,
             checkpoint_every: Duration::from_secs(10),
         };
@@ -275,6 +276,7 @@ impl Session {
         self.latest = None;
         self.sampled_tick = 0;
         self.in_flight = None;
+        self.gpu_batch = 1;
         self.last_checkpoint = None;
         self.collect();
     }
@@ -425,19 +427,23 @@ impl Session {
     }
 
     /// Once the GPU's newest sample is the machine's tick, the batch in
-    /// flight is done: measure it.
+    /// flight is done. The next batch doubles while batches finish by the
+    /// next frame and halves when one takes three frames or more, so the
+    /// shared queue holds about a frame's worth of simulation.
     fn retire_in_flight(&mut self) {
-        let Some((t, k)) = self.in_flight else {
+        let Some((k, waited)) = self.in_flight else {
             return;
         };
         if self.sampled_tick < self.machine.tick {
+            self.in_flight = Some((k, waited + 1));
             return;
         }
-        let s = t.elapsed().as_secs_f64() / k as f64;
-        self.gpu_tick_s = if self.gpu_tick_s == 0.0 {
-            s
+        self.gpu_batch = if waited <= 1 {
+            (k * 2).max(self.gpu_batch)
+        } else if waited >= 3 {
+            (k / 2).max(1)
         } else {
-            0.7 * self.gpu_tick_s + 0.3 * s
+            k
         };
         self.tick_rate.add(k);
         self.in_flight = None;
@@ -471,18 +477,20 @@ impl Session {
             return;
         }
         self.maybe_checkpoint();
-        let fit = if self.gpu_tick_s > 0.0 {
-            (self.frame_budget.as_secs_f64() / self.gpu_tick_s).floor() as u64
-        } else {
-            1
-        };
-        let k = fit.clamp(1, self.ticks_per_frame.max(1) as u64).min(limit);
+        if !self.is_gpu() {
+            // The checkpoint found the device lost; the CPU runs next frame.
+            return;
+        }
+        let k = self
+            .gpu_batch
+            .clamp(1, self.ticks_per_frame.max(1) as u64)
+            .min(limit);
         if let Err(e) = self.machine.submit(k) {
             self.device_failed(e.to_string());
             return;
         }
         self.effective_ticks_per_frame = k as u32;
-        self.in_flight = Some((Instant::now(), k));
+        self.in_flight = Some((k, 0));
     }
 
     /// Keeps the snapshot a device loss would resume from recent: a full
@@ -517,6 +525,7 @@ impl Session {
     /// the last consistent snapshot, and say so.
     fn device_failed(&mut self, msg: String) {
         self.in_flight = None;
+        self.gpu_batch = 1;
         match self.machine.recover_on_cpu() {
             Ok(tick) => {
                 self.notice = Some(format!(

@@ -169,12 +169,13 @@ impl GpuBackend {
     /// of at least `p.width` x `p.height` texels, with COPY_DST), without
     /// waiting. `p.width` must be a multiple of 64 (a texture copy's rows
     /// are 256-byte aligned). Also starts the probe's readback when the
-    /// probe buffer is idle; `frame_map_probe` collects it.
+    /// probe buffer is idle (returns whether it did); `frame_map_probe`
+    /// collects it.
     pub fn frame_map_to_texture(
         &mut self,
         p: &FrameMapParams,
         texture: &wgpu::Texture,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         if !p.width.is_multiple_of(64) || p.width > texture.width() || p.height > texture.height() {
             return Err(EngineError::Invalid(format!(
                 "a {}x{} view needs a width that is a multiple of 64 and a texture at least that large (the texture is {}x{})",
@@ -226,7 +227,8 @@ impl GpuBackend {
                 };
             });
         }
-        self.check_error()
+        self.check_error()?;
+        Ok(want_probe)
     }
 
     /// The newest probe result, if one finished since the last call

@@ -110,6 +110,8 @@ pub struct GpuBackend {
     device_tick: u32,
     /// The newest sample taken off the ring.
     newest: Option<StatsSample>,
+    /// The tick of the newest sample `latest_stats` returned.
+    reported_tick: Option<u32>,
     /// The frame map's pipeline and buffers, made on first use.
     frame_map: Option<frame_map::FrameMapGpu>,
 }
@@ -362,6 +364,7 @@ impl GpuBackend {
             ring_seq: 0,
             device_tick: 0,
             newest: None,
+            reported_tick: None,
             frame_map: None,
         };
         me.device_tick = me.host.params.tick;
@@ -911,7 +914,14 @@ impl Backend for GpuBackend {
             })?;
             left -= k;
             self.device_tick = self.device_tick.wrapping_add(k);
-            self.record_stats();
+            // Samples inside a long batch are extras; one slot is kept for
+            // the sample at the batch's end, which readers wait for.
+            let idle = (0..self.ring.len())
+                .filter(|&i| self.slot_state(i) == SlotState::Idle)
+                .count();
+            if left == 0 || idle >= 2 {
+                self.record_stats();
+            }
         }
         Ok(())
     }
@@ -965,7 +975,15 @@ impl Backend for GpuBackend {
     }
     fn latest_stats(&mut self) -> Option<StatsSample> {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
-        self.take_newest_ready()
+        self.take_newest_ready();
+        // The newest sample, once, even when `read_stats` took it off the
+        // ring first (a blocking read between two polls).
+        let n = self.newest.as_ref()?;
+        if self.reported_tick == Some(n.tick) {
+            return None;
+        }
+        self.reported_tick = Some(n.tick);
+        Some(n.clone())
     }
     fn host(&self) -> &SimBuffers {
         &self.host
