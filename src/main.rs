@@ -189,9 +189,18 @@ fn main() {
         }
         None => {
             if cfg!(feature = "ui") {
-                eprintln!("numasim: no display (DISPLAY is not set): running the default scenario headless; `numasim gui` opens the dashboard");
+                eprintln!("numasim: no display (DISPLAY is not set): running the scenario headless; `numasim gui` opens the dashboard");
             }
-            Cli::parse_from(["numasim", "run"]).cmd.expect("run parses")
+            // The scenario and seed chosen for the dashboard carry over.
+            let mut args = vec![
+                "numasim".to_string(),
+                "run".into(),
+                cli.gui.scenario.clone(),
+            ];
+            if let Some(seed) = cli.gui.seed {
+                args.extend(["--seed".into(), seed.to_string()]);
+            }
+            Cli::parse_from(args).cmd.expect("run parses")
         }
     };
     let r = match cmd {

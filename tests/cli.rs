@@ -190,3 +190,68 @@ fn run_defaults_to_the_cpu_reference() {
         "{stdout}"
     );
 }
+
+fn numasim_no_display(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_numasim"))
+        .args(args)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn gui_without_a_display_says_so_and_bad_gui_input_is_named() {
+    let out = numasim_no_display(&["gui", "small"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no display") && err.contains("xvfb-run"),
+        "{err}"
+    );
+
+    let out = numasim_no_display(&["gui", "--size", "10x10"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("10x10") && err.contains("between 200 and 16384"),
+        "{err}"
+    );
+
+    // A bad scenario is reported (file and line) before any window opens.
+    let path = std::env::temp_dir().join(format!("numasim-gui-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, "name = \"x\"\n[[nodes]]\nmemory_mib = 5\ncpus = 1\n").unwrap();
+    let out = numasim_no_display(&[
+        "gui",
+        path.to_str().unwrap(),
+        "--screenshot",
+        "/nonexistent/x.png",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(path.to_str().unwrap()) && err.contains(":3"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn no_subcommand_without_a_display_runs_headless() {
+    // `numasim` alone is the README's main command: with no display it
+    // simulates the scenario (here a short one) and prints the summary.
+    let out = numasim_no_display(&["--scenario", "small", "--seed", "5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no display"), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("scenario `small`") && text.contains("seed 5"),
+        "{text}"
+    );
+    assert!(text.contains("Node 0, zone"), "{text}");
+}
