@@ -189,3 +189,27 @@ fn parity_with_frame_arrays_split_into_parts() {
     }
     assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
 }
+
+/// A batch longer than the ring of statistics buffers (4 samples of 16
+/// ticks) still reports its last tick without a blocking read: readers
+/// such as the dashboard wait for exactly that sample.
+#[test]
+fn a_batch_longer_than_the_stats_ring_reports_its_last_tick() {
+    let Some(ctx) = gpu() else { return };
+    let s = Scenario::load("small").unwrap();
+    let g = GpuBackend::new(ctx, boot_buffers(&s, s.seed)).unwrap();
+    let mut m = Machine::with_backend(s.clone(), s.seed, Box::new(g)).unwrap();
+    m.submit(100).unwrap();
+    let t0 = std::time::Instant::now();
+    let mut newest = 0;
+    while newest < 100 && t0.elapsed() < std::time::Duration::from_secs(120) {
+        if let Some(s) = m.poll_stats() {
+            newest = newest.max(s.tick);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(newest, 100, "the batch's last sample never arrived");
+    let mut cpu = Machine::boot(s, None).unwrap();
+    cpu.advance(100).unwrap();
+    assert_eq!(m.totals, cpu.totals);
+}

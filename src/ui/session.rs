@@ -192,6 +192,9 @@ pub struct Session {
     in_flight: Option<(u64, u32)>,
     /// Ticks in the next GPU batch.
     gpu_batch: u64,
+    /// When the last frame began, and how long the one before it took.
+    last_frame: Option<Instant>,
+    frame_dt: Duration,
     /// When the GPU backend's state was last downloaded whole (the
     /// snapshot a device loss resumes from), and what that cost.
     last_checkpoint: Option<(Instant, Duration)>,
@@ -230,6 +233,8 @@ impl Session {
             sampled_tick: 0,
             in_flight: None,
             gpu_batch: 1,
+            last_frame: None,
+            frame_dt: Duration::ZERO,
             last_checkpoint: None,
             checkpoint_every: Duration::from_secs(10),
         };
@@ -400,6 +405,10 @@ impl Session {
     pub fn frame(&mut self) {
         self.ui_rate.add(1);
         self.frames += 1;
+        let now = Instant::now();
+        if let Some(t) = self.last_frame.replace(now) {
+            self.frame_dt = now.duration_since(t);
+        }
         let gpu = self.is_gpu();
         if gpu {
             self.collect();
@@ -428,8 +437,9 @@ impl Session {
 
     /// Once the GPU's newest sample is the machine's tick, the batch in
     /// flight is done. The next batch doubles while batches finish by the
-    /// next frame and halves when one takes three frames or more, so the
-    /// shared queue holds about a frame's worth of simulation.
+    /// next frame and frames stay short, and halves when one takes three
+    /// frames or a frame takes longer than 40 ms (the GPU shares its queue
+    /// with drawing the window, so a big batch delays the frame itself).
     fn retire_in_flight(&mut self) {
         let Some((k, waited)) = self.in_flight else {
             return;
@@ -438,10 +448,10 @@ impl Session {
             self.in_flight = Some((k, waited + 1));
             return;
         }
-        self.gpu_batch = if waited <= 1 {
-            (k * 2).max(self.gpu_batch)
-        } else if waited >= 3 {
+        self.gpu_batch = if waited >= 3 || self.frame_dt > Duration::from_millis(40) {
             (k / 2).max(1)
+        } else if waited <= 1 {
+            (k * 2).max(self.gpu_batch)
         } else {
             k
         };
