@@ -272,12 +272,44 @@ fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     assert_eq!(s.machine.tick, 300);
     assert!(!s.running && !s.busy());
     assert_eq!(s.latest.as_ref().unwrap().tick, 300);
-    // A Step (a blocking command) still refreshes the counters and history.
+    // A Step goes through the same batches and refreshes the counters
+    // and history.
     let n = s.history.points.len();
     h.get_by_label("Step").click();
-    h.run_steps(2);
+    for _ in 0..400 {
+        h.run_steps(1);
+        if !h.state().session.busy() {
+            break;
+        }
+    }
     let s = &h.state().session;
     assert_eq!(s.machine.tick, 301);
     assert_eq!(s.latest.as_ref().unwrap().tick, 301);
     assert_eq!(s.history.points.len(), n + 1);
+
+    // A console command waits for the GPU's state without blocking the
+    // frame: queued first, answered a few frames later, in the console.
+    h.state_mut().session.exec("cat /proc/buddyinfo");
+    assert_eq!(h.state().session.pending().count(), 1, "ran synchronously");
+    for _ in 0..400 {
+        h.run_steps(1);
+        if h.state().session.pending().count() == 0 {
+            break;
+        }
+    }
+    let s = &h.state().session;
+    let e = s.console.log.last().unwrap();
+    assert_eq!(e.cmd, "cat /proc/buddyinfo");
+    assert!(e.ok && e.out.contains("Node 0, zone   Normal"), "{}", e.out);
+    // What it printed is the state at tick 301, as the CPU reference has it.
+    let mut cpu = numasim::kernel::Machine::boot(
+        numasim::model::scenario::Scenario::load("small").unwrap(),
+        None,
+    )
+    .unwrap();
+    cpu.advance(301).unwrap();
+    assert_eq!(
+        e.out,
+        numasim::procfs::read(&mut cpu, "/proc/buddyinfo").unwrap()
+    );
 }

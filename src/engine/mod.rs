@@ -141,6 +141,17 @@ pub trait Backend: Send {
         frame_map::render(b, p, &mut out).map_err(EngineError::Invalid)?;
         Ok(out)
     }
+    /// Starts making the host copy current without waiting (a GPU backend
+    /// begins a download); true when it already is.
+    fn begin_sync(&mut self) -> Result<bool, EngineError> {
+        Ok(true)
+    }
+    /// After `begin_sync`: `Some(Ok)` once the host copy is current (then
+    /// `buffers` and `read_stats` return at once), None while it is on its
+    /// way. Never waits.
+    fn poll_sync(&mut self) -> Option<Result<(), EngineError>> {
+        Some(Ok(()))
+    }
     /// The GPU backend behind this trait object, for work that needs its
     /// device (drawing the frame map into a texture).
     fn as_gpu(&mut self) -> Option<&mut gpu::GpuBackend> {

@@ -23,7 +23,7 @@ pub fn console_ui(ui: &mut egui::Ui, s: &mut Session) {
     ui.horizontal_wrapped(|ui| {
         for q in QUICK {
             if ui.small_button(q).clicked() {
-                let _ = s.exec(q);
+                s.exec(q);
             }
         }
         if ui.small_button("clear").clicked() {
@@ -55,6 +55,13 @@ pub fn console_ui(ui: &mut egui::Ui, s: &mut Session) {
                     }
                     ui.label(text);
                 }
+            }
+            for p in s.pending() {
+                ui.label(
+                    egui::RichText::new(format!("$ {p}    (waiting for the GPU's state…)"))
+                        .monospace()
+                        .color(theme::DIM),
+                );
             }
         });
     ui.horizontal(|ui| {
@@ -99,7 +106,7 @@ pub fn console_ui(ui: &mut egui::Ui, s: &mut Session) {
         let run = ui.button("Execute").clicked();
         if enter || run {
             let line = std::mem::take(&mut s.console.input);
-            let _ = s.exec(&line);
+            s.exec(&line);
             resp.request_focus();
         }
     });

@@ -178,6 +178,8 @@ pub struct Session {
     pub history: History,
     pub latest: Option<StatsSample>,
     pub console: Console,
+    /// Console lines waiting for the GPU's state.
+    pending: VecDeque<String>,
     pub error: Option<ErrorPanel>,
     /// A standing notice (why a fallback happened).
     pub notice: Option<String>,
@@ -225,6 +227,7 @@ impl Session {
             history: History::new(),
             latest: None,
             console: Console::default(),
+            pending: VecDeque::new(),
             error: None,
             notice: None,
             tick_rate: RateMeter::new(),
@@ -353,7 +356,93 @@ impl Session {
     /// Runs one console line (after the counters are read back, so what it
     /// prints is the current tick's). The line and its output go to the
     /// console log.
-    pub fn exec(&mut self, line: &str) -> Result<String, String> {
+    /// Runs a console line: at once on the CPU reference; on the GPU
+    /// queued until the device's state has been downloaded without waiting
+    /// (see `drain_pending`), so the window never blocks on a readback.
+    pub fn exec(&mut self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        if self.is_gpu() {
+            self.pending.push_back(line.to_string());
+            self.drain_pending();
+        } else {
+            let _ = self.exec_now(line);
+        }
+    }
+
+    /// Commands waiting for the GPU's state.
+    pub fn pending(&self) -> impl Iterator<Item = &String> {
+        self.pending.iter()
+    }
+
+    /// Runs queued commands once the host copy is current. `tick N` is
+    /// submitted as a batch (its counters arrive through the ring like any
+    /// batch's) and the commands after it wait for it.
+    fn drain_pending(&mut self) {
+        while let Some(line) = self.pending.front().cloned() {
+            if self.in_flight.is_some() {
+                return;
+            }
+            let mut w = line.split_whitespace();
+            if w.next() == Some("tick") {
+                let n = match (w.next().map(str::parse::<u64>), w.next()) {
+                    (None, None) => Some(1),
+                    (Some(Ok(n)), None) => Some(n),
+                    _ => None,
+                };
+                if let Some(n) = n {
+                    self.pending.pop_front();
+                    self.log(&line, Ok(String::new()));
+                    if n > 0 {
+                        if let Err(e) = self.machine.submit(n) {
+                            self.device_failed(e.to_string());
+                            return;
+                        }
+                        self.in_flight = Some((n, 0));
+                    }
+                    continue;
+                }
+            }
+            let sync = match self.machine.backend_mut().begin_sync() {
+                Ok(true) => Some(Ok(())),
+                Ok(false) => self.machine.backend_mut().poll_sync(),
+                Err(e) => Some(Err(e)),
+            };
+            match sync {
+                None => return,
+                Some(Err(e)) => {
+                    self.device_failed(e.to_string());
+                    return;
+                }
+                Some(Ok(())) => {
+                    self.pending.pop_front();
+                    let _ = self.exec_now(&line);
+                }
+            }
+        }
+    }
+
+    fn log(&mut self, line: &str, r: Result<String, String>) {
+        let (out, ok) = match r {
+            Ok(o) => (o, true),
+            Err(e) => (e, false),
+        };
+        self.console.log.push(ConsoleEntry {
+            cmd: line.to_string(),
+            out,
+            ok,
+        });
+        if self.console.history.last().map(String::as_str) != Some(line) {
+            self.console.history.push(line.to_string());
+        }
+        self.console.history_pos = None;
+    }
+
+    /// Runs a console line now, waiting for the GPU if need be (the CPU
+    /// reference never waits). Its output goes to the console log.
+    pub fn exec_now(&mut self, line: &str) -> Result<String, String> {
         let line = line.trim().to_string();
         if line.is_empty() {
             return Ok(String::new());
@@ -367,19 +456,7 @@ impl Session {
                 .and_then(|_| shell::exec_line(&mut self.machine, &line)),
             Err(()) => Err("the GPU backend failed; see the notice".into()),
         };
-        let (out, ok) = match &r {
-            Ok(o) => (o.clone(), true),
-            Err(e) => (e.clone(), false),
-        };
-        self.console.log.push(ConsoleEntry {
-            cmd: line.clone(),
-            out,
-            ok,
-        });
-        if self.console.history.last() != Some(&line) {
-            self.console.history.push(line);
-        }
-        self.console.history_pos = None;
+        self.log(&line, r.clone());
         if self.machine.tick != before {
             self.sampled_tick = self.machine.tick;
             self.collect();
@@ -389,12 +466,12 @@ impl Session {
 
     /// Writes a /proc or /sys file through the command language.
     pub fn write_file(&mut self, path: &str, value: impl std::fmt::Display) {
-        let _ = self.exec(&format!("echo {value} > {path}"));
+        self.exec(&format!("echo {value} > {path}"));
     }
 
     /// One tick, now (the Step button).
     pub fn step(&mut self) {
-        let _ = self.exec("tick 1");
+        self.exec("tick 1");
     }
 
     /// Advances the simulation for one UI frame: on the CPU, ticks until
@@ -413,12 +490,13 @@ impl Session {
         if gpu {
             self.collect();
             self.retire_in_flight();
+            self.drain_pending();
         }
         let limit = self
             .stop_at
             .map(|s| s.saturating_sub(self.machine.tick))
             .unwrap_or(u64::MAX);
-        if self.running && limit > 0 {
+        if self.running && limit > 0 && self.pending.is_empty() {
             if gpu {
                 self.gpu_frame(limit);
             } else {

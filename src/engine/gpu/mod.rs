@@ -15,6 +15,7 @@
 //! mapped buffers.
 
 pub mod device;
+mod download;
 mod frame_map;
 pub mod shaders;
 
@@ -114,6 +115,10 @@ pub struct GpuBackend {
     reported_tick: Option<u32>,
     /// The frame map's pipeline and buffers, made on first use.
     frame_map: Option<frame_map::FrameMapGpu>,
+    /// A whole-state download in flight.
+    download: Option<download::PendingDownload>,
+    /// Work was submitted after the download in flight began.
+    submitted_since_download: bool,
 }
 
 fn topo_bytes(b: &SimBuffers) -> Vec<u8> {
@@ -366,6 +371,8 @@ impl GpuBackend {
             newest: None,
             reported_tick: None,
             frame_map: None,
+            download: None,
+            submitted_since_download: false,
         };
         me.device_tick = me.host.params.tick;
         me.build_pipelines();
@@ -631,6 +638,7 @@ impl GpuBackend {
         f(self, &mut enc);
         self.ctx.queue.submit([enc.finish()]);
         self.host_fresh = false;
+        self.submitted_since_download |= self.download.is_some();
         self.check_error()
     }
 
@@ -684,85 +692,15 @@ impl GpuBackend {
         Ok(())
     }
 
-    fn read_vec<T: bytemuck::Pod>(
-        &self,
-        src: &wgpu::Buffer,
-        dst: &mut [T],
-    ) -> Result<(), EngineError> {
-        self.read_into(src, bytemuck::cast_slice_mut(dst))
-    }
-
-    /// Downloads the whole state into `h` (the host's configuration is
-    /// already there): the small state, the frame arrays and the scratch
-    /// buffers.
-    fn download(&self, h: &mut SimBuffers) -> Result<(), EngineError> {
-        let mut params = [TickParams::default()];
-        self.read_vec(&self.bufs.params, &mut params)?;
-        h.params = params[0];
-        let mut ctl = vec![0u8; ctl_bytes(h).len()];
-        self.read_into(&self.bufs.ctl, &mut ctl)?;
-        let nz = h.zones.len();
-        let nn = h.nodes.len();
-        let zs_bytes = std::mem::size_of::<ZoneState>();
-        let ns_off = MAX_ZONES * zs_bytes;
-        h.zone_state
-            .copy_from_slice(bytemuck::cast_slice(&ctl[..nz * zs_bytes]));
-        h.node_state
-            .copy_from_slice(bytemuck::cast_slice(&ctl[ns_off..ns_off + nn * 16]));
-        let hdr_off = ns_off + MAX_NODES * 16;
-        h.plan_hdr = *bytemuck::from_bytes(&ctl[hdr_off..hdr_off + 16]);
-        self.read_vec(&self.bufs.zone_stats, &mut h.zone_stats)?;
-        self.read_vec(&self.bufs.task_state, &mut h.task_state)?;
-        self.read_vec(&self.bufs.totals, &mut h.totals)?;
-        for (field, parts) in [(0, &self.bufs.frames), (1, &self.bufs.owners)] {
-            let v = if field == 0 {
-                &mut h.frames
-            } else {
-                &mut h.owners
-            };
-            // Every part but the last holds the same number of frames.
-            let pf = (parts[0].size() / 4) as usize;
-            for (c, buf) in v.chunks_mut(pf).zip(parts.iter()) {
-                self.read_vec(buf, c)?;
-            }
-        }
-        self.read_vec(&self.bufs.pageblocks, &mut h.pageblocks)?;
-        self.read_vec(&self.bufs.chunk_counts, &mut h.chunk_counts)?;
-        self.read_vec(&self.bufs.chunk_prefix, &mut h.chunk_prefix)?;
-        self.read_vec(&self.bufs.chunk_dirty, &mut h.chunk_dirty)?;
-        self.read_vec(&self.bufs.dispatch, &mut h.dispatch)?;
-        self.read_vec(&self.bufs.grants, &mut h.grants)?;
-        self.read_vec(&self.bufs.segs, &mut h.segs)?;
-        let mut plan = vec![0u8; plan_bytes(h).len()];
-        self.read_into(&self.bufs.plan, &mut plan)?;
-        let ncells = nz * NR_PAGE_ORDERS * NR_PCP;
-        h.cells
-            .copy_from_slice(bytemuck::cast_slice(&plan[..ncells * 16]));
-        let st_off = MAX_ZONES * NR_PAGE_ORDERS * NR_PCP * 16;
-        h.steals.copy_from_slice(bytemuck::cast_slice(
-            &plan[st_off..st_off + nz * 2 * NR_PCP * 16],
-        ));
-        Ok(())
-    }
-
-    /// Brings the whole host copy up to date, scratch buffers included.
-    /// The download goes into a new copy that replaces the host's only
-    /// when it completed: a download that fails half way (a device lost
-    /// during a checkpoint) leaves the previous snapshot intact.
+    /// Brings the whole host copy up to date, scratch buffers included
+    /// (blocking). The download goes into a new copy that replaces the
+    /// host's only when it completed: a download that fails half way (a
+    /// device lost during a checkpoint) leaves the previous snapshot intact.
     fn sync_all(&mut self) -> Result<(), EngineError> {
-        if self.host_fresh {
-            return Ok(());
+        while !self.host_fresh {
+            self.begin_download()?;
+            self.wait_download()?;
         }
-        let frames = std::mem::take(&mut self.host.frames);
-        let owners = std::mem::take(&mut self.host.owners);
-        let mut next = self.host.clone();
-        next.frames = vec![0; frames.len()];
-        next.owners = vec![0; owners.len()];
-        self.host.frames = frames;
-        self.host.owners = owners;
-        self.download(&mut next)?;
-        self.host = next;
-        self.host_fresh = true;
         Ok(())
     }
 
@@ -930,6 +868,14 @@ impl Backend for GpuBackend {
         totals: &mut [[u64; NR_ZONE_STATS]],
         last: &mut [ZoneStats],
     ) -> Result<(), EngineError> {
+        // A current host copy holds them (after a download): no wait.
+        if self.host_fresh {
+            for (z, t) in totals.iter_mut().enumerate() {
+                *t = self.host.zone_totals(z);
+            }
+            last.copy_from_slice(&self.host.zone_stats);
+            return Ok(());
+        }
         // Counters only, through the ring: the host copy of the state
         // stays a consistent snapshot of one tick.
         self.check_error()?;
@@ -987,6 +933,27 @@ impl Backend for GpuBackend {
     }
     fn host(&self) -> &SimBuffers {
         &self.host
+    }
+    fn begin_sync(&mut self) -> Result<bool, EngineError> {
+        if self.host_fresh {
+            return Ok(true);
+        }
+        self.begin_download()?;
+        Ok(false)
+    }
+    fn poll_sync(&mut self) -> Option<Result<(), EngineError>> {
+        if self.host_fresh {
+            return Some(Ok(()));
+        }
+        match self.poll_download() {
+            Some(Ok(())) if !self.host_fresh => {
+                // Ticks were submitted meanwhile: fetch again.
+                self.begin_download().err().map(Err)
+            }
+            Some(r) => Some(r),
+            None if self.download.is_none() => self.begin_download().err().map(Err),
+            None => None,
+        }
     }
     fn frame_map(&mut self, p: &FrameMapParams) -> Result<Vec<u32>, EngineError> {
         self.frame_map_words(p)
