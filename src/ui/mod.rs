@@ -37,6 +37,29 @@ impl Panel for TunablesPanel {
     }
 }
 
+/// One row of the tunables grid: the file, its value, what it does. A
+/// finished edit writes the file.
+fn knob_row(
+    ui: &mut egui::Ui,
+    s: &mut Session,
+    path: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+    note: &str,
+) {
+    let mut v = value;
+    let l = ui.label(path);
+    let speed = (*range.end() as f64 / 4096.0).max(1.0);
+    let r = ui
+        .add(egui::DragValue::new(&mut v).range(range).speed(speed))
+        .labelled_by(l.id);
+    if r.changed() && !r.dragged() || r.drag_stopped() {
+        s.write_file(path, v);
+    }
+    ui.label(egui::RichText::new(note).small().color(theme::DIM));
+    ui.end_row();
+}
+
 pub fn tunables_ui(ui: &mut egui::Ui, s: &mut Session) {
     ui.label(
         egui::RichText::new(
@@ -49,56 +72,28 @@ pub fn tunables_ui(ui: &mut egui::Ui, s: &mut Session) {
         .num_columns(3)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
-            let mut v = s.machine.min_free_kbytes;
-            let l = ui.label("/proc/sys/vm/min_free_kbytes");
-            let r = ui
-                .add(
-                    egui::DragValue::new(&mut v)
-                        .range(128..=16_777_216)
-                        .speed(64),
-                )
-                .labelled_by(l.id);
-            if r.changed() && !r.dragged() || r.drag_stopped() {
-                s.write_file("/proc/sys/vm/min_free_kbytes", v);
-            }
-            ui.label(
-                egui::RichText::new("watermarks: min from it, low/high above")
-                    .small()
-                    .color(theme::DIM),
+            let v = s.machine.min_free_kbytes;
+            knob_row(
+                ui,
+                s,
+                "/proc/sys/vm/min_free_kbytes",
+                v,
+                128..=16_777_216,
+                "watermarks: min from it, low/high above",
             );
-            ui.end_row();
-
-            let mut w = s.machine.watermark_scale_factor;
-            let l = ui.label("/proc/sys/vm/watermark_scale_factor");
-            let r = ui
-                .add(egui::DragValue::new(&mut w).range(1..=3000))
-                .labelled_by(l.id);
-            if r.changed() && !r.dragged() || r.drag_stopped() {
-                s.write_file("/proc/sys/vm/watermark_scale_factor", w);
-            }
-            ui.label(
-                egui::RichText::new("gap between watermarks, in 1/10000 of memory")
-                    .small()
-                    .color(theme::DIM),
+            let v = s.machine.watermark_scale_factor as u64;
+            knob_row(
+                ui,
+                s,
+                "/proc/sys/vm/watermark_scale_factor",
+                v,
+                1..=3000,
+                "gap between watermarks, in 1/10000 of memory",
             );
-            ui.end_row();
-
             for n in 0..s.machine.il_weights.len() {
-                let mut wt = s.machine.il_weights[n].max(1) as u32;
+                let v = s.machine.il_weights[n].max(1) as u64;
                 let path = format!("/sys/kernel/mm/mempolicy/weighted_interleave/node{n}");
-                let l = ui.label(&path);
-                let r = ui
-                    .add(egui::DragValue::new(&mut wt).range(1..=255))
-                    .labelled_by(l.id);
-                if r.changed() && !r.dragged() || r.drag_stopped() {
-                    s.write_file(&path, wt);
-                }
-                ui.label(
-                    egui::RichText::new("weighted-interleave weight")
-                        .small()
-                        .color(theme::DIM),
-                );
-                ui.end_row();
+                knob_row(ui, s, &path, v, 1..=255, "weighted-interleave weight");
             }
         });
 }
