@@ -324,9 +324,7 @@ fn cmd_gui(_scenario: &str, _o: GuiArgs) -> Result<()> {
 
 #[cfg(feature = "ui")]
 fn preset_names() -> String {
-    numasim::model::scenario::PRESETS
-        .iter()
-        .map(|(n, _)| *n)
+    numasim::model::scenario::preset_names()
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -2,11 +2,14 @@
 
 use std::process::Command;
 
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_numasim"));
+    c.args(args);
+    c
+}
+
 fn numasim(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_numasim"))
-        .args(args)
-        .output()
-        .unwrap()
+    command(args).output().unwrap()
 }
 
 #[test]
@@ -192,8 +195,7 @@ fn run_defaults_to_the_cpu_reference() {
 }
 
 fn numasim_no_display(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_numasim"))
-        .args(args)
+    command(args)
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .output()

@@ -59,13 +59,13 @@ fn ticks_per_frame_caps_what_one_frame_runs() {
     h.run_steps(4);
     let s = &h.state().session;
     assert!(s.effective_ticks_per_frame <= 3);
-    assert!(s.frames >= 4);
+    assert!(s.ui_frames >= 4);
     // At least one tick per frame, at most the cap.
     assert!(
-        s.machine.tick <= 3 * s.frames && s.machine.tick >= s.frames,
+        s.machine.tick <= 3 * s.ui_frames && s.machine.tick >= s.ui_frames,
         "tick {} after {} frames",
         s.machine.tick,
-        s.frames
+        s.ui_frames
     );
 }
 

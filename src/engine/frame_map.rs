@@ -281,17 +281,6 @@ pub fn render(b: &SimBuffers, p: &FrameMapParams, out: &mut [u32]) -> Result<(),
     Ok(())
 }
 
-/// Pixels per category in a rendered map (for legends and tests).
-pub fn histogram(pixels: &[u32]) -> [u64; NR_CATEGORIES] {
-    let mut h = [0u64; NR_CATEGORIES];
-    for px in pixels {
-        if let Some(c) = PALETTE.iter().position(|c| c == px) {
-            h[c] += 1;
-        }
-    }
-    h
-}
-
 /// The WGSL table of palette colors, for the shader's generated header.
 pub fn palette_wgsl() -> String {
     let v: Vec<String> = PALETTE.iter().map(|c| format!("{c:#x}u")).collect();

@@ -170,11 +170,7 @@ pub trait Backend: Send {
         totals: &mut [[u64; types::NR_ZONE_STATS]],
         last: &mut [types::ZoneStats],
     ) -> Result<(), EngineError> {
-        let b = self.buffers()?;
-        for (z, t) in totals.iter_mut().enumerate() {
-            *t = b.zone_totals(z);
-        }
-        last.copy_from_slice(&b.zone_stats);
+        self.buffers()?.read_counters(totals, last);
         Ok(())
     }
 }

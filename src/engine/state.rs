@@ -88,6 +88,15 @@ impl SimBuffers {
     }
 
     /// The cumulative counters of zone `z`.
+    /// The cumulative and newest-tick counters of every zone, as
+    /// `Backend::read_stats` returns them.
+    pub fn read_counters(&self, totals: &mut [[u64; NR_ZONE_STATS]], last: &mut [ZoneStats]) {
+        for (z, t) in totals.iter_mut().enumerate() {
+            *t = self.zone_totals(z);
+        }
+        last.copy_from_slice(&self.zone_stats);
+    }
+
     pub fn zone_totals(&self, z: usize) -> [u64; NR_ZONE_STATS] {
         std::array::from_fn(|i| {
             let w = (z * NR_ZONE_STATS + i) * 2;

@@ -131,6 +131,11 @@ pub const PRESETS: [(&str, &str); 5] = [
     ),
 ];
 
+/// The names of the embedded presets, in order.
+pub fn preset_names() -> impl Iterator<Item = &'static str> {
+    PRESETS.iter().map(|(n, _)| *n)
+}
+
 pub fn preset(name: &str) -> Option<&'static str> {
     PRESETS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
@@ -154,7 +159,7 @@ impl Scenario {
             line: None,
             message: format!(
                 "cannot read scenario: {e} (presets: {})",
-                PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+                preset_names().collect::<Vec<_>>().join(", ")
             ),
         })?;
         Scenario::parse(&src, name_or_path)

@@ -1,61 +1,35 @@
 //! Per-node pool cards and the topology (SLIT distances, tiers, CPU-less
 //! nodes).
 
-use super::session::Session;
+use super::session::{NodePoint, Session};
 use super::theme::{self, mib};
-use crate::engine::types::*;
 use crate::model::frame::{MIGRATETYPE_NAMES, MIGRATE_TYPES, NR_PAGE_ORDERS};
 use egui::{Color32, Rect, Sense, Stroke, Vec2};
 
-/// What a card shows, summed over the node's zones.
+/// What a card shows: the node's configuration summed over its zones,
+/// and its newest history point (the session sums the sample per node once).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeSummary {
     pub managed: u64,
-    pub present: u64,
-    pub free: u64,
-    pub reclaimable: u64,
     pub wmark: [u64; 3],
-    pub free_blocks: [u64; NR_PAGE_ORDERS],
-    pub free_by_mt: [u64; MIGRATE_TYPES],
-    pub failures: u64,
-    pub stalls: u64,
-    pub reclaimed: u64,
-    pub fallbacks: u64,
+    pub point: NodePoint,
 }
 
-/// Sums the newest sample over node `nid`'s zones.
 pub fn summarize(s: &Session, nid: u32) -> NodeSummary {
     let mut n = NodeSummary::default();
-    let cfg = s.machine.config();
-    let Some(latest) = &s.latest else {
-        return n;
-    };
-    for (z, zd) in cfg.zones.iter().enumerate() {
-        if zd.node != nid {
-            continue;
-        }
+    for zd in s.machine.config().zones.iter().filter(|z| z.node == nid) {
         n.managed += zd.managed as u64;
-        n.present += zd.nr_frames as u64;
         n.wmark[0] += zd.wmark_min as u64;
         n.wmark[1] += zd.wmark_low as u64;
         n.wmark[2] += zd.wmark_high as u64;
-        if let Some(zs) = latest.zones.get(z) {
-            n.free += zs.nr_free as u64;
-            // Page cache and reclaimable slab: what kswapd can take back.
-            n.reclaimable += zs.class_pages[1] as u64 + zs.class_pages[7] as u64;
-            for (o, row) in zs.free_area.iter().enumerate() {
-                for (mt, &c) in row.iter().enumerate() {
-                    n.free_blocks[o] += c as u64;
-                    n.free_by_mt[mt] += (c as u64) << o;
-                }
-            }
-        }
-        if let Some(t) = latest.totals.get(z) {
-            n.failures += t[ZS_ALLOC_FAIL];
-            n.stalls += t[ZS_ALLOCSTALL_NORMAL] + t[ZS_ALLOCSTALL_MOVABLE];
-            n.reclaimed += t[ZS_PGSTEAL_KSWAPD] + t[ZS_PGSTEAL_DIRECT];
-            n.fallbacks += t[ZS_ALLOC_FALLBACK];
-        }
+    }
+    if let Some(p) = s
+        .history
+        .points
+        .back()
+        .and_then(|p| p.nodes.get(nid as usize))
+    {
+        n.point = p.clone();
     }
     n
 }
@@ -229,7 +203,7 @@ pub fn node_card_ui(ui: &mut egui::Ui, s: &Session, nid: u32) {
                         }),
                 );
             });
-            let used = n.managed.saturating_sub(n.free);
+            let used = n.managed.saturating_sub(n.point.free_pages);
             egui::Grid::new(("card", nid))
                 .num_columns(4)
                 .spacing([8.0, 1.0])
@@ -239,16 +213,16 @@ pub fn node_card_ui(ui: &mut egui::Ui, s: &Session, nid: u32) {
                         ui.label(egui::RichText::new(v).monospace());
                     };
                     kv(ui, "total", mib(n.managed));
-                    kv(ui, "free", mib(n.free));
+                    kv(ui, "free", mib(n.point.free_pages));
                     ui.end_row();
                     kv(ui, "used", mib(used));
-                    kv(ui, "reclaimable", mib(n.reclaimable));
+                    kv(ui, "reclaimable", mib(n.point.reclaimable));
                     ui.end_row();
                 });
-            gauge(ui, n.free, n.managed, n.wmark);
+            gauge(ui, n.point.free_pages, n.managed, n.wmark);
             ui.add_space(2.0);
-            order_bars(ui, &n.free_blocks);
-            mt_bar(ui, &n.free_by_mt);
+            order_bars(ui, &n.point.free_blocks);
+            mt_bar(ui, &n.point.free_by_mt);
             ui.horizontal_wrapped(|ui| {
                 let stat = |ui: &mut egui::Ui, k: &str, v: u64, bad: bool| {
                     let c = if bad && v > 0 {
@@ -258,10 +232,10 @@ pub fn node_card_ui(ui: &mut egui::Ui, s: &Session, nid: u32) {
                     };
                     ui.label(egui::RichText::new(format!("{k} {v}")).small().color(c));
                 };
-                stat(ui, "fail", n.failures, true);
-                stat(ui, "stall", n.stalls, true);
-                stat(ui, "reclaimed", n.reclaimed, false);
-                stat(ui, "fallback", n.fallbacks, false);
+                stat(ui, "fail", n.point.failures, true);
+                stat(ui, "stall", n.point.stalls, true);
+                stat(ui, "reclaimed", n.point.reclaimed, false);
+                stat(ui, "fallback", n.point.fallbacks, false);
             });
         });
 }

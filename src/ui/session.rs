@@ -9,8 +9,9 @@ use crate::engine::gpu::{GpuBackend, GpuContext};
 use crate::engine::types::*;
 use crate::engine::{Backend, StatsSample};
 use crate::kernel::Machine;
-use crate::model::frame::NR_PAGE_ORDERS;
-use crate::model::scenario::{Scenario, PRESETS};
+use crate::model::frame::{MIGRATE_TYPES, NR_PAGE_ORDERS};
+use crate::model::scenario::{preset_names, Scenario};
+use crate::model::workload::CLASSES;
 use crate::procfs::shell;
 use std::collections::VecDeque;
 use web_time::{Duration, Instant};
@@ -65,6 +66,13 @@ pub struct NodePoint {
     pub numa_hit: u64,
     pub numa_miss: u64,
     pub reclaimed: u64,
+    /// Free pages by the migratetype of their pageblock.
+    pub free_by_mt: [u64; MIGRATE_TYPES],
+    /// Pages kswapd can take back (classes marked reclaimable: page cache
+    /// and reclaimable slab).
+    pub reclaimable: u64,
+    /// allocstall, both zone types.
+    pub stalls: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -186,7 +194,7 @@ pub struct Session {
     pub tick_rate: RateMeter,
     pub ui_rate: RateMeter,
     /// Calls of `frame` so far.
-    pub frames: u64,
+    pub ui_frames: u64,
     /// Ticks the GPU has completed (newest sample).
     sampled_tick: u64,
     /// The batch now in flight on the GPU: its size and the UI frames that
@@ -232,7 +240,7 @@ impl Session {
             notice: None,
             tick_rate: RateMeter::new(),
             ui_rate: RateMeter::new(),
-            frames: 0,
+            ui_frames: 0,
             sampled_tick: 0,
             in_flight: None,
             gpu_batch: 1,
@@ -297,7 +305,7 @@ impl Session {
             BackendPref::Gpu => true,
             BackendPref::Auto => self.gpu.as_ref().is_some_and(is_hardware),
         };
-        if self.finish_in_flight().is_err() {
+        if self.sync_counters().is_err() {
             return;
         }
         let r = if want_gpu {
@@ -341,21 +349,19 @@ impl Session {
         }
     }
 
-    /// Waits for the batch in flight (before host-side changes).
-    fn finish_in_flight(&mut self) -> Result<(), ()> {
-        if self.in_flight.take().is_some() {
-            if let Err(e) = self.machine.fold_stats() {
-                self.device_failed(e.to_string());
-                return Err(());
-            }
-            self.sampled_tick = self.machine.tick;
+    /// Reads the counters of the current tick, waiting for a batch in
+    /// flight (before host-side changes and commands). A GPU that fails
+    /// here hands the run to the CPU reference.
+    fn sync_counters(&mut self) -> Result<(), ()> {
+        self.in_flight = None;
+        if let Err(e) = self.machine.fold_stats() {
+            self.device_failed(e.to_string());
+            return Err(());
         }
+        self.sampled_tick = self.machine.tick;
         Ok(())
     }
 
-    /// Runs one console line (after the counters are read back, so what it
-    /// prints is the current tick's). The line and its output go to the
-    /// console log.
     /// Runs a console line: at once on the CPU reference; on the GPU
     /// queued until the device's state has been downloaded without waiting
     /// (see `drain_pending`), so the window never blocks on a readback.
@@ -448,12 +454,8 @@ impl Session {
             return Ok(String::new());
         }
         let before = self.machine.tick;
-        let r = match self.finish_in_flight() {
-            Ok(()) => self
-                .machine
-                .fold_stats()
-                .map_err(|e| e.to_string())
-                .and_then(|_| shell::exec_line(&mut self.machine, &line)),
+        let r = match self.sync_counters() {
+            Ok(()) => shell::exec_line(&mut self.machine, &line),
             Err(()) => Err("the GPU backend failed; see the notice".into()),
         };
         self.log(&line, r.clone());
@@ -481,7 +483,7 @@ impl Session {
     /// than a frame's worth of work. Never waits for the GPU.
     pub fn frame(&mut self) {
         self.ui_rate.add(1);
-        self.frames += 1;
+        self.ui_frames += 1;
         let now = Instant::now();
         if let Some(t) = self.last_frame.replace(now) {
             self.frame_dt = now.duration_since(t);
@@ -649,8 +651,18 @@ impl Session {
             };
             p.free_pages += zs.nr_free as u64;
             for (o, row) in zs.free_area.iter().enumerate() {
-                p.free_blocks[o] += row.iter().map(|&x| x as u64).sum::<u64>();
+                for (mt, &c) in row.iter().enumerate() {
+                    p.free_blocks[o] += c as u64;
+                    p.free_by_mt[mt] += (c as u64) << o;
+                }
             }
+            p.reclaimable += CLASSES
+                .iter()
+                .zip(zs.class_pages.iter())
+                .filter(|(c, _)| c.reclaimable)
+                .map(|(_, &n)| n as u64)
+                .sum::<u64>();
+            p.stalls += t[ZS_ALLOCSTALL_NORMAL] + t[ZS_ALLOCSTALL_MOVABLE];
             p.allocs += t[ZS_ALLOCS];
             p.frees += t[ZS_FREES];
             p.fallbacks += t[ZS_ALLOC_FALLBACK];
@@ -665,7 +677,7 @@ impl Session {
 
     /// Names of the presets embedded in the build (assets/scenarios).
     pub fn presets() -> Vec<&'static str> {
-        PRESETS.iter().map(|(n, _)| *n).collect()
+        preset_names().collect()
     }
 
     pub fn frames(&self) -> u64 {

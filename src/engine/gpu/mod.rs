@@ -870,10 +870,7 @@ impl Backend for GpuBackend {
     ) -> Result<(), EngineError> {
         // A current host copy holds them (after a download): no wait.
         if self.host_fresh {
-            for (z, t) in totals.iter_mut().enumerate() {
-                *t = self.host.zone_totals(z);
-            }
-            last.copy_from_slice(&self.host.zone_stats);
+            self.host.read_counters(totals, last);
             return Ok(());
         }
         // Counters only, through the ring: the host copy of the state
