@@ -156,6 +156,10 @@ pub struct Dashboard {
     pub open_path: String,
     pub screenshot: Option<ScreenshotJob>,
     pub render_state: Option<egui_wgpu::RenderState>,
+    /// Opens the platform's file picker (the browser's); without one the
+    /// controls offer a path box. What is picked arrives through
+    /// `Session::open` with `Source::File`.
+    pub file_picker: Option<Box<dyn FnMut()>>,
 }
 
 impl Dashboard {
@@ -175,6 +179,7 @@ impl Dashboard {
             screenshot: None,
             timed: None,
             render_state,
+            file_picker: None,
         }
     }
 
@@ -188,13 +193,73 @@ impl Dashboard {
             }
             self.session.stop_at = Some(job.after_ticks);
         }
+        self.open_dropped(ui);
         self.session.frame();
+        if self
+            .session
+            .stop_at
+            .is_some_and(|t| !self.session.running && self.session.machine.tick >= t)
+        {
+            // A run to a fixed tick ends with the state digest on show.
+            self.session.want_digest();
+        }
         self.show(ui);
         if self.session.running || self.screenshot.is_some() {
             ui.ctx().request_repaint();
+        } else if self.session.busy() || self.session.waiting() {
+            // A batch or a download is on its way: look again soon.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(15));
         }
         self.screenshot_step(ui);
         self.timed_step(ui);
+    }
+
+    /// A scenario file dropped on the window opens like a picked one.
+    /// (In the browser files are read asynchronously: the web front end
+    /// reads them and calls `open_bytes`.)
+    fn open_dropped(&mut self, ui: &mut egui::Ui) {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let dropped = ui.input(|i| i.raw.dropped_files.clone());
+            if let Some(f) = dropped.into_iter().next() {
+                let name = f.path().display().to_string();
+                match f.bytes() {
+                    Ok(b) => self.open_bytes(&name, &b),
+                    Err(e) => {
+                        self.session.error = Some(session::ErrorPanel {
+                            title: format!("Cannot open scenario `{name}`"),
+                            message: format!("{name}: {e}"),
+                        })
+                    }
+                }
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        let _ = ui;
+    }
+
+    /// Opens a scenario file's contents (picked, dropped or uploaded);
+    /// a bad one opens the error panel and the loaded machine stays.
+    pub fn open_bytes(&mut self, name: &str, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                self.session.open(
+                    Source::File {
+                        name: name.to_string(),
+                        text: text.to_string(),
+                    },
+                    None,
+                );
+                self.seed = self.session.machine.seed;
+            }
+            Err(e) => {
+                self.session.error = Some(session::ErrorPanel {
+                    title: format!("Cannot open scenario `{name}`"),
+                    message: format!("{name}: not UTF-8 text ({e}); a scenario is a TOML file"),
+                });
+            }
+        }
     }
 
     fn timed_step(&mut self, ui: &mut egui::Ui) {
@@ -299,17 +364,27 @@ impl Dashboard {
                 s.open(Source::Preset(p), None);
                 self.seed = s.machine.seed;
             }
-            let resp = ui.add(
-                egui::TextEdit::singleline(&mut self.open_path)
-                    .id_salt("open_path")
-                    .hint_text("scenario.toml")
-                    .desired_width(120.0),
-            );
-            let enter = resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Open").on_hover_text("Open a scenario file from disk").clicked() || enter {
-                let path = self.open_path.trim().to_string();
-                open_file(s, &path);
-                self.seed = s.machine.seed;
+            if let Some(pick) = &mut self.file_picker {
+                if ui
+                    .button("Open file…")
+                    .on_hover_text("Load a scenario file (TOML) from your disk, or drop one on the page")
+                    .clicked()
+                {
+                    pick();
+                }
+            } else {
+                let resp = ui.add(
+                    egui::TextEdit::singleline(&mut self.open_path)
+                        .id_salt("open_path")
+                        .hint_text("scenario.toml")
+                        .desired_width(120.0),
+                );
+                let enter = resp.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if ui.button("Open").on_hover_text("Open a scenario file from disk (or drop one on the window)").clicked() || enter {
+                    let path = self.open_path.trim().to_string();
+                    open_file(s, &path);
+                    self.seed = s.machine.seed;
+                }
             }
             ui.separator();
             let l = ui.label("seed");
@@ -367,6 +442,22 @@ impl Dashboard {
             if !s.running {
                 ui.separator();
                 ui.label(egui::RichText::new("paused").small().color(theme::WARN));
+            }
+            ui.separator();
+            match s.digest {
+                Some((t, d)) if t == tick && !s.busy() => {
+                    ui.label(egui::RichText::new(format!("digest {d:016x}")).small().monospace())
+                        .on_hover_text("State digest at this tick; `numasim run SCENARIO --seed S --ticks N --quiet` prints the same for the same run");
+                }
+                _ => {
+                    if ui
+                        .add_enabled(!s.running, egui::Button::new(egui::RichText::new("digest").small()))
+                        .on_hover_text("Compute the state digest of this tick (pause first)")
+                        .clicked()
+                    {
+                        s.want_digest();
+                    }
+                }
             }
         });
     }

@@ -122,6 +122,17 @@ pub struct Console {
     pub history_pos: Option<usize>,
 }
 
+/// Work waiting for the GPU's state to reach the host.
+#[derive(Clone, Debug, PartialEq)]
+enum Pending {
+    /// A console line.
+    Line(String),
+    /// A backend switch (it carries the whole state over).
+    Switch(BackendPref),
+    /// The state digest of the current tick.
+    Digest,
+}
+
 /// Something to show in the error panel, kept until dismissed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorPanel {
@@ -186,8 +197,10 @@ pub struct Session {
     pub history: History,
     pub latest: Option<StatsSample>,
     pub console: Console,
-    /// Console lines waiting for the GPU's state.
-    pending: VecDeque<String>,
+    /// Work waiting for the GPU's state.
+    pending: VecDeque<Pending>,
+    /// The state digest and the tick it was taken at (see `want_digest`).
+    pub digest: Option<(u64, u64)>,
     pub error: Option<ErrorPanel>,
     /// A standing notice (why a fallback happened).
     pub notice: Option<String>,
@@ -205,9 +218,14 @@ pub struct Session {
     /// When the last frame began, and how long the one before it took.
     last_frame: Option<Instant>,
     frame_dt: Duration,
+    /// Frame time with one-tick batches (a running average): what drawing
+    /// the window costs on this device when the simulation costs least.
+    base_frame_dt: Option<Duration>,
     /// When the GPU backend's state was last downloaded whole (the
     /// snapshot a device loss resumes from), and what that cost.
     last_checkpoint: Option<(Instant, Duration)>,
+    /// A checkpoint download in flight, and when it began.
+    checkpointing: Option<Instant>,
     /// Least time between two checkpoints.
     pub checkpoint_every: Duration,
 }
@@ -236,6 +254,7 @@ impl Session {
             latest: None,
             console: Console::default(),
             pending: VecDeque::new(),
+            digest: None,
             error: None,
             notice: None,
             tick_rate: RateMeter::new(),
@@ -246,7 +265,9 @@ impl Session {
             gpu_batch: 1,
             last_frame: None,
             frame_dt: Duration::ZERO,
+            base_frame_dt: None,
             last_checkpoint: None,
+            checkpointing: None,
             checkpoint_every: Duration::from_secs(10),
         };
         s.collect();
@@ -293,13 +314,29 @@ impl Session {
         self.sampled_tick = 0;
         self.in_flight = None;
         self.gpu_batch = 1;
+        self.base_frame_dt = None;
         self.last_checkpoint = None;
+        self.checkpointing = None;
+        self.pending.clear();
+        self.digest = None;
         self.collect();
     }
 
     /// Moves the running machine to another backend (state and counters
     /// carried over).
+    ///
+    /// From the GPU the state must come down first: the switch waits in
+    /// the queue for a download that never blocks the window.
     pub fn set_backend(&mut self, pref: BackendPref) {
+        if self.is_gpu() {
+            self.pending.push_back(Pending::Switch(pref));
+            self.drain_pending();
+        } else {
+            self.switch_now(pref);
+        }
+    }
+
+    fn switch_now(&mut self, pref: BackendPref) {
         let want_gpu = match pref {
             BackendPref::Cpu => false,
             BackendPref::Gpu => true,
@@ -339,6 +376,7 @@ impl Session {
                 self.backend_note = note;
                 self.sampled_tick = self.machine.tick;
                 self.last_checkpoint = None;
+                self.checkpointing = None;
             }
             Err(e) => {
                 self.error = Some(ErrorPanel {
@@ -371,45 +409,87 @@ impl Session {
             return;
         }
         if self.is_gpu() {
-            self.pending.push_back(line.to_string());
+            self.pending.push_back(Pending::Line(line.to_string()));
             self.drain_pending();
         } else {
             let _ = self.exec_now(line);
         }
     }
 
-    /// Commands waiting for the GPU's state.
+    /// Console lines waiting for the GPU's state.
     pub fn pending(&self) -> impl Iterator<Item = &String> {
-        self.pending.iter()
+        self.pending.iter().filter_map(|p| match p {
+            Pending::Line(l) => Some(l),
+            _ => None,
+        })
     }
 
-    /// Runs queued commands once the host copy is current. `tick N` is
+    /// Whether work waits for the GPU's state (console lines, a backend
+    /// switch, the digest).
+    pub fn waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Asks for the state digest of the current tick: at once on the CPU
+    /// reference; on the GPU once its state has come down (never
+    /// blocking). It lands in `digest` with its tick, and is what
+    /// `numasim run --quiet` prints for the same scenario, seed and ticks.
+    pub fn want_digest(&mut self) {
+        if self.digest.is_some_and(|(t, _)| t == self.machine.tick) && self.in_flight.is_none() {
+            return;
+        }
+        if self.is_gpu() {
+            if !self.pending.contains(&Pending::Digest) {
+                self.pending.push_back(Pending::Digest);
+            }
+            self.drain_pending();
+        } else {
+            self.take_digest();
+        }
+    }
+
+    fn take_digest(&mut self) {
+        match self.machine.digest() {
+            Ok(d) => self.digest = Some((self.machine.tick, d)),
+            Err(e) => self.fail_run(format!("digest: {e}")),
+        }
+    }
+
+    /// Runs queued work once the host copy is current. `tick N` is
     /// submitted as a batch (its counters arrive through the ring like any
-    /// batch's) and the commands after it wait for it.
+    /// batch's) and the work after it waits for it.
     fn drain_pending(&mut self) {
-        while let Some(line) = self.pending.front().cloned() {
+        while let Some(item) = self.pending.front().cloned() {
             if self.in_flight.is_some() {
                 return;
             }
-            let mut w = line.split_whitespace();
-            if w.next() == Some("tick") {
-                let n = match (w.next().map(str::parse::<u64>), w.next()) {
-                    (None, None) => Some(1),
-                    (Some(Ok(n)), None) => Some(n),
-                    _ => None,
-                };
-                if let Some(n) = n {
-                    self.pending.pop_front();
-                    self.log(&line, Ok(String::new()));
-                    if n > 0 {
-                        if let Err(e) = self.machine.submit(n) {
-                            self.device_failed(e.to_string());
-                            return;
+            if let Pending::Line(line) = &item {
+                let mut w = line.split_whitespace();
+                if w.next() == Some("tick") {
+                    let n = match (w.next().map(str::parse::<u64>), w.next()) {
+                        (None, None) => Some(1),
+                        (Some(Ok(n)), None) => Some(n),
+                        _ => None,
+                    };
+                    if let Some(n) = n {
+                        self.pending.pop_front();
+                        self.log(line, Ok(String::new()));
+                        if n > 0 {
+                            if let Err(e) = self.machine.submit(n) {
+                                self.device_failed(e.to_string());
+                                return;
+                            }
+                            self.in_flight = Some((n, 0));
                         }
-                        self.in_flight = Some((n, 0));
+                        continue;
                     }
-                    continue;
                 }
+            }
+            if !self.is_gpu() {
+                // A failure moved the run to the CPU: nothing to wait for.
+                self.pending.pop_front();
+                self.run_pending(item);
+                continue;
             }
             let sync = match self.machine.backend_mut().begin_sync() {
                 Ok(true) => Some(Ok(())),
@@ -424,9 +504,20 @@ impl Session {
                 }
                 Some(Ok(())) => {
                     self.pending.pop_front();
-                    let _ = self.exec_now(&line);
+                    self.run_pending(item);
                 }
             }
+        }
+    }
+
+    /// Runs one queued item with the host copy current.
+    fn run_pending(&mut self, item: Pending) {
+        match item {
+            Pending::Line(l) => {
+                let _ = self.exec_now(&l);
+            }
+            Pending::Switch(p) => self.switch_now(p),
+            Pending::Digest => self.take_digest(),
         }
     }
 
@@ -518,8 +609,11 @@ impl Session {
     /// Once the GPU's newest sample is the machine's tick, the batch in
     /// flight is done. The next batch doubles while batches finish by the
     /// next frame and frames stay short, and halves when one takes three
-    /// frames or a frame takes longer than 40 ms (the GPU shares its queue
-    /// with drawing the window, so a big batch delays the frame itself).
+    /// frames or a frame runs long (the GPU shares its queue with drawing
+    /// the window, so a big batch delays the frame itself). "Long" is
+    /// 40 ms, or 1.5 times what a frame takes with one-tick batches where
+    /// drawing alone takes longer than that (a software renderer, such as
+    /// a browser's SwiftShader at a few frames a second).
     fn retire_in_flight(&mut self) {
         let Some((k, waited)) = self.in_flight else {
             return;
@@ -528,7 +622,18 @@ impl Session {
             self.in_flight = Some((k, waited + 1));
             return;
         }
-        self.gpu_batch = if waited >= 3 || self.frame_dt > Duration::from_millis(40) {
+        if k == 1 && waited <= 1 {
+            self.base_frame_dt = Some(match self.base_frame_dt {
+                None => self.frame_dt,
+                Some(b) => (b * 3 + self.frame_dt) / 4,
+            });
+        }
+        let long = self
+            .base_frame_dt
+            .map(|b| b * 3 / 2)
+            .unwrap_or_default()
+            .max(Duration::from_millis(40));
+        self.gpu_batch = if waited >= 3 || self.frame_dt > long {
             (k / 2).max(1)
         } else if waited <= 1 {
             (k * 2).max(self.gpu_batch)
@@ -584,10 +689,29 @@ impl Session {
     }
 
     /// Keeps the snapshot a device loss would resume from recent: a full
-    /// download between batches, every `checkpoint_every` (10 s) or 50
-    /// times its own cost, whichever is longer, so it never takes more than
-    /// 2% of the time. (At boot the booted state is the snapshot.)
+    /// download, every `checkpoint_every` (10 s) or 50 times its own cost,
+    /// whichever is longer, so it never takes more than 2% of the time.
+    /// The download runs beside the batches and never blocks the window;
+    /// the host copy is replaced only when all of it has arrived. (At boot
+    /// the booted state is the snapshot.)
     fn maybe_checkpoint(&mut self) {
+        let Some(g) = self.machine.backend_mut().as_gpu() else {
+            return;
+        };
+        if let Some(t0) = self.checkpointing {
+            if g.downloading() {
+                if let Some(Err(e)) = g.poll_download() {
+                    self.checkpointing = None;
+                    self.device_failed(e.to_string());
+                    return;
+                }
+            }
+            if !g.downloading() {
+                self.checkpointing = None;
+                self.last_checkpoint = Some((Instant::now(), t0.elapsed()));
+            }
+            return;
+        }
         let (t, cost) = *self
             .last_checkpoint
             .get_or_insert((Instant::now(), Duration::ZERO));
@@ -595,12 +719,11 @@ impl Session {
         if !due {
             return;
         }
-        let t0 = Instant::now();
-        if let Err(e) = self.machine.checkpoint() {
+        if let Err(e) = g.begin_download() {
             self.device_failed(e.to_string());
             return;
         }
-        self.last_checkpoint = Some((Instant::now(), t0.elapsed()));
+        self.checkpointing = Some(Instant::now());
     }
 
     fn fail_run(&mut self, msg: String) {
@@ -685,11 +808,39 @@ impl Session {
     }
 }
 
+/// Whether `Auto` runs on this device. Natively: a hardware GPU (on a
+/// software Vulkan device the CPU reference is tens of times faster). In
+/// the browser: any WebGPU adapter, since the CPU reference there has one
+/// thread; a WebGL2 context (no compute shaders) only draws the window.
 fn is_hardware(c: &GpuContext) -> bool {
+    if cfg!(target_arch = "wasm32") {
+        return c.info.backend == wgpu::Backend::BrowserWebGpu;
+    }
     matches!(
         c.info.device_type,
         wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
     )
+}
+
+/// The most frames a scenario may have in the browser build: wasm32 has
+/// at most 4 GiB of memory, and the host copy of the state (8 bytes a
+/// frame) exists twice while a GPU download lands.
+pub const WEB_MAX_FRAMES: u64 = 1 << 26;
+
+/// Refuses what this build cannot hold, naming the scenario and the limit.
+fn check_fits(scenario: &Scenario) -> Result<(), String> {
+    let frames = scenario.topology.total_frames();
+    if cfg!(target_arch = "wasm32") && frames > WEB_MAX_FRAMES {
+        return Err(format!(
+            "scenario `{}` has {} frames ({} GiB); the browser build holds at most {} frames ({} GiB): wasm32 memory is 4 GiB and the state is kept twice during a GPU download. Run it with the native build.",
+            scenario.name,
+            frames,
+            frames >> 18,
+            WEB_MAX_FRAMES,
+            WEB_MAX_FRAMES >> 18
+        ));
+    }
+    Ok(())
 }
 
 /// Boots `scenario` on the preferred backend; returns the machine and a
@@ -700,6 +851,7 @@ fn boot(
     pref: BackendPref,
     gpu: Option<&GpuContext>,
 ) -> Result<(Machine, String), String> {
+    check_fits(&scenario)?;
     let seed = seed.unwrap_or(scenario.seed);
     let want_gpu = match pref {
         BackendPref::Cpu => false,
@@ -725,6 +877,10 @@ fn boot(
     }
     let why = match (pref, gpu) {
         (BackendPref::Cpu, _) => "the CPU reference (chosen)".to_string(),
+        (_, Some(c)) if c.info.backend == wgpu::Backend::Gl => format!(
+            "the CPU reference: the display's adapter, {}, is WebGL2, which has no compute shaders",
+            c.describe()
+        ),
         (_, Some(c)) => format!(
             "the CPU reference: the display's adapter, {}, is a software one, slower than the CPU reference",
             c.describe()

@@ -35,15 +35,19 @@ impl CpuBackend {
     }
 
     /// A backend on its own pool of `threads` threads (determinism tests).
-    #[cfg(feature = "parallel")]
+    /// Without the `parallel` feature (the browser build) it has one.
     pub fn with_threads(bufs: SimBuffers, threads: usize) -> Self {
+        #[cfg(feature = "parallel")]
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .ok();
+        #[cfg(not(feature = "parallel"))]
+        let _ = threads;
         CpuBackend {
             bufs,
             phases: super::tick_phases(),
+            #[cfg(feature = "parallel")]
             pool,
         }
     }
@@ -147,7 +151,11 @@ pub fn begin_tick(b: &mut SimBuffers) {
 
 impl Backend for CpuBackend {
     fn name(&self) -> String {
-        format!("cpu (reference, rayon, {} threads)", self.threads())
+        if cfg!(feature = "parallel") {
+            format!("cpu (reference, rayon, {} threads)", self.threads())
+        } else {
+            "cpu (reference, 1 thread)".to_string()
+        }
     }
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
         Ok(&self.bufs)

@@ -14,9 +14,15 @@ pub struct GpuContext {
 impl GpuContext {
     /// `NVIDIA H100 PCIe (Vulkan, DiscreteGpu)`.
     pub fn describe(&self) -> String {
+        // Browsers may hide the adapter's name; say what is known.
+        let name = [&self.info.name, &self.info.driver, &self.info.driver_info]
+            .into_iter()
+            .find(|s| !s.trim().is_empty())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| "unnamed adapter".into());
         format!(
-            "{} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
+            "{name} ({:?}, {:?})",
+            self.info.backend, self.info.device_type
         )
     }
 
@@ -68,7 +74,16 @@ pub fn adapters() -> Vec<wgpu::Adapter> {
 
 /// Opens the best adapter, with the adapter's own limits (so large
 /// machines get the buffer sizes the hardware allows).
+///
+/// In a browser nothing may block: there the only device is the page's
+/// own (`GpuContext::from_existing`), and this says so.
 pub fn open() -> Result<GpuContext, EngineError> {
+    if cfg!(target_arch = "wasm32") {
+        return Err(EngineError::Unavailable {
+            backend: "gpu".into(),
+            reason: "this page has no WebGPU device (the browser offers no WebGPU adapter, so the window is drawn with WebGL2, which has no compute shaders)".into(),
+        });
+    }
     let list = adapters();
     let Some(adapter) = list.into_iter().next() else {
         return Err(EngineError::Unavailable {
