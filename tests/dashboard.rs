@@ -245,6 +245,15 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
         notice.contains("continues on the CPU reference"),
         "{notice}"
     );
+    // From a checkpoint taken while running (downloaded beside the
+    // batches, never waited for), not from boot.
+    let from: u64 = notice
+        .split("from tick ")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no tick in: {notice}"));
+    assert!((1..=6).contains(&from), "resumed from tick {from}");
     assert!(
         s.machine.backend_name().starts_with("cpu"),
         "{}",
@@ -288,7 +297,10 @@ fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     assert_eq!(s.history.points.len(), n + 1);
 
     // A console command waits for the GPU's state without blocking the
-    // frame: queued first, answered a few frames later, in the console.
+    // frame: behind a batch of ticks still running, it is queued, and
+    // answered some frames later, in the console.
+    h.state_mut().session.exec("tick 20");
+    assert!(h.state().session.busy());
     h.state_mut().session.exec("cat /proc/buddyinfo");
     assert_eq!(h.state().session.pending().count(), 1, "ran synchronously");
     for _ in 0..400 {
@@ -301,15 +313,94 @@ fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     let e = s.console.log.last().unwrap();
     assert_eq!(e.cmd, "cat /proc/buddyinfo");
     assert!(e.ok && e.out.contains("Node 0, zone   Normal"), "{}", e.out);
-    // What it printed is the state at tick 301, as the CPU reference has it.
+    assert_eq!(s.machine.tick, 321);
+    // What it printed is the state at tick 321, as the CPU reference has it.
     let mut cpu = numasim::kernel::Machine::boot(
         numasim::model::scenario::Scenario::load("small").unwrap(),
         None,
     )
     .unwrap();
-    cpu.advance(301).unwrap();
+    cpu.advance(321).unwrap();
     assert_eq!(
         e.out,
         numasim::procfs::read(&mut cpu, "/proc/buddyinfo").unwrap()
     );
+}
+
+/// Runs frames until `done` or 600 frames.
+fn until(h: &mut Harness<'static, Dashboard>, done: impl Fn(&Dashboard) -> bool) {
+    for _ in 0..600 {
+        if done(h.state()) {
+            return;
+        }
+        h.run_steps(1);
+    }
+    panic!("not done after 600 frames");
+}
+
+#[test]
+fn a_run_to_a_tick_ends_with_the_native_digest_on_both_backends() {
+    let mut cpu = numasim::kernel::Machine::boot(
+        numasim::model::scenario::Scenario::load("small").unwrap(),
+        None,
+    )
+    .unwrap();
+    cpu.advance(25).unwrap();
+    let want = cpu.digest().unwrap();
+    let gpu = common::gpu();
+    let mut prefs = vec![(BackendPref::Cpu, None)];
+    if let Some(c) = gpu {
+        prefs.push((BackendPref::Gpu, Some(c)));
+    }
+    for (pref, ctx) in prefs {
+        let mut d = dashboard(pref, ctx);
+        d.session.running = true;
+        d.session.stop_at = Some(25);
+        let mut h = harness(d);
+        until(&mut h, |d| d.session.digest.is_some());
+        let s = &h.state().session;
+        assert_eq!(s.digest, Some((25, want)), "{pref:?}");
+        // The status bar shows it.
+        h.run_steps(1);
+        assert!(h.query_by_label(&format!("digest {want:016x}")).is_some());
+        // A step later there is none for the new tick until asked for.
+        h.get_by_label("Step").click();
+        until(&mut h, |d| {
+            !d.session.busy() && d.session.machine.tick == 26
+        });
+        h.run_steps(1);
+        assert!(h.query_by_label(&format!("digest {want:016x}")).is_none());
+        h.get_by_label("digest").click();
+        until(&mut h, |d| d.session.digest.is_some_and(|(t, _)| t == 26));
+    }
+}
+
+#[test]
+fn switching_off_the_gpu_waits_for_its_state_and_carries_it_over() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    d.session.running = true;
+    d.session.stop_at = Some(30);
+    let mut h = harness(d);
+    until(&mut h, |d| !d.session.running && !d.session.busy());
+    // Queued behind a running batch: nothing blocks, the switch lands
+    // once the state has come down.
+    h.state_mut().session.exec("tick 10");
+    h.state_mut().session.set_backend(BackendPref::Cpu);
+    assert!(
+        h.state_mut().session.is_gpu(),
+        "switched before the batch ended"
+    );
+    assert!(h.state().session.waiting());
+    until(&mut h, |d| !d.session.waiting() && !d.session.busy());
+    let s = &mut h.state_mut().session;
+    assert!(!s.is_gpu());
+    assert_eq!(s.machine.tick, 40);
+    let mut cpu = numasim::kernel::Machine::boot(
+        numasim::model::scenario::Scenario::load("small").unwrap(),
+        None,
+    )
+    .unwrap();
+    cpu.advance(40).unwrap();
+    assert_eq!(s.machine.digest().unwrap(), cpu.digest().unwrap());
 }

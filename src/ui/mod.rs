@@ -198,9 +198,10 @@ impl Dashboard {
         if self
             .session
             .stop_at
-            .is_some_and(|t| !self.session.running && self.session.machine.tick >= t)
+            .is_some_and(|t| !self.session.running && self.session.machine.tick == t)
         {
-            // A run to a fixed tick ends with the state digest on show.
+            // A run to a fixed tick ends with the state digest on show
+            // (at that tick only: later steps do not download it again).
             self.session.want_digest();
         }
         self.show(ui);
@@ -553,7 +554,12 @@ pub fn open_file(s: &mut Session, path: &str) {
         return;
     }
     #[cfg(not(target_arch = "wasm32"))]
-    match std::fs::read_to_string(path) {
+    let read = std::fs::read_to_string(path).map_err(|e| e.to_string());
+    #[cfg(target_arch = "wasm32")]
+    let read: Result<String, String> = Err(
+        "the browser build has no filesystem; use Open file… or drop the file on the page".into(),
+    );
+    match read {
         Ok(text) => {
             s.open(
                 Source::File {
