@@ -256,6 +256,45 @@ fn no_webgpu_falls_back_to_cpu_and_matches() {
     check_page(&v, ticks, EXEC, &shell_out);
 }
 
+#[test]
+fn bad_url_parameters_and_oversized_scenarios_open_the_error_panel() {
+    let Some(site) = site() else { return };
+    let out = tempdir("bad-url");
+    let run = |query: &str| {
+        let o = Command::new("node")
+            .current_dir(root().join("web"))
+            .arg("test/browser.mjs")
+            .args(["--site", site.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap()])
+            .args(["--webgpu", "off", "--query", query])
+            .output()
+            .expect("node runs");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(o.status.success(), "{v:#}");
+        v["state"].clone()
+    };
+    // A preset too big for wasm32's 4 GiB: refused, naming the limit; the
+    // page runs the default instead.
+    let st = run("scenario=1tib");
+    let err = st["error"].as_str().unwrap();
+    assert!(
+        err.contains("1tib") && err.contains("at most 67108864 frames"),
+        "{err}"
+    );
+    assert_eq!(st["scenario"], "small");
+    // A malformed parameter names itself and what was expected.
+    let st = run("seed=seven");
+    let err = st["error"].as_str().unwrap();
+    assert!(
+        err.contains("seed=seven") && err.contains("non-negative integer"),
+        "{err}"
+    );
+    // An unknown preset lists the ones there are.
+    let st = run("scenario=nope");
+    let err = st["error"].as_str().unwrap();
+    assert!(err.contains("nope") && err.contains("small"), "{err}");
+}
+
 fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("numasim-web-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);

@@ -288,7 +288,9 @@ impl WebApp {
         let is_gpu = self.dash.session.is_gpu();
         let s = &self.dash.session;
         let tick = s.machine.tick;
-        if self.first_tick_ms.is_none() && tick > 0 {
+        // The first tick counts once its counters are in (on the GPU,
+        // when the device has run it, not when it was submitted).
+        if self.first_tick_ms.is_none() && s.latest.as_ref().is_some_and(|l| l.tick > 0) {
             self.first_tick_ms = web_sys::window()
                 .and_then(|w| w.performance())
                 .map(|p| p.now());

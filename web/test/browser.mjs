@@ -6,6 +6,7 @@
 //   node web/test/browser.mjs --site web/dist --out DIR \
 //        [--scenario small] [--seed 7] [--ticks 40] [--webgpu on|off] \
 //        [--exec "cat /proc/buddyinfo"] [--bad-file PATH] [--run-seconds S]
+//        [--query "scenario=1tib&seed=x"]
 //
 // --webgpu off starts chromium with WebGPU disabled (no navigator.gpu):
 // the page must fall back to the CPU reference. --run-seconds S (without
@@ -63,8 +64,9 @@ try {
   const page = browser.pages()[0] ?? (await browser.newPage());
   page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log.push(`pageerror: ${e}`));
-  const q = new URLSearchParams({ scenario: a.scenario, seed: a.seed });
-  if (a.ticks) q.set("ticks", a.ticks);
+  // --query replaces the whole query (bad-parameter tests).
+  const q = new URLSearchParams(a.query ?? { scenario: a.scenario, seed: a.seed });
+  if (a.ticks && !a.query) q.set("ticks", a.ticks);
   const url = `http://127.0.0.1:${port}/?${q}`;
   const t0 = Date.now();
   await page.goto(url);
