@@ -19,7 +19,7 @@ have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
 if [ "$have" != "$want" ]; then
     echo "== cargo install wasm-bindgen-cli --version $want (found: ${have:-none})"
     # Not --locked: its lock file pins a yanked crate.
-    cargo install wasm-bindgen-cli --version "$want"
+    cargo install --force wasm-bindgen-cli --version "$want"
 fi
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
