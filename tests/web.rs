@@ -5,8 +5,10 @@
 //! - With WebGPU the page must report a WebGPU adapter, run the small
 //!   preset on the GPU backend to tick N and show the digest `numasim run`
 //!   prints natively for the same scenario, seed and ticks.
-//! - With WebGPU unavailable it must say so in a notice, fall back to the
-//!   CPU reference, and still match the native digest.
+//! - With WebGPU unavailable (chromium without --enable-unsafe-webgpu: an
+//!   API but no adapter) it must say so in a notice, fall back to the CPU
+//!   reference, and still match the native digest. A browser without the
+//!   API at all gets the same fallback (the bad-parameter test).
 //! - Both runs: the page's screenshot shows the dashboard (the frame map's
 //!   colors, not a blank canvas), a console command prints what the native
 //!   shell prints at that tick, and a bad scenario file picked through the
@@ -266,7 +268,7 @@ fn bad_url_parameters_and_oversized_scenarios_open_the_error_panel() {
             .arg("test/browser.mjs")
             .args(["--site", site.to_str().unwrap()])
             .args(["--out", out.to_str().unwrap()])
-            .args(["--webgpu", "off", "--query", query])
+            .args(["--webgpu", "absent", "--query", query])
             .output()
             .expect("node runs");
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -276,9 +278,13 @@ fn bad_url_parameters_and_oversized_scenarios_open_the_error_panel() {
     // A preset too big for wasm32's 4 GiB: refused, naming the limit; the
     // page runs the default instead.
     let st = run("scenario=1tib");
+    // This browser has no WebGPU API at all, and the notice says so.
+    let notice = st["notice"].as_str().unwrap();
+    assert!(notice.contains("no navigator.gpu"), "{notice}");
+    assert_eq!(st["gpu"], "false");
     let err = st["error"].as_str().unwrap();
     assert!(
-        err.contains("1tib") && err.contains("at most 67108864 frames"),
+        err.starts_with("Cannot open scenario `1tib`") && err.contains("at most 67108864 frames"),
         "{err}"
     );
     assert_eq!(st["scenario"], "small");
@@ -292,7 +298,10 @@ fn bad_url_parameters_and_oversized_scenarios_open_the_error_panel() {
     // An unknown preset lists the ones there are.
     let st = run("scenario=nope");
     let err = st["error"].as_str().unwrap();
-    assert!(err.contains("nope") && err.contains("small"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("no preset of that name") && err.contains("small"),
+        "{err}"
+    );
 }
 
 fn tempdir(tag: &str) -> PathBuf {

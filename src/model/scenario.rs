@@ -154,6 +154,16 @@ impl Scenario {
         if let Some(src) = preset(name_or_path) {
             return Scenario::parse(src, &format!("preset:{name_or_path}"));
         }
+        if cfg!(target_arch = "wasm32") {
+            return Err(ScenarioError {
+                file: name_or_path.to_string(),
+                line: None,
+                message: format!(
+                    "no preset of that name (presets: {}); the browser build has no filesystem, so open a file with Open file…",
+                    preset_names().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
         let src = std::fs::read_to_string(name_or_path).map_err(|e| ScenarioError {
             file: name_or_path.to_string(),
             line: None,

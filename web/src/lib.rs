@@ -187,11 +187,13 @@ pub async fn start(canvas_id: String, no_webgpu: Option<String>) -> Result<(), J
                     .is_some_and(|i| i.device_type == wgpu::DeviceType::Cpu);
                 let default = if webgpu && !software { "default" } else { "small" };
                 let name = p.scenario.clone().unwrap_or_else(|| default.to_string());
-                let mut error = url_error.clone();
+                let mut error = url_error
+                    .clone()
+                    .map(|e| ("Bad URL parameters".to_string(), e));
                 let mut session = match Session::new(Source::Preset(name.clone()), p.seed, p.backend, gpu.clone()) {
                     Ok(s) => s,
                     Err(e) => {
-                        error = Some(format!("{name}: {e}"));
+                        error = Some((format!("Cannot open scenario `{name}`"), e));
                         Session::new(Source::Preset(default.into()), p.seed, BackendPref::Auto, gpu)?
                     }
                 };
@@ -206,11 +208,8 @@ pub async fn start(canvas_id: String, no_webgpu: Option<String>) -> Result<(), J
                         session.source.name()
                     ));
                 }
-                if let Some(e) = error {
-                    session.error = Some(numasim::ui::session::ErrorPanel {
-                        title: "Bad URL parameters".into(),
-                        message: e,
-                    });
+                if let Some((title, message)) = error {
+                    session.error = Some(numasim::ui::session::ErrorPanel { title, message });
                 }
                 session.running = !p.paused;
                 session.stop_at = p.ticks;

@@ -8,8 +8,10 @@
 //        [--exec "cat /proc/buddyinfo"] [--bad-file PATH] [--run-seconds S]
 //        [--query "scenario=1tib&seed=x"]
 //
-// --webgpu off starts chromium with WebGPU disabled (no navigator.gpu):
-// the page must fall back to the CPU reference. --run-seconds S (without
+// --webgpu off starts chromium without --enable-unsafe-webgpu (on Linux it
+// then has navigator.gpu but no adapter); --webgpu absent also removes
+// navigator.gpu (a browser without the API). Either way the page must fall
+// back to the CPU reference. --run-seconds S (without
 // --ticks) lets the page run freely for S seconds and reports ticks/s.
 // Never downloads a browser: CHROMIUM or /usr/bin/chromium is used.
 
@@ -29,7 +31,8 @@ function args() {
     else a[k] = v[i + 1];
   }
   if (!a.site || !a.out) throw new Error("--site DIR and --out DIR are required");
-  if (!["on", "off"].includes(a.webgpu)) throw new Error(`--webgpu ${a.webgpu}: expected on or off`);
+  if (!["on", "off", "absent"].includes(a.webgpu))
+    throw new Error(`--webgpu ${a.webgpu}: expected on, off or absent`);
   return a;
 }
 
@@ -49,7 +52,9 @@ const flags = [
   "--use-angle=swiftshader",
   "--use-vulkan=swiftshader",
   "--enable-features=Vulkan",
-  a.webgpu === "on" ? "--enable-unsafe-webgpu" : "--disable-blink-features=WebGPU",
+  // Chromium on Linux offers a WebGPU adapter only with this flag; without
+  // it navigator.gpu exists but requestAdapter() finds none.
+  ...(a.webgpu === "on" ? ["--enable-unsafe-webgpu"] : []),
 ];
 const log = [];
 let browser;
@@ -62,6 +67,10 @@ try {
     viewport: { width: 1280, height: 800 },
   });
   const page = browser.pages()[0] ?? (await browser.newPage());
+  if (a.webgpu === "absent") {
+    // A browser without the WebGPU API at all.
+    await page.addInitScript(() => delete Navigator.prototype.gpu);
+  }
   page.on("console", (m) => log.push(`console.${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => log.push(`pageerror: ${e}`));
   // --query replaces the whole query (bad-parameter tests).
