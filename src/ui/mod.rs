@@ -397,7 +397,7 @@ impl Dashboard {
             let gpu_name = s
                 .gpu
                 .as_ref()
-                .map(|c| format!("GPU: {}", c.info.name))
+                .map(|c| format!("GPU: {}", c.name()))
                 .unwrap_or_else(|| "GPU".into());
             let is_gpu = s.is_gpu();
             let mut choice = is_gpu;

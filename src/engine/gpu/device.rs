@@ -14,16 +14,24 @@ pub struct GpuContext {
 impl GpuContext {
     /// `NVIDIA H100 PCIe (Vulkan, DiscreteGpu)`.
     pub fn describe(&self) -> String {
-        // Browsers may hide the adapter's name; say what is known.
-        let name = [&self.info.name, &self.info.driver, &self.info.driver_info]
+        format!(
+            "{} ({:?}, {:?})",
+            self.name(),
+            self.info.backend,
+            self.info.device_type
+        )
+    }
+
+    /// The adapter's name; browsers may hide it, so then what is known.
+    pub fn name(&self) -> String {
+        [&self.info.name, &self.info.driver, &self.info.driver_info]
             .into_iter()
             .find(|s| !s.trim().is_empty())
             .map(|s| s.trim().to_string())
-            .unwrap_or_else(|| "unnamed adapter".into());
-        format!(
-            "{name} ({:?}, {:?})",
-            self.info.backend, self.info.device_type
-        )
+            .unwrap_or_else(|| match self.info.backend {
+                wgpu::Backend::BrowserWebGpu => "WebGPU adapter".into(),
+                _ => "unnamed adapter".into(),
+            })
     }
 
     /// Wraps a device someone else opened (the dashboard shares eframe's).
