@@ -208,17 +208,24 @@ fn bad_file(dir: &Path) -> PathBuf {
 
 const EXEC: &str = "cat /proc/buddyinfo";
 
-#[test]
-fn webgpu_page_matches_native_digest() {
-    let Some(site) = site() else { return };
-    let out = tempdir("webgpu");
-    // SwiftShader runs about two ticks a second of the small preset.
-    let ticks = 12;
+/// Loads the page with or without WebGPU, runs `small` to `ticks`, and
+/// checks what every run must show (`check_page`).
+fn run_page(site: &Path, webgpu: bool, ticks: u64) -> serde_json::Value {
+    let out = tempdir(if webgpu { "webgpu" } else { "cpu" });
     let shell_out = numasim(
         &["shell", "--scenario", "small", "--seed", "7"],
         Some(&format!("tick {ticks}\n{EXEC}\n")),
     );
-    let v = browser(&site, &out, true, ticks, EXEC, &bad_file(&out));
+    let v = browser(site, &out, webgpu, ticks, EXEC, &bad_file(&out));
+    check_page(&v, ticks, EXEC, &shell_out);
+    v
+}
+
+#[test]
+fn webgpu_page_matches_native_digest() {
+    let Some(site) = site() else { return };
+    // SwiftShader runs about two ticks a second of the small preset.
+    let v = run_page(&site, true, 12);
     let st = &v["state"];
     assert_eq!(st["webgpu"], "yes", "{v:#}");
     assert_eq!(st["gpu"], "true", "{v:#}");
@@ -227,19 +234,12 @@ fn webgpu_page_matches_native_digest() {
         backend.starts_with("gpu") && backend.contains("BrowserWebGpu"),
         "{backend}"
     );
-    check_page(&v, ticks, EXEC, &shell_out);
 }
 
 #[test]
 fn no_webgpu_falls_back_to_cpu_and_matches() {
     let Some(site) = site() else { return };
-    let out = tempdir("cpu");
-    let ticks = 200;
-    let shell_out = numasim(
-        &["shell", "--scenario", "small", "--seed", "7"],
-        Some(&format!("tick {ticks}\n{EXEC}\n")),
-    );
-    let v = browser(&site, &out, false, ticks, EXEC, &bad_file(&out));
+    let v = run_page(&site, false, 200);
     let st = &v["state"];
     assert_eq!(st["gpu"], "false", "{v:#}");
     assert!(st["webgpu"].as_str().unwrap().starts_with("no: "), "{v:#}");
@@ -255,7 +255,6 @@ fn no_webgpu_falls_back_to_cpu_and_matches() {
         notice.starts_with("No WebGPU: ") && notice.contains("CPU reference"),
         "{notice}"
     );
-    check_page(&v, ticks, EXEC, &shell_out);
 }
 
 #[test]
