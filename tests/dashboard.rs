@@ -17,6 +17,17 @@ fn dashboard(pref: BackendPref, gpu: Option<numasim::engine::gpu::GpuContext>) -
     d
 }
 
+/// The small preset on the CPU reference, run to `tick`.
+fn small_on_cpu_at(tick: u64) -> numasim::kernel::Machine {
+    let mut m = numasim::kernel::Machine::boot(
+        numasim::model::scenario::Scenario::load("small").unwrap(),
+        None,
+    )
+    .unwrap();
+    m.advance(tick).unwrap();
+    m
+}
+
 fn harness(d: Dashboard) -> Harness<'static, Dashboard> {
     Harness::builder()
         .with_size([1280.0, 800.0])
@@ -315,12 +326,7 @@ fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     assert!(e.ok && e.out.contains("Node 0, zone   Normal"), "{}", e.out);
     assert_eq!(s.machine.tick, 321);
     // What it printed is the state at tick 321, as the CPU reference has it.
-    let mut cpu = numasim::kernel::Machine::boot(
-        numasim::model::scenario::Scenario::load("small").unwrap(),
-        None,
-    )
-    .unwrap();
-    cpu.advance(321).unwrap();
+    let mut cpu = small_on_cpu_at(321);
     assert_eq!(
         e.out,
         numasim::procfs::read(&mut cpu, "/proc/buddyinfo").unwrap()
@@ -340,12 +346,7 @@ fn until(h: &mut Harness<'static, Dashboard>, done: impl Fn(&Dashboard) -> bool)
 
 #[test]
 fn a_run_to_a_tick_ends_with_the_native_digest_on_both_backends() {
-    let mut cpu = numasim::kernel::Machine::boot(
-        numasim::model::scenario::Scenario::load("small").unwrap(),
-        None,
-    )
-    .unwrap();
-    cpu.advance(25).unwrap();
+    let mut cpu = small_on_cpu_at(25);
     let want = cpu.digest().unwrap();
     let gpu = common::gpu();
     let mut prefs = vec![(BackendPref::Cpu, None)];
@@ -396,11 +397,6 @@ fn switching_off_the_gpu_waits_for_its_state_and_carries_it_over() {
     let s = &mut h.state_mut().session;
     assert!(!s.is_gpu());
     assert_eq!(s.machine.tick, 40);
-    let mut cpu = numasim::kernel::Machine::boot(
-        numasim::model::scenario::Scenario::load("small").unwrap(),
-        None,
-    )
-    .unwrap();
-    cpu.advance(40).unwrap();
+    let mut cpu = small_on_cpu_at(40);
     assert_eq!(s.machine.digest().unwrap(), cpu.digest().unwrap());
 }

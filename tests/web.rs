@@ -103,24 +103,15 @@ fn read_png(path: &Path) -> (usize, usize, Vec<[u8; 3]>) {
     (info.width as usize, info.height as usize, px)
 }
 
-fn browser(
-    site: &Path,
-    out: &Path,
-    webgpu: bool,
-    ticks: u64,
-    exec: &str,
-    bad: &Path,
-) -> serde_json::Value {
+/// Runs `web/test/browser.mjs` on the site with `args` and returns the
+/// JSON it printed (failing on a failed run).
+fn browser(site: &Path, out: &Path, args: &[&str]) -> serde_json::Value {
     let o = Command::new("node")
         .current_dir(root().join("web"))
         .arg("test/browser.mjs")
         .args(["--site", site.to_str().unwrap()])
         .args(["--out", out.to_str().unwrap()])
-        .args(["--scenario", "small", "--seed", "7"])
-        .args(["--ticks", &ticks.to_string()])
-        .args(["--webgpu", if webgpu { "on" } else { "off" }])
-        .args(["--exec", exec])
-        .args(["--bad-file", bad.to_str().unwrap()])
+        .args(args)
         .output()
         .expect("node runs");
     let text = String::from_utf8_lossy(&o.stdout);
@@ -216,7 +207,26 @@ fn run_page(site: &Path, webgpu: bool, ticks: u64) -> serde_json::Value {
         &["shell", "--scenario", "small", "--seed", "7"],
         Some(&format!("tick {ticks}\n{EXEC}\n")),
     );
-    let v = browser(site, &out, webgpu, ticks, EXEC, &bad_file(&out));
+    let bad = bad_file(&out);
+    let ticks_arg = ticks.to_string();
+    let v = browser(
+        site,
+        &out,
+        &[
+            "--scenario",
+            "small",
+            "--seed",
+            "7",
+            "--ticks",
+            &ticks_arg,
+            "--webgpu",
+            if webgpu { "on" } else { "off" },
+            "--exec",
+            EXEC,
+            "--bad-file",
+            bad.to_str().unwrap(),
+        ],
+    );
     check_page(&v, ticks, EXEC, &shell_out);
     v
 }
@@ -262,17 +272,7 @@ fn bad_url_parameters_and_oversized_scenarios_open_the_error_panel() {
     let Some(site) = site() else { return };
     let out = tempdir("bad-url");
     let run = |query: &str| {
-        let o = Command::new("node")
-            .current_dir(root().join("web"))
-            .arg("test/browser.mjs")
-            .args(["--site", site.to_str().unwrap()])
-            .args(["--out", out.to_str().unwrap()])
-            .args(["--webgpu", "absent", "--query", query])
-            .output()
-            .expect("node runs");
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert!(o.status.success(), "{v:#}");
-        v["state"].clone()
+        browser(&site, &out, &["--webgpu", "absent", "--query", query])["state"].clone()
     };
     // A preset too big for wasm32's 4 GiB: refused, naming the limit; the
     // page runs the default instead.

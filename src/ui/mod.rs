@@ -228,10 +228,10 @@ impl Dashboard {
                 match f.bytes() {
                     Ok(b) => self.open_bytes(&name, &b),
                     Err(e) => {
-                        self.session.error = Some(session::ErrorPanel {
-                            title: format!("Cannot open scenario `{name}`"),
-                            message: format!("{name}: {e}"),
-                        })
+                        self.session.error = Some(session::ErrorPanel::cannot_open(
+                            &name,
+                            format!("{name}: {e}"),
+                        ))
                     }
                 }
             }
@@ -241,26 +241,10 @@ impl Dashboard {
     }
 
     /// Opens a scenario file's contents (picked, dropped or uploaded);
-    /// a bad one opens the error panel and the loaded machine stays.
+    /// see `Session::open_bytes`.
     pub fn open_bytes(&mut self, name: &str, bytes: &[u8]) {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                self.session.open(
-                    Source::File {
-                        name: name.to_string(),
-                        text: text.to_string(),
-                    },
-                    None,
-                );
-                self.seed = self.session.machine.seed;
-            }
-            Err(e) => {
-                self.session.error = Some(session::ErrorPanel {
-                    title: format!("Cannot open scenario `{name}`"),
-                    message: format!("{name}: not UTF-8 text ({e}); a scenario is a TOML file"),
-                });
-            }
-        }
+        self.session.open_bytes(name, bytes);
+        self.seed = self.session.machine.seed;
     }
 
     fn timed_step(&mut self, ui: &mut egui::Ui) {
@@ -554,26 +538,20 @@ pub fn open_file(s: &mut Session, path: &str) {
         return;
     }
     #[cfg(not(target_arch = "wasm32"))]
-    let read = std::fs::read_to_string(path).map_err(|e| e.to_string());
+    let read = std::fs::read(path).map_err(|e| e.to_string());
     #[cfg(target_arch = "wasm32")]
-    let read: Result<String, String> = Err(
+    let read: Result<Vec<u8>, String> = Err(
         "the browser build has no filesystem; use Open file… or drop the file on the page".into(),
     );
     match read {
-        Ok(text) => {
-            s.open(
-                Source::File {
-                    name: path.to_string(),
-                    text,
-                },
-                None,
-            );
+        Ok(bytes) => {
+            s.open_bytes(path, &bytes);
         }
         Err(e) => {
-            s.error = Some(session::ErrorPanel {
-                title: format!("Cannot open scenario `{path}`"),
-                message: format!("{path}: {e}"),
-            })
+            s.error = Some(session::ErrorPanel::cannot_open(
+                path,
+                format!("{path}: {e}"),
+            ))
         }
     }
 }

@@ -140,6 +140,17 @@ pub struct ErrorPanel {
     pub message: String,
 }
 
+impl ErrorPanel {
+    /// A scenario that could not be opened; `message` says why, naming the
+    /// file (and line, where there is one).
+    pub fn cannot_open(name: &str, message: String) -> ErrorPanel {
+        ErrorPanel {
+            title: format!("Cannot open scenario `{name}`"),
+            message,
+        }
+    }
+}
+
 /// Events per second over a sliding second.
 pub struct RateMeter {
     window: VecDeque<(Instant, u64)>,
@@ -293,10 +304,29 @@ impl Session {
                 true
             }
             Err(e) => {
-                self.error = Some(ErrorPanel {
-                    title: format!("Cannot open scenario `{}`", source.name()),
-                    message: e,
-                });
+                self.error = Some(ErrorPanel::cannot_open(source.name(), e));
+                false
+            }
+        }
+    }
+
+    /// Opens a scenario file's contents (read from disk, picked, dropped
+    /// or uploaded); a bad one opens the error panel and the loaded machine
+    /// stays.
+    pub fn open_bytes(&mut self, name: &str, bytes: &[u8]) -> bool {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.open(
+                Source::File {
+                    name: name.to_string(),
+                    text: text.to_string(),
+                },
+                None,
+            ),
+            Err(e) => {
+                self.error = Some(ErrorPanel::cannot_open(
+                    name,
+                    format!("{name}: not UTF-8 text ({e}); a scenario is a TOML file"),
+                ));
                 false
             }
         }
@@ -340,7 +370,7 @@ impl Session {
         let want_gpu = match pref {
             BackendPref::Cpu => false,
             BackendPref::Gpu => true,
-            BackendPref::Auto => self.gpu.as_ref().is_some_and(is_hardware),
+            BackendPref::Auto => self.gpu.as_ref().is_some_and(auto_uses_gpu),
         };
         if self.sync_counters().is_err() {
             return;
@@ -812,7 +842,7 @@ impl Session {
 /// software Vulkan device the CPU reference is tens of times faster). In
 /// the browser: any WebGPU adapter, since the CPU reference there has one
 /// thread; a WebGL2 context (no compute shaders) only draws the window.
-fn is_hardware(c: &GpuContext) -> bool {
+fn auto_uses_gpu(c: &GpuContext) -> bool {
     if cfg!(target_arch = "wasm32") {
         return c.info.backend == wgpu::Backend::BrowserWebGpu;
     }
@@ -856,7 +886,7 @@ fn boot(
     let want_gpu = match pref {
         BackendPref::Cpu => false,
         BackendPref::Gpu => true,
-        BackendPref::Auto => gpu.is_some_and(is_hardware),
+        BackendPref::Auto => gpu.is_some_and(auto_uses_gpu),
     };
     if want_gpu {
         let ctx = match gpu {
@@ -877,10 +907,6 @@ fn boot(
     }
     let why = match (pref, gpu) {
         (BackendPref::Cpu, _) => "the CPU reference (chosen)".to_string(),
-        (_, Some(c)) if c.info.backend == wgpu::Backend::Gl => format!(
-            "the CPU reference: the display's adapter, {}, is WebGL2, which has no compute shaders",
-            c.describe()
-        ),
         (_, Some(c)) => format!(
             "the CPU reference: the display's adapter, {}, is a software one, slower than the CPU reference",
             c.describe()

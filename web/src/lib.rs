@@ -21,6 +21,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use numasim::engine::gpu::GpuContext;
+use numasim::ui::session::ErrorPanel;
 use numasim::ui::{BackendPref, Dashboard, Session, Source};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -187,13 +188,14 @@ pub async fn start(canvas_id: String, no_webgpu: Option<String>) -> Result<(), J
                     .is_some_and(|i| i.device_type == wgpu::DeviceType::Cpu);
                 let default = if webgpu && !software { "default" } else { "small" };
                 let name = p.scenario.clone().unwrap_or_else(|| default.to_string());
-                let mut error = url_error
-                    .clone()
-                    .map(|e| ("Bad URL parameters".to_string(), e));
+                let mut error = url_error.clone().map(|message| ErrorPanel {
+                    title: "Bad URL parameters".into(),
+                    message,
+                });
                 let mut session = match Session::new(Source::Preset(name.clone()), p.seed, p.backend, gpu.clone()) {
                     Ok(s) => s,
                     Err(e) => {
-                        error = Some((format!("Cannot open scenario `{name}`"), e));
+                        error = Some(ErrorPanel::cannot_open(&name, e));
                         Session::new(Source::Preset(default.into()), p.seed, BackendPref::Auto, gpu)?
                     }
                 };
@@ -208,8 +210,8 @@ pub async fn start(canvas_id: String, no_webgpu: Option<String>) -> Result<(), J
                         session.source.name()
                     ));
                 }
-                if let Some((title, message)) = error {
-                    session.error = Some(numasim::ui::session::ErrorPanel { title, message });
+                if error.is_some() {
+                    session.error = error;
                 }
                 session.running = !p.paused;
                 session.stop_at = p.ticks;
@@ -251,10 +253,8 @@ impl eframe::App for WebApp {
             self.dash.open_bytes(&name, &bytes);
         }
         for (name, why) in unreadable {
-            self.dash.session.error = Some(numasim::ui::session::ErrorPanel {
-                title: format!("Cannot open scenario `{name}`"),
-                message: format!("{name}: {why}"),
-            });
+            self.dash.session.error =
+                Some(ErrorPanel::cannot_open(&name, format!("{name}: {why}")));
         }
         for l in lines {
             self.dash.session.exec(&l);
