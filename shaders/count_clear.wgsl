@@ -13,4 +13,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var w = 0u; w < ZSW_CLASS_PAGES + NR_CLASSES; w++) {
         ctl[zone * ZONE_STATE_WORDS + w] = 0u;
     }
+    for (var w = ZSW_HUGE_FRAMES; w < ZONE_STATE_WORDS; w++) {
+        ctl[zone * ZONE_STATE_WORDS + w] = 0u;
+    }
 }

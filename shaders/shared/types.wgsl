@@ -24,6 +24,16 @@ const KIND_TAIL: u32 = 0u;
 const KIND_FREE: u32 = 1u;
 const KIND_ALLOC: u32 = 2u;
 const KIND_RESERVED: u32 = 3u;
+const KIND_HUGE: u32 = 4u;
+const KIND_VMEMMAP: u32 = 5u;
+const HF_GIGANTIC: u32 = 1u;
+const HF_GIG_TAIL: u32 = 2u;
+const HF_INUSE: u32 = 4u;
+const HF_TEMPORARY: u32 = 8u;
+const HF_HVO: u32 = 16u;
+const VMF_RUNTIME: u32 = 1u;
+const VMF_PTE: u32 = 2u;
+const RF_OFFLINE: u32 = 1u;
 const OWNER_NONE: u32 = 0u;
 const OWNER_TASK_BASE: u32 = 1u;
 
@@ -58,6 +68,12 @@ const NR_ZONE_STATS: u32 = 20u;
 const ZONE_STATE_WORDS: u32 = 84u;
 const ZSW_NR_FREE: u32 = 66u;
 const ZSW_CLASS_PAGES: u32 = 67u;
+// Frames counted from the frame array (types.rs ZoneState, after
+// class_pages and the three reclaim words).
+const ZSW_HUGE_FRAMES: u32 = 80u;
+const ZSW_HUGE_INUSE: u32 = 81u;
+const ZSW_VMEMMAP_BOOT: u32 = 82u;
+const ZSW_VMEMMAP_RUNTIME: u32 = 83u;
 
 struct TickParams {
     seed: vec2<u32>,
@@ -96,10 +112,10 @@ struct ZoneState {
     kswapd_p16: u32,
     direct_p16: u32,
     direct_target: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-    _pad3: u32,
+    huge_frames: u32,
+    huge_inuse_frames: u32,
+    vmemmap_boot_frames: u32,
+    vmemmap_runtime_frames: u32,
 }
 
 struct ZoneStats {
@@ -204,6 +220,7 @@ fn fr_kind(s: u32) -> u32 { return s & 0xfu; }
 fn fr_order(s: u32) -> u32 { return (s >> 4u) & 0xfu; }
 fn fr_mt(s: u32) -> u32 { return (s >> 8u) & 0x7u; }
 fn fr_class(s: u32) -> u32 { return (s >> 11u) & 0xfu; }
+fn fr_flags(s: u32) -> u32 { return s >> 16u; }
 fn make_free(order: u32) -> u32 { return KIND_FREE | (order << 4u); }
 fn make_alloc(order: u32, mt: u32, cls: u32) -> u32 {
     return KIND_ALLOC | (order << 4u) | (mt << 8u) | (cls << 11u);

@@ -164,6 +164,9 @@ pub trait Backend: Send {
     /// Makes the device unusable as a lost device would be (tests of the
     /// device-loss path); backends without a device ignore it.
     fn simulate_device_loss(&mut self) {}
+    /// Applies the frame-array writes of a control path (`hugetlb_apply`)
+    /// between ticks, then recounts the zones (`count`).
+    fn apply_ops(&mut self, ops: &[types::FrameOp]) -> Result<(), EngineError>;
     /// The cumulative per-zone counters and the newest tick's counters.
     fn read_stats(
         &mut self,

@@ -63,7 +63,14 @@ pub struct ZoneState {
     pub direct_p16: u32,
     /// Pages direct reclaim was asked for this tick (folded into direct_p16).
     pub direct_target: u32,
-    pub _pad: [u32; 4],
+    /// Frames in hugetlb pages (`KIND_HUGE`), counted by `count`.
+    pub huge_frames: u32,
+    /// Of those, frames in pages mapped by a task.
+    pub huge_inuse_frames: u32,
+    /// vmemmap frames still in the boot memmap reservation.
+    pub vmemmap_boot_frames: u32,
+    /// vmemmap and vmemmap page-table frames allocated after boot.
+    pub vmemmap_runtime_frames: u32,
 }
 
 impl Default for ZoneState {
@@ -264,6 +271,34 @@ pub fn steal_index(zone: usize, order: usize, mt: usize) -> usize {
     debug_assert!(order >= 9);
     (zone * 2 + (order - 9)) * NR_PCP + mt
 }
+
+/// One write of a control path (hugetlb, vmemmap, offlining) into the
+/// frame array, applied between ticks by `hugetlb_apply` on every backend.
+/// The host decides; the backend applies. Ops of one batch never touch the
+/// same word twice, so they apply in any order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct FrameOp {
+    /// `OP_FRAME`, `OP_PAGEBLOCK` or `OP_TOTAL`.
+    pub target: u32,
+    /// The pfn, the pageblock index or the `totals` word.
+    pub index: u32,
+    /// The new state word, or the pageblock's migratetype.
+    pub state: u32,
+    /// The new owner word (`OP_FRAME`).
+    pub owner: u32,
+}
+
+/// `frames[index] = state; owners[index] = owner`, and the chunk is marked
+/// for the merge phase.
+pub const OP_FRAME: u32 = 0;
+/// `pageblocks[index] = state`.
+pub const OP_PAGEBLOCK: u32 = 1;
+/// `totals[index] = state`: a word of a cumulative counter (a migration
+/// counts its allocation and its free).
+pub const OP_TOTAL: u32 = 2;
+/// Ops per dispatch of `hugetlb_apply` on the GPU.
+pub const MAX_OPS_PER_DISPATCH: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -69,6 +69,31 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
             ..Default::default()
         });
     }
+    // The memmap: the first frames of each node's reservation hold its
+    // `struct page`s (one vmemmap page per 64 frames), owner = the global
+    // vmemmap page index + 1 of the block's first frame.
+    for n in &t.nodes {
+        let base = t.memmap_base(n.id);
+        let first_slot = n.start_pfn / 64;
+        fill_blocks(
+            &mut b.frames,
+            &mut b.owners,
+            base,
+            base + n.memmap_frames(),
+            &|o| make_vmemmap(o, 0),
+            &|pfn| (first_slot + pfn - base + 1) as u32,
+        );
+        // The rest of the memmap's last chunk stays reserved.
+        let end = base + n.memmap_frames();
+        fill_blocks(
+            &mut b.frames,
+            &mut b.owners,
+            end,
+            end.next_multiple_of(CHUNK_FRAMES),
+            &make_reserved,
+            &|_| OWNER_NONE,
+        );
+    }
     for n in &t.nodes {
         let zs: Vec<usize> = t.node_zones(n.id).map(|(i, _)| i).collect();
         b.nodes.push(NodeDesc {
@@ -85,4 +110,31 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
     // so every backend starts from the same buffers.
     crate::engine::cpu::run_phase_on(&mut b, crate::engine::Phase::Count);
     b
+}
+
+/// Writes `[start, end)` as the largest aligned blocks that fit, none
+/// crossing a chunk, with states from `state(order)` and owners from
+/// `owner(head pfn)`.
+pub fn fill_blocks(
+    frames: &mut [u32],
+    owners: &mut [u32],
+    start: u64,
+    end: u64,
+    state: &dyn Fn(u32) -> u32,
+    owner: &dyn Fn(u64) -> u32,
+) {
+    let mut p = start;
+    while p < end {
+        let mut o = MAX_PAGE_ORDER;
+        while o > 0 && (!p.is_multiple_of(1 << o) || p + (1 << o) > end) {
+            o -= 1;
+        }
+        frames[p as usize] = state(o);
+        owners[p as usize] = owner(p);
+        for t in 1..(1u64 << o) {
+            frames[(p + t) as usize] = 0;
+            owners[(p + t) as usize] = 0;
+        }
+        p += 1 << o;
+    }
 }

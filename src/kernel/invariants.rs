@@ -35,6 +35,8 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
         let mut nr_free = 0u64;
         let mut class_pages = [0u64; NR_CLASSES];
         let mut reserved = 0u64;
+        let mut huge = [0u64; 2];
+        let mut vmemmap_runtime = 0u64;
         for c in zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize {
             if b.chunk_zone[c] as usize != zi {
                 return v(
@@ -65,7 +67,13 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
                         format!("pfn {pfn:#x}: `{d}` is not aligned to its order"),
                     );
                 }
-                if d.flags != 0 {
+                let allowed = match d.kind {
+                    KIND_HUGE => HF_ALL,
+                    KIND_VMEMMAP => VMF_ALL,
+                    KIND_RESERVED => RF_OFFLINE,
+                    _ => 0,
+                };
+                if d.flags & !allowed != 0 {
                     return v(
                         "frame-flags",
                         format!("pfn {pfn:#x}: `{d}` has flags no subsystem sets"),
@@ -95,6 +103,28 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
                             );
                         }
                         class_pages[d.class as usize] += 1 << d.order;
+                    }
+                    KIND_HUGE => {
+                        let gig = d.flags & HF_GIGANTIC != 0;
+                        if d.order != if gig { MAX_PAGE_ORDER } else { 9 } {
+                            return v("hugetlb-frame", format!("pfn {pfn:#x}: `{d}` has the wrong order for its size"));
+                        }
+                        let inuse = d.flags & HF_INUSE != 0;
+                        if inuse != (owner != OWNER_NONE)
+                            || (inuse && owner - OWNER_TASK_BASE >= nr_tasks)
+                        {
+                            return v("hugetlb-frame", format!("pfn {pfn:#x}: `{d}` has owner {owner}"));
+                        }
+                        huge[0] += 1 << d.order;
+                        if inuse {
+                            huge[1] += 1 << d.order;
+                        }
+                    }
+                    KIND_VMEMMAP if d.flags & VMF_RUNTIME != 0 => {
+                        if d.order != 0 {
+                            return v("vmemmap-frame", format!("pfn {pfn:#x}: `{d}`: vmemmap pages allocated after boot are single pages"));
+                        }
+                        vmemmap_runtime += 1;
                     }
                     _ => reserved += 1 << d.order,
                 }
@@ -169,10 +199,31 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
             }
         }
         let used: u64 = class_pages.iter().sum();
-        if nr_free + used + reserved != zd.nr_frames as u64 || reserved != zd.reserved as u64 {
+        if nr_free + used + huge[0] + vmemmap_runtime + reserved != zd.nr_frames as u64
+            || reserved != zd.reserved as u64
+            || zd.managed + zd.reserved != zd.nr_frames
+        {
             return v(
                 "frame-states",
-                format!("{name}: free {nr_free} + allocated {used} + reserved {reserved} != spanned {} (reserved should be {})", zd.nr_frames, zd.reserved),
+                format!("{name}: free {nr_free} + allocated {used} + hugetlb {} + vmemmap {vmemmap_runtime} + reserved {reserved} != spanned {} (reserved should be {}, managed {})", huge[0], zd.nr_frames, zd.reserved, zd.managed),
+            );
+        }
+        if zs.huge_frames as u64 != huge[0] || zs.huge_inuse_frames as u64 != huge[1] {
+            return v(
+                "hugetlb-recount",
+                format!(
+                    "{name}: counted {} hugetlb frames ({} in use) but the frames hold {} ({})",
+                    zs.huge_frames, zs.huge_inuse_frames, huge[0], huge[1]
+                ),
+            );
+        }
+        if zs.vmemmap_runtime_frames as u64 != vmemmap_runtime {
+            return v(
+                "vmemmap-recount",
+                format!(
+                    "{name}: counted {} runtime vmemmap frames but the frames hold {vmemmap_runtime}",
+                    zs.vmemmap_runtime_frames
+                ),
             );
         }
         // Every page allocated and not yet freed is still allocated.

@@ -3,6 +3,7 @@
 //! the invariant checker.
 
 pub mod boot;
+pub mod hugetlb;
 pub mod invariants;
 pub mod watermark;
 
@@ -68,6 +69,8 @@ pub struct Machine {
     pub totals: Vec<[u64; NR_ZONE_STATS]>,
     /// The newest tick's per-zone counters.
     pub last: Vec<ZoneStats>,
+    /// Hugetlb pools, mappings and the vmemmap's page table.
+    pub hugetlb: hugetlb::Hugetlb,
 }
 
 impl Machine {
@@ -174,6 +177,7 @@ impl Machine {
             .vm
             .min_free_kbytes
             .unwrap_or_else(|| watermark::default_min_free_kbytes(&scenario.topology));
+        let scenario_topology = scenario.topology.clone();
         let mut m = Machine {
             watermark_scale_factor: scenario.vm.watermark_scale_factor,
             scenario,
@@ -185,6 +189,7 @@ impl Machine {
             il_weights: vec![0; nn],
             totals: vec![[0; NR_ZONE_STATS]; nz],
             last: vec![ZoneStats::default(); nz],
+            hugetlb: hugetlb::Hugetlb::new(&scenario_topology),
         };
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();
@@ -486,7 +491,17 @@ impl Machine {
             tick,
             detail: e.to_string(),
         })?;
-        invariants::check(b, &totals, tick)
+        invariants::check(b, &totals, tick)?;
+        if let Some(sv) = &self.hugetlb.step_violation {
+            return Err(invariants::Violation {
+                name: sv.name,
+                tick: sv.tick,
+                detail: sv.detail.clone(),
+            });
+        }
+        hugetlb::check::check(&self.hugetlb, b, &self.tasks).map_err(|(name, detail)| {
+            invariants::Violation { name, tick, detail }
+        })
     }
 
     /// Sum of a counter over the zones of `node` (or all zones).

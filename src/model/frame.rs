@@ -12,7 +12,7 @@
 //!
 //! | bits   | field                                                          |
 //! |--------|----------------------------------------------------------------|
-//! | 0..4   | kind: `TAIL`, `FREE`, `ALLOC`, `RESERVED`                        |
+//! | 0..4   | kind: `TAIL`, `FREE`, `ALLOC`, `RESERVED`, `HUGE`, `VMEMMAP`     |
 //! | 4..8   | order of the block (0..=`MAX_PAGE_ORDER`)                      |
 //! | 8..11  | migratetype the allocation asked for (ALLOC heads only)        |
 //! | 11..15 | workload class of the allocation (ALLOC heads only)            |
@@ -46,9 +46,41 @@ pub const KIND_TAIL: u32 = 0;
 pub const KIND_FREE: u32 = 1;
 pub const KIND_ALLOC: u32 = 2;
 pub const KIND_RESERVED: u32 = 3;
+/// A hugetlb page (see `model::hugetlb`): a 2 MiB page is one order-9
+/// head; a 1 GiB page is 256 order-10 heads, one per chunk, so that no
+/// block crosses a chunk. Flags `HF_*`.
+pub const KIND_HUGE: u32 = 4;
+/// A frame of the vmemmap (the `struct page` array) or of the page tables
+/// that map it. Flags `VMF_*`.
+pub const KIND_VMEMMAP: u32 = 5;
 /// Kinds below this value are defined; the rest of the 4-bit space is left
-/// for hugetlb, vmemmap and reporting states.
-pub const NR_KINDS: u32 = 4;
+/// for reporting states.
+pub const NR_KINDS: u32 = 6;
+
+/// `KIND_HUGE` flags.
+/// Part of a 1 GiB page.
+pub const HF_GIGANTIC: u32 = 1 << 0;
+/// A 1 GiB page's segment other than its first chunk.
+pub const HF_GIG_TAIL: u32 = 1 << 1;
+/// Mapped by a task (`owner` is the task); else free in the pool.
+pub const HF_INUSE: u32 = 1 << 2;
+/// `HPageTemporary`: allocated for a migration outside the pool's limits.
+pub const HF_TEMPORARY: u32 = 1 << 3;
+/// `HPageVmemmapOptimized`: its vmemmap tail pages were given back.
+pub const HF_HVO: u32 = 1 << 4;
+pub const HF_ALL: u32 = (1 << 5) - 1;
+
+/// `KIND_VMEMMAP` flags.
+/// Allocated from the buddy allocator after boot (a restored vmemmap page
+/// or a page table); without it, part of the boot memmap reservation.
+pub const VMF_RUNTIME: u32 = 1 << 0;
+/// A PTE table splitting a vmemmap PMD (owner: PMD index + 1); without it
+/// a page of `struct page`s (owner: vmemmap page index + 1).
+pub const VMF_PTE: u32 = 1 << 1;
+pub const VMF_ALL: u32 = (1 << 2) - 1;
+
+/// `KIND_RESERVED` flag: memory taken offline (`memoryN/state`).
+pub const RF_OFFLINE: u32 = 1 << 0;
 
 const KIND_MASK: u32 = 0xf;
 const ORDER_SHIFT: u32 = 4;
@@ -96,6 +128,18 @@ pub const fn make_alloc(order: u32, mt: u32, class: u32) -> u32 {
 #[inline(always)]
 pub const fn make_reserved(order: u32) -> u32 {
     KIND_RESERVED | (order << ORDER_SHIFT)
+}
+#[inline(always)]
+pub const fn make_huge(order: u32, flags: u32) -> u32 {
+    KIND_HUGE | (order << ORDER_SHIFT) | (flags << FLAGS_SHIFT)
+}
+#[inline(always)]
+pub const fn make_vmemmap(order: u32, flags: u32) -> u32 {
+    KIND_VMEMMAP | (order << ORDER_SHIFT) | (flags << FLAGS_SHIFT)
+}
+#[inline(always)]
+pub const fn with_flags(state: u32, flags: u32) -> u32 {
+    (state & ((1 << FLAGS_SHIFT) - 1)) | (flags << FLAGS_SHIFT)
 }
 
 /// Migratetypes, numbered as in `enum migratetype` (include/linux/mmzone.h)
@@ -162,6 +206,8 @@ pub fn kind_name(kind: u32) -> &'static str {
         KIND_FREE => "free",
         KIND_ALLOC => "alloc",
         KIND_RESERVED => "reserved",
+        KIND_HUGE => "hugetlb",
+        KIND_VMEMMAP => "vmemmap",
         _ => "invalid",
     }
 }
@@ -170,7 +216,7 @@ impl std::fmt::Display for Decoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
             KIND_TAIL => write!(f, "tail"),
-            KIND_FREE | KIND_RESERVED => {
+            KIND_FREE | KIND_RESERVED | KIND_HUGE | KIND_VMEMMAP => {
                 write!(f, "{} head order {}", kind_name(self.kind), self.order)
             }
             KIND_ALLOC => write!(

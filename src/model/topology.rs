@@ -92,7 +92,24 @@ pub struct Topology {
     pub distance: Vec<Vec<u32>>,
 }
 
+impl Node {
+    /// Frames of this node's memmap: a 64-byte `struct page` per frame.
+    pub fn memmap_frames(&self) -> u64 {
+        self.frames * 64 / crate::model::frame::PAGE_SIZE
+    }
+}
+
 impl Topology {
+    /// The first frame of node `nid`'s memmap: the start of its boot
+    /// reservation at the top of ZONE_NORMAL.
+    pub fn memmap_base(&self, nid: u32) -> u64 {
+        let z = self
+            .zones
+            .iter()
+            .find(|z| z.node == nid && z.reserved_frames > 0)
+            .expect("every node reserves its memmap in ZONE_NORMAL");
+        z.end_pfn() - z.reserved_frames
+    }
     pub fn total_frames(&self) -> u64 {
         self.nodes.iter().map(|n| n.frames).sum()
     }

@@ -2,6 +2,7 @@
 //! with the kernel's semantics and errno, and the command language.
 
 pub mod format;
+pub mod hugetlb;
 pub mod shell;
 
 use crate::kernel::Machine;
@@ -15,6 +16,8 @@ pub enum Errno {
     EINVAL,
     EISDIR,
     ENOTDIR,
+    ENOMEM,
+    EBUSY,
 }
 
 impl Errno {
@@ -25,6 +28,8 @@ impl Errno {
             Errno::EINVAL => 22,
             Errno::EISDIR => 21,
             Errno::ENOTDIR => 20,
+            Errno::ENOMEM => 12,
+            Errno::EBUSY => 16,
         }
     }
     /// `strerror()`.
@@ -35,6 +40,8 @@ impl Errno {
             Errno::EINVAL => "Invalid argument",
             Errno::EISDIR => "Is a directory",
             Errno::ENOTDIR => "Not a directory",
+            Errno::ENOMEM => "Cannot allocate memory",
+            Errno::EBUSY => "Device or resource busy",
         }
     }
 }
@@ -100,6 +107,7 @@ pub fn list_files(m: &Machine) -> Vec<String> {
             "/sys/kernel/mm/mempolicy/weighted_interleave/node{n}"
         ));
     }
+    hugetlb::list_files(m, &mut v);
     v
 }
 
@@ -129,6 +137,9 @@ pub fn list_dir(m: &Machine, dir: &str) -> Result<Vec<String>, FsError> {
 
 /// `cat PATH`.
 pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
+    if let Some(r) = hugetlb::read(m, path) {
+        return r;
+    }
     let nr_nodes = m.scenario.topology.nodes.len() as u32;
     let topo = m.scenario.topology.clone();
     if let Some((n, file)) = node_file(path) {
@@ -144,7 +155,7 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
             .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
             .clone();
         return match file {
-            "meminfo" => Ok(format::node_meminfo(&b, n)),
+            "meminfo" => Ok(format::node_meminfo(&b, n) + &hugetlb::node_meminfo_lines(&m.hugetlb, n)),
             "numastat" => Ok(format::numastat(m, n)),
             "vmstat" => Ok(format::node_vmstat(m, &b, n)),
             "distance" => {
@@ -180,10 +191,12 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
                 .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?;
             format::pagetypeinfo(b, nr_nodes)
         }
-        "/proc/meminfo" => format::meminfo(
-            m.buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
-        ),
+        "/proc/meminfo" => {
+            format::meminfo(
+                m.buffers()
+                    .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+            ) + &hugetlb::meminfo_lines(&m.hugetlb)
+        }
         "/proc/zoneinfo" | "/proc/vmstat" => {
             let b = m
                 .buffers()
@@ -230,6 +243,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
 /// `echo VALUE > PATH`, with the kernel's checks and errno.
 pub fn write(m: &mut Machine, path: &str, value: &str) -> Result<(), FsError> {
     let v = value.trim();
+    if let Some(r) = hugetlb::write(m, path, v) {
+        return r;
+    }
     // proc_dointvec_minmax: an int within [min, max], else EINVAL.
     let int_in = |lo: i64, hi: i64| -> Result<i64, FsError> {
         let x: i64 = v

@@ -35,6 +35,14 @@ commands:
                                    preferred:NODE, interleave:NODES or
                                    weighted:NODES (NODES like 0-2,4)
   stop NAME                        stop a task (its memory is freed)
+  map NAME task=T pages=N [size=2M|1G] [shared|private] [noreserve]
+                                   map N huge pages for task T; both kinds
+                                   reserve at map time unless noreserve
+                                   (MAP_NORESERVE)
+  touch NAME [N]                   fault the next N (default all) pages of
+                                   a mapping, on the task's mempolicy nodes
+  unmap NAME                       unmap (a shared mapping's file goes too)
+  migrate TASK NODE                migrate the task's huge pages to NODE
   tasks                            list tasks
   check                            run the invariant checker
   digest                           print the state digest
@@ -139,6 +147,78 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
                 .map(|_| String::new())
                 .map_err(|e| format!("stop: {e}")),
             _ => Err("stop: expected `stop NAME`".into()),
+        },
+        "map" => {
+            let usage = "map: expected `map NAME task=T pages=N [size=2M|1G] [shared|private] [noreserve]`";
+            let Some((&name, kv)) = args.split_first() else {
+                return Err(usage.into());
+            };
+            if name.contains('=') {
+                return Err(format!("map: expected a mapping name first, got `{name}`"));
+            }
+            let (mut task, mut pages, mut hs, mut shared, mut noreserve) =
+                (None, None, crate::kernel::hugetlb::HS_2M, false, false);
+            for a in kv {
+                match a.split_once('=') {
+                    Some(("task", v)) => task = Some(v.to_string()),
+                    Some(("pages", v)) => {
+                        pages = Some(v.parse::<u64>().map_err(|_| {
+                            format!("map: pages=`{v}` is not a number of pages")
+                        })?)
+                    }
+                    Some(("size", v)) => {
+                        hs = match v {
+                            "2M" | "2m" | "2048kB" => crate::kernel::hugetlb::HS_2M,
+                            "1G" | "1g" | "1048576kB" => crate::kernel::hugetlb::HS_1G,
+                            _ => return Err(format!("map: size=`{v}`: expected 2M or 1G")),
+                        }
+                    }
+                    None if *a == "shared" => shared = true,
+                    None if *a == "private" => shared = false,
+                    None if *a == "noreserve" => noreserve = true,
+                    _ => return Err(format!("map: unknown argument `{a}`; {}", &usage[5..])),
+                }
+            }
+            let task = task.ok_or("map: missing task=T")?;
+            let pages = pages.ok_or("map: missing pages=N")?;
+            m.hugetlb_map(name, &task, hs, pages, shared, noreserve)
+                .map(|_| String::new())
+                .map_err(|e| format!("map: {e}"))
+        }
+        "touch" => {
+            let (name, n) = match args.as_slice() {
+                [name] => (*name, None),
+                [name, n] => (
+                    *name,
+                    Some(
+                        n.parse::<u64>()
+                            .map_err(|_| format!("touch: `{n}` is not a number of pages"))?,
+                    ),
+                ),
+                _ => return Err("touch: expected `touch NAME [N]`".into()),
+            };
+            m.hugetlb_touch(name, n)
+                .map(|_| String::new())
+                .map_err(|e| format!("touch: {e}"))
+        }
+        "unmap" => match args.as_slice() {
+            [name] => m
+                .hugetlb_unmap(name)
+                .map(|_| String::new())
+                .map_err(|e| format!("unmap: {e}")),
+            _ => Err("unmap: expected `unmap NAME`".into()),
+        },
+        "migrate" => match args.as_slice() {
+            [task, node] => {
+                let node: u32 = node
+                    .parse()
+                    .map_err(|_| format!("migrate: `{node}` is not a node number"))?;
+                let (ok, failed) = m
+                    .hugetlb_migrate(task, node)
+                    .map_err(|e| format!("migrate: {e}"))?;
+                Ok(format!("migrated {ok} huge pages to node {node}, {failed} failed\n"))
+            }
+            _ => Err("migrate: expected `migrate TASK NODE`".into()),
         },
         "tasks" => read(m, "/sys/kernel/debug/numasim/tasks").map_err(|e| e.to_string()),
         "check" => m

@@ -12,6 +12,8 @@ pub struct ZoneCount {
     pub free_area: [[u32; MIGRATE_TYPES]; NR_PAGE_ORDERS],
     pub nr_free: u32,
     pub class_pages: [u32; NR_CLASSES],
+    /// `ZoneState::huge_frames` .. `vmemmap_runtime_frames`.
+    pub hugetlb: [u32; 4],
 }
 
 impl Default for ZoneCount {
@@ -20,6 +22,7 @@ impl Default for ZoneCount {
             free_area: [[0; MIGRATE_TYPES]; NR_PAGE_ORDERS],
             nr_free: 0,
             class_pages: [0; NR_CLASSES],
+            hugetlb: [0; 4],
         }
     }
 }
@@ -34,6 +37,9 @@ impl std::ops::Add for ZoneCount {
         }
         self.nr_free += o.nr_free;
         for (x, y) in self.class_pages.iter_mut().zip(o.class_pages.iter()) {
+            *x += *y;
+        }
+        for (x, y) in self.hugetlb.iter_mut().zip(o.hugetlb.iter()) {
             *x += *y;
         }
         self
@@ -57,6 +63,15 @@ pub fn count_chunk(_sh: &Shared, ch: ChunkMut) -> ZoneCount {
                 }
             }
             KIND_ALLOC => zc.class_pages[class(s) as usize] += 1 << o,
+            KIND_HUGE => {
+                zc.hugetlb[0] += 1 << o;
+                if flags(s) & HF_INUSE != 0 {
+                    zc.hugetlb[1] += 1 << o;
+                }
+            }
+            KIND_VMEMMAP => {
+                zc.hugetlb[if flags(s) & VMF_RUNTIME != 0 { 3 } else { 2 }] += 1 << o;
+            }
             _ => {}
         }
         i += 1 << o;

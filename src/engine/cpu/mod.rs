@@ -5,6 +5,7 @@ pub mod alloc_split;
 pub mod chunk;
 pub mod count;
 pub mod free;
+pub mod hugetlb_apply;
 pub mod merge;
 pub mod plan;
 pub mod scan;
@@ -106,6 +107,12 @@ pub fn run_phase_on(b: &mut SimBuffers, phase: Phase) {
                 zs.free_area = zc.free_area;
                 zs.nr_free = zc.nr_free;
                 zs.class_pages = zc.class_pages;
+                [
+                    zs.huge_frames,
+                    zs.huge_inuse_frames,
+                    zs.vmemmap_boot_frames,
+                    zs.vmemmap_runtime_frames,
+                ] = zc.hugetlb;
             }
         }
         Phase::Plan => plan::plan(b),
@@ -149,7 +156,17 @@ pub fn begin_tick(b: &mut SimBuffers) {
     }
 }
 
+/// Applies control-path ops and recounts (see `Backend::apply_ops`).
+pub fn apply_ops_on(b: &mut SimBuffers, ops: &[FrameOp]) {
+    hugetlb_apply::hugetlb_apply(b, ops);
+    run_phase_on(b, Phase::Count);
+}
+
 impl Backend for CpuBackend {
+    fn apply_ops(&mut self, ops: &[FrameOp]) -> Result<(), EngineError> {
+        self.install(|b| apply_ops_on(b, ops));
+        Ok(())
+    }
     fn name(&self) -> String {
         if cfg!(feature = "parallel") {
             format!("cpu (reference, rayon, {} threads)", self.threads())

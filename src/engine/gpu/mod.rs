@@ -14,6 +14,7 @@
 //! after a device loss. Counters are read separately, through a ring of
 //! mapped buffers.
 
+mod apply;
 pub mod device;
 mod download;
 mod frame_map;
@@ -117,6 +118,8 @@ pub struct GpuBackend {
     frame_map: Option<frame_map::FrameMapGpu>,
     /// A whole-state download in flight.
     download: Option<download::PendingDownload>,
+    /// `hugetlb_apply`'s pipeline and buffers, made on first use.
+    apply: Option<apply::ApplyGpu>,
     /// Work was submitted after the download in flight began.
     submitted_since_download: bool,
 }
@@ -372,6 +375,7 @@ impl GpuBackend {
             reported_tick: None,
             frame_map: None,
             download: None,
+            apply: None,
             submitted_since_download: false,
         };
         me.device_tick = me.host.params.tick;
@@ -838,6 +842,9 @@ impl Backend for GpuBackend {
     }
     fn run_tick(&mut self) -> Result<(), EngineError> {
         self.run_ticks(1)
+    }
+    fn apply_ops(&mut self, ops: &[FrameOp]) -> Result<(), EngineError> {
+        self.apply_ops_gpu(ops)
     }
     fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
         let mut left = n;

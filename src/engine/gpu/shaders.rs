@@ -10,7 +10,7 @@ pub const HASH_WGSL: &str = include_str!("../../../shaders/shared/hash.wgsl");
 pub const SCAN_WGSL: &str = include_str!("../../../shaders/shared/scan.wgsl");
 
 /// Every compute shader: (name, source). One entry point, `main`, each.
-pub const SHADERS: [(&str, &str); 10] = [
+pub const SHADERS: [(&str, &str); 11] = [
     ("free", include_str!("../../../shaders/free.wgsl")),
     ("merge", include_str!("../../../shaders/merge.wgsl")),
     (
@@ -26,7 +26,12 @@ pub const SHADERS: [(&str, &str); 10] = [
         include_str!("../../../shaders/alloc_split.wgsl"),
     ),
     ("end_tick", include_str!("../../../shaders/end_tick.wgsl")),
-    // Not a tick phase: the dashboard's frame map (engine::frame_map).
+    // Not tick phases: control-path writes between ticks, and the
+    // dashboard's frame map (engine::frame_map).
+    (
+        "hugetlb_apply",
+        include_str!("../../../shaders/hugetlb_apply.wgsl"),
+    ),
     ("frame_map", include_str!("../../../shaders/frame_map.wgsl")),
 ];
 

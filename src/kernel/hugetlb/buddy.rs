@@ -1,0 +1,279 @@
+//! The buddy allocator as a control path sees it between ticks: a
+//! transaction over the host copy of the frame array. It allocates and
+//! frees blocks the way `__rmqueue_smallest` and `__free_one_page` do
+//! (smallest order first, then the lowest pfn, so the choice is
+//! deterministic; frees merge at once), and collects every write as a
+//! `FrameOp` for `Backend::apply_ops`, which applies them on the device.
+
+use crate::engine::state::SimBuffers;
+use crate::engine::types::*;
+use crate::model::frame::*;
+use crate::model::topology::ZoneType;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which watermark an allocation must leave above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wmark {
+    /// `ALLOC_WMARK_MIN`: no reclaim, no retry (`__GFP_NORETRY` after a
+    /// failed fast path, `__GFP_THISNODE` pool allocations).
+    Min,
+}
+
+pub struct Txn<'a> {
+    pub b: &'a SimBuffers,
+    frames: BTreeMap<u32, (u32, u32)>,
+    pageblocks: BTreeMap<u32, u32>,
+    totals: BTreeMap<u32, u64>,
+    /// Free heads per zone and order, built on first use of a zone.
+    free: Vec<Option<Vec<BTreeSet<u32>>>>,
+    /// Change of NR_FREE_PAGES per zone.
+    free_delta: Vec<i64>,
+}
+
+impl<'a> Txn<'a> {
+    pub fn new(b: &'a SimBuffers) -> Txn<'a> {
+        Txn {
+            b,
+            frames: BTreeMap::new(),
+            pageblocks: BTreeMap::new(),
+            totals: BTreeMap::new(),
+            free: vec![None; b.zones.len()],
+            free_delta: vec![0; b.zones.len()],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty() && self.pageblocks.is_empty() && self.totals.is_empty()
+    }
+
+    /// The writes, frame ops first, each word once, in index order.
+    pub fn ops(&self) -> Vec<FrameOp> {
+        let mut v: Vec<FrameOp> = self
+            .frames
+            .iter()
+            .map(|(&i, &(s, o))| FrameOp {
+                target: OP_FRAME,
+                index: i,
+                state: s,
+                owner: o,
+            })
+            .collect();
+        v.extend(self.pageblocks.iter().map(|(&i, &m)| FrameOp {
+            target: OP_PAGEBLOCK,
+            index: i,
+            state: m,
+            owner: 0,
+        }));
+        for (&i, &add) in &self.totals {
+            // A 64-bit add as two word writes of the new value.
+            let w = i as usize * 2;
+            let old = self.b.totals[w] as u64 | (self.b.totals[w + 1] as u64) << 32;
+            let new = old.wrapping_add(add);
+            for (k, word) in [(0, new as u32), (1, (new >> 32) as u32)] {
+                v.push(FrameOp {
+                    target: OP_TOTAL,
+                    index: (w + k) as u32,
+                    state: word,
+                    owner: 0,
+                });
+            }
+        }
+        v
+    }
+
+    pub fn state(&self, pfn: u32) -> u32 {
+        self.frames
+            .get(&pfn)
+            .map(|x| x.0)
+            .unwrap_or(self.b.frames[pfn as usize])
+    }
+    pub fn owner(&self, pfn: u32) -> u32 {
+        self.frames
+            .get(&pfn)
+            .map(|x| x.1)
+            .unwrap_or(self.b.owners[pfn as usize])
+    }
+    pub fn set(&mut self, pfn: u32, state: u32, owner: u32) {
+        self.frames.insert(pfn, (state, owner));
+    }
+    pub fn pageblock(&self, pb: u32) -> u32 {
+        self.pageblocks
+            .get(&pb)
+            .copied()
+            .unwrap_or(self.b.pageblocks[pb as usize])
+    }
+    pub fn set_pageblock(&mut self, pb: u32, mt: u32) {
+        self.pageblocks.insert(pb, mt);
+    }
+    /// Adds to a zone's cumulative counter (`ZS_*`).
+    pub fn add_total(&mut self, zone: usize, stat: usize, n: u64) {
+        *self
+            .totals
+            .entry((zone * NR_ZONE_STATS + stat) as u32)
+            .or_default() += n;
+    }
+
+    pub fn zone_of(&self, pfn: u32) -> usize {
+        self.b.chunk_zone[(pfn as u64 / CHUNK_FRAMES) as usize] as usize
+    }
+    pub fn nr_free(&self, z: usize) -> i64 {
+        self.b.zone_state[z].nr_free as i64 + self.free_delta[z]
+    }
+
+    /// The head of the block holding `pfn`.
+    pub fn head_of(&self, pfn: u32) -> u32 {
+        let mut o = 0;
+        loop {
+            let h = pfn & !((1u32 << o) - 1);
+            let s = self.state(h);
+            if kind(s) != KIND_TAIL && order(s) >= o {
+                return h;
+            }
+            o += 1;
+            debug_assert!(o <= MAX_PAGE_ORDER, "pfn {pfn:#x} has no head");
+        }
+    }
+
+    fn zone_sets(&mut self, z: usize) -> &mut Vec<BTreeSet<u32>> {
+        if self.free[z].is_none() {
+            let zd = self.b.zones[z];
+            let mut sets = vec![BTreeSet::new(); NR_PAGE_ORDERS];
+            let mut p = zd.start_pfn;
+            let end = zd.start_pfn + zd.nr_frames;
+            while p < end {
+                let s = self.state(p);
+                if kind(s) == KIND_FREE {
+                    sets[order(s) as usize].insert(p);
+                }
+                p += 1 << order(s);
+            }
+            self.free[z] = Some(sets);
+        }
+        self.free[z].as_mut().expect("built above")
+    }
+
+    /// Allocates a block of order `o` in zone `z` for migratetype `mt`,
+    /// leaving the zone above `wmark`: the smallest free block of the
+    /// type's own list, else of a fallback list (taken without claiming
+    /// the pageblock), lowest pfn first; isolated pageblocks are skipped.
+    /// The caller writes the returned head's state.
+    pub fn alloc_in_zone(&mut self, z: usize, o: u32, mt: u32, wmark: Wmark, highest: u32) -> Option<u32> {
+        let zd = self.b.zones[z];
+        let mark = match wmark {
+            Wmark::Min => zd.wmark_min,
+        } as i64
+            + zd.lowmem_reserve[highest as usize] as i64;
+        if self.nr_free(z) - (1i64 << o) < mark {
+            return None;
+        }
+        let mut lists = vec![mt];
+        if (mt as usize) < FALLBACKS.len() {
+            lists.extend(FALLBACKS[mt as usize]);
+        }
+        let mut found = None;
+        'search: for &list in &lists {
+            for k in o..=MAX_PAGE_ORDER {
+                let cands: Vec<u32> = self.zone_sets(z)[k as usize].iter().copied().collect();
+                for p in cands {
+                    if self.pageblock(p >> PAGEBLOCK_ORDER) == list {
+                        found = Some((p, k));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        let (p, k) = found?;
+        self.zone_sets(z)[k as usize].remove(&p);
+        // expand(): the upper halves go back on the lists.
+        let mut k = k;
+        while k > o {
+            k -= 1;
+            let half = p + (1 << k);
+            self.set(half, make_free(k), OWNER_NONE);
+            self.zone_sets(z)[k as usize].insert(half);
+        }
+        self.set(p, make_free(o), OWNER_NONE);
+        self.free_delta[z] -= 1 << o;
+        Some(p)
+    }
+
+    /// Allocates on node `node` only (`__GFP_THISNODE`), zones from the
+    /// highest usable type down.
+    pub fn alloc_on_node(&mut self, node: u32, o: u32, mt: u32, highest: ZoneType) -> Option<u32> {
+        let mut zs: Vec<usize> = (0..self.b.zones.len())
+            .filter(|&z| self.b.zones[z].node == node && self.b.zones[z].zone_type <= highest as u32)
+            .collect();
+        zs.sort_by_key(|&z| std::cmp::Reverse(self.b.zones[z].zone_type));
+        for z in zs {
+            if let Some(p) = self.alloc_in_zone(z, o, mt, Wmark::Min, highest as u32) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Frees the block `[pfn, pfn + 2^o)` (its tails must be zero) and
+    /// merges it with free buddies as `__free_one_page` does.
+    pub fn free_block(&mut self, pfn: u32, o: u32) {
+        let z = self.zone_of(pfn);
+        self.free_delta[z] += 1 << o;
+        let chunk_base = pfn & !((CHUNK_FRAMES as u32) - 1);
+        let (mut p, mut k) = (pfn, o);
+        while k < MAX_PAGE_ORDER {
+            let buddy = p ^ (1 << k);
+            if buddy < chunk_base || self.state(buddy) != make_free(k) {
+                break;
+            }
+            let (lo, hi) = (p.min(buddy), p.max(buddy));
+            if k >= PAGEBLOCK_ORDER {
+                let (ma, mb) = (
+                    self.pageblock(lo >> PAGEBLOCK_ORDER),
+                    self.pageblock(hi >> PAGEBLOCK_ORDER),
+                );
+                if ma != mb {
+                    if !migratetype_is_mergeable(ma) || !migratetype_is_mergeable(mb) {
+                        break;
+                    }
+                    self.set_pageblock(hi >> PAGEBLOCK_ORDER, ma);
+                }
+            }
+            self.zone_sets(z)[k as usize].remove(&buddy);
+            self.set(hi, 0, 0);
+            p = lo;
+            k += 1;
+        }
+        self.set(p, make_free(k), OWNER_NONE);
+        self.zone_sets(z)[k as usize].insert(p);
+    }
+
+    /// Takes the free block headed at `p` off its list (the caller then
+    /// writes over it); returns its order.
+    pub fn take_free(&mut self, p: u32) -> u32 {
+        let s = self.state(p);
+        debug_assert_eq!(kind(s), KIND_FREE);
+        let o = order(s);
+        let z = self.zone_of(p);
+        self.zone_sets(z)[o as usize].remove(&p);
+        self.free_delta[z] -= 1 << o;
+        o
+    }
+
+    /// Splits the block holding `pfn` (any kind but free) until `pfn`
+    /// heads an order-0 block; the other parts keep the block's state
+    /// with the order lowered, and owners from `owner_at(head, part)`.
+    pub fn carve(&mut self, pfn: u32, owner_at: &dyn Fn(u32, u32) -> u32) {
+        let h = self.head_of(pfn);
+        let s = self.state(h);
+        let mut o = order(s);
+        let own = self.owner(h);
+        let mut base = h;
+        while o > 0 {
+            o -= 1;
+            let half = base + (1 << o);
+            let (keep, other) = if pfn >= half { (half, base) } else { (base, half) };
+            self.set(other, (s & !(0xf << 4)) | (o << 4), owner_at(own, other - h));
+            base = keep;
+        }
+        self.set(pfn, s & !(0xf << 4), owner_at(own, pfn - h));
+    }
+}
