@@ -460,6 +460,11 @@ fn cmd_run(
         );
         println!("  backend {} ({why})", m.backend_name());
     }
+    if quiet {
+        shell::run_setup(&mut m, &mut std::io::sink())?;
+    } else {
+        shell::run_setup(&mut m, &mut std::io::stdout().lock())?;
+    }
     let mut out = match &json {
         Some(p) => Some(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -620,6 +625,7 @@ fn cmd_shell(
     let (mut m, why) =
         Machine::boot_on(s, seed, backend.choice()).context("booting the machine")?;
     let stdout = std::io::stdout();
+    shell::run_setup(&mut m, &mut stdout.lock())?;
     match script {
         Some(p) => {
             let text =

@@ -103,10 +103,17 @@ fn meminfo_lines_have_the_kernel_width() {
         s.starts_with("MemTotal:           4096 kB\nMemFree:            4096 kB\n"),
         "{s}"
     );
-    for l in s.lines() {
+    for l in s.lines().filter(|l| !l.starts_with("HugePages_")) {
         assert_eq!(l.len(), 27, "`{l}`");
         assert!(l.ends_with(" kB"));
     }
+    // hugetlb_report_meminfo(): "HugePages_Total:   %5lu" and friends.
+    for l in s.lines().filter(|l| l.starts_with("HugePages_")) {
+        assert_eq!(l.len(), 24, "`{l}`");
+    }
+    assert!(s.ends_with("Hugepagesize:       2048 kB
+Hugetlb:               0 kB
+"), "{s}");
     let n = cat(&mut m, "/sys/devices/system/node/node0/meminfo");
     assert!(n.starts_with("Node 0 MemTotal:           4096 kB\n"), "{n}");
 }

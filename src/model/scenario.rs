@@ -37,6 +37,9 @@ struct RawScenario {
     workloads: Vec<Spanned<Workload>>,
     #[serde(default)]
     tasks: Vec<Spanned<RawTask>>,
+    /// Commands (the shell's language) run after boot, before the run's
+    /// own ticks; they may advance time with `tick N`.
+    setup: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +117,8 @@ pub struct Scenario {
     pub vm: VmConfig,
     pub workloads: Vec<Workload>,
     pub tasks: Vec<TaskSpec>,
+    /// The `setup` commands and the file line their first line is on.
+    pub setup: Option<(String, usize)>,
 }
 
 /// The presets shipped in assets/scenarios/, embedded in the binary.
@@ -548,6 +553,13 @@ impl Scenario {
             vm,
             workloads,
             tasks,
+            setup: raw.setup.map(|sp| {
+                let start = sp.span().start;
+                // A multi-line string drops the newline after its opening
+                // quotes: its first line is the next one.
+                let skip = src[start..].starts_with("\"\"\"\n") as usize;
+                (sp.into_inner(), line_of(src, start) + skip)
+            }),
         })
     }
 

@@ -358,8 +358,8 @@ pub fn stats_table(m: &Machine) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<4} {:<20} {:>8} {:>8} {:>8} {:>9} {:>10} {:>8} {:>10} {:>9} {:>9} {:>8} {:>7}",
-        "node", "hstate", "nr", "free", "surplus", "temporary", "vmemmap_saved", "pmd_split", "restore_fail", "hvo_fail", "migr_in", "migr_fail", "sigbus"
+        "{:<4} {:<20} {:>8} {:>8} {:>8} {:>9} {:>11} {:>13} {:>9} {:>12} {:>8} {:>7} {:>9} {:>6}",
+        "node", "hstate", "nr", "free", "surplus", "temporary", "temp_allocs", "vmemmap_saved", "pmd_split", "restore_fail", "hvo_fail", "migr_in", "migr_fail", "sigbus"
     );
     for n in 0..h.nr_nodes() {
         for hs in 0..NR_HSTATES {
@@ -373,13 +373,14 @@ pub fn stats_table(m: &Machine) -> String {
             let per_node = hs == HS_2M;
             let _ = writeln!(
                 s,
-                "{:<4} {:<20} {:>8} {:>8} {:>8} {:>9} {:>10} {:>8} {:>10} {:>9} {:>9} {:>8} {:>7}",
+                "{:<4} {:<20} {:>8} {:>8} {:>8} {:>9} {:>11} {:>13} {:>9} {:>12} {:>8} {:>7} {:>9} {:>6}",
                 n,
                 hstate_name(hs),
                 st.nr_huge_pages_node[n],
                 st.free_huge_pages_node[n],
                 st.surplus_huge_pages_node[n],
                 temp,
+                if per_node { ns.temporary_allocs.to_string() } else { "-".into() },
                 if per_node { ns.vmemmap_saved.to_string() } else { "-".into() },
                 if per_node { ns.pmd_splits.to_string() } else { "-".into() },
                 if per_node { ns.restore_failures.to_string() } else { "-".into() },

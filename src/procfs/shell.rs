@@ -234,12 +234,33 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
     }
 }
 
+/// Runs the scenario's `setup` commands (if any), naming the scenario
+/// file and line of a command that fails.
+pub fn run_setup(m: &mut Machine, out: &mut dyn std::io::Write) -> Result<(), ShellError> {
+    let Some((text, first)) = m.scenario.setup.clone() else {
+        return Ok(());
+    };
+    let source = m.scenario.source.clone();
+    run_script_from(m, &text, &source, first, out)
+}
+
 /// Runs a script, writing each command's output to `out`. Stops at the
 /// first error, naming the line.
 pub fn run_script(
     m: &mut Machine,
     text: &str,
     source_name: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ShellError> {
+    run_script_from(m, text, source_name, 1, out)
+}
+
+/// `run_script` for text whose first line is line `first` of its file.
+pub fn run_script_from(
+    m: &mut Machine,
+    text: &str,
+    source_name: &str,
+    first: usize,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ShellError> {
     for (i, line) in text.lines().enumerate() {
@@ -250,7 +271,7 @@ pub fn run_script(
             Err(message) => {
                 return Err(ShellError {
                     source_name: source_name.to_string(),
-                    line: i + 1,
+                    line: i + first,
                     message,
                 })
             }

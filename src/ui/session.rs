@@ -282,7 +282,19 @@ impl Session {
             checkpoint_every: Duration::from_secs(10),
         };
         s.collect();
+        s.run_setup();
         Ok(s)
+    }
+
+    /// The scenario's `setup` commands, through the console (queued behind
+    /// downloads on the GPU, like typed lines), so their output and errors
+    /// show there.
+    fn run_setup(&mut self) {
+        if let Some((text, _)) = self.machine.scenario.setup.clone() {
+            for line in text.lines() {
+                self.exec(line);
+            }
+        }
     }
 
     pub fn is_gpu(&mut self) -> bool {
@@ -301,6 +313,7 @@ impl Session {
                 self.backend_note = note;
                 self.source = source;
                 self.after_reset();
+                self.run_setup();
                 true
             }
             Err(e) => {

@@ -170,15 +170,19 @@ impl<'a> Txn<'a> {
         if (mt as usize) < FALLBACKS.len() {
             lists.extend(FALLBACKS[mt as usize]);
         }
+        self.zone_sets(z);
+        let sets = self.free[z].as_ref().expect("built above");
+        let (pbm, b) = (&self.pageblocks, self.b);
+        let pb = |p: u32| {
+            let i = p >> PAGEBLOCK_ORDER;
+            pbm.get(&i).copied().unwrap_or(b.pageblocks[i as usize])
+        };
         let mut found = None;
         'search: for &list in &lists {
             for k in o..=MAX_PAGE_ORDER {
-                let cands: Vec<u32> = self.zone_sets(z)[k as usize].iter().copied().collect();
-                for p in cands {
-                    if self.pageblock(p >> PAGEBLOCK_ORDER) == list {
-                        found = Some((p, k));
-                        break 'search;
-                    }
+                if let Some(&p) = sets[k as usize].iter().find(|&&p| pb(p) == list) {
+                    found = Some((p, k));
+                    break 'search;
                 }
             }
         }
