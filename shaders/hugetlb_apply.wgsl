@@ -4,7 +4,7 @@
 // same word twice, so the order threads run in does not matter.
 
 struct FrameOp {
-    target: u32,
+    op: u32,
     index: u32,
     state: u32,
     owner: u32,
@@ -36,13 +36,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let op = ops[i];
-    if (op.target == OP_FRAME) {
+    if (op.op == OP_FRAME) {
         frames_st(op.index, op.state);
         owners_st(op.index, op.owner);
         chunk_dirty[op.index / CHUNK_FRAMES] = 1u;
-    } else if (op.target == OP_PAGEBLOCK) {
+    } else if (op.op == OP_PAGEBLOCK) {
         pageblocks[op.index] = op.state;
-    } else if (op.target == OP_TOTAL) {
+    } else if (op.op == OP_TOTAL) {
         totals[op.index] = op.state;
     }
 }

@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(clap::Args, Clone, Debug)]
 struct GuiArgs {
-    /// A preset name (default, small, cxl, 1tib, stress-frag) or a TOML file.
+    /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure) or a TOML file.
     #[arg(long = "scenario", default_value = "default")]
     scenario: String,
     /// Seed (default: the scenario's `seed`).
@@ -100,7 +100,7 @@ enum Cmd {
     },
     /// Simulate a scenario and print a summary, /proc/buddyinfo and per-node meminfo.
     Run {
-        /// A preset name (default, small, cxl, 1tib, stress-frag) or a TOML file.
+        /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure) or a TOML file.
         #[arg(default_value = "default")]
         scenario: String,
         /// Ticks to run (default: the scenario's `ticks`).

@@ -122,7 +122,7 @@ pub struct Scenario {
 }
 
 /// The presets shipped in assets/scenarios/, embedded in the binary.
-pub const PRESETS: [(&str, &str); 5] = [
+pub const PRESETS: [(&str, &str); 7] = [
     (
         "default",
         include_str!("../../assets/scenarios/default.toml"),
@@ -133,6 +133,14 @@ pub const PRESETS: [(&str, &str); 5] = [
     (
         "stress-frag",
         include_str!("../../assets/scenarios/stress-frag.toml"),
+    ),
+    (
+        "hugetlb-migrate",
+        include_str!("../../assets/scenarios/hugetlb-migrate.toml"),
+    ),
+    (
+        "hugetlb-shrink-pressure",
+        include_str!("../../assets/scenarios/hugetlb-shrink-pressure.toml"),
     ),
 ];
 

@@ -271,6 +271,9 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
     for (name, v) in node_items(&u) {
         put(name, v);
     }
+    let (memmap, boot) = memmap_pages(m, b, None);
+    put("nr_memmap_pages", memmap);
+    put("nr_memmap_boot_pages", boot);
     let by_type = |st: usize, zt: ZoneType| -> u64 {
         b.zones
             .iter()
@@ -311,7 +314,34 @@ pub fn node_vmstat(m: &Machine, b: &SimBuffers, nid: u32) -> String {
     for (name, v) in node_items(&u) {
         let _ = writeln!(s, "{name} {v}");
     }
+    let (memmap, boot) = memmap_pages(m, b, Some(nid));
+    let _ = writeln!(s, "nr_memmap_pages {memmap}");
+    let _ = writeln!(s, "nr_memmap_boot_pages {boot}");
     s
+}
+
+/// NR_MEMMAP_PAGES and NR_MEMMAP_BOOT_PAGES (mm/vmstat.c, 6.11+): vmemmap
+/// pages allocated at run time (restored by HVO) and those still in the
+/// boot reservation. The PTE tables of split vmemmap PMDs are page tables,
+/// not memmap.
+fn memmap_pages(m: &Machine, b: &SimBuffers, node: Option<u32>) -> (u64, u64) {
+    let mut runtime = 0u64;
+    let mut boot = 0u64;
+    for (zd, zs) in b.zones.iter().zip(b.zone_state.iter()) {
+        if node.is_none_or(|n| zd.node == n) {
+            runtime += zs.vmemmap_runtime_frames as u64;
+            boot += zs.vmemmap_boot_frames as u64;
+        }
+    }
+    let pte: u64 = m
+        .hugetlb
+        .node_stats
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| node.is_none_or(|x| x as usize == *n))
+        .map(|(_, s)| s.pmd_splits)
+        .sum();
+    (runtime - pte, boot)
 }
 
 /// /proc/zoneinfo: `zoneinfo_show_print()`, with the fields this model has

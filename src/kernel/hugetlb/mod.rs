@@ -1183,6 +1183,13 @@ impl Path<'_, '_> {
         }
         let mut p = start;
         while p < start + nr {
+            // A migration or dissolve before may have merged this block
+            // into a free one that starts below it.
+            let h = self.t.head_of(p);
+            if h != p {
+                p = h + (1 << order(self.t.state(h)));
+                continue;
+            }
             let s = self.t.state(p);
             let o = order(s);
             match kind(s) {

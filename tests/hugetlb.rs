@@ -1,0 +1,473 @@
+//! Hugetlb pools, reservations, surplus, migration, offlining and HVO
+//! vmemmap states, against Documentation/admin-guide/mm/hugetlbpage.rst,
+//! mm/hugetlb.c and mm/hugetlb_vmemmap.c; parity on the GPU backend.
+
+use numasim::engine::gpu::GpuBackend;
+use numasim::engine::parity::compare;
+use numasim::kernel::boot::boot_buffers;
+use numasim::kernel::hugetlb::*;
+use numasim::kernel::Machine;
+use numasim::model::scenario::Scenario;
+use numasim::procfs::shell::{exec_line, run_setup};
+use numasim::procfs::{read, write, Errno};
+
+mod common;
+use common::gpu;
+
+/// Two nodes of 64 MiB at distance 20, idle tasks on each, one bound.
+const TWO: &str = r#"
+name = "two"
+distances = [[10, 20], [20, 10]]
+[[nodes]]
+memory_mib = 64
+cpus = 1
+[[nodes]]
+memory_mib = 64
+cpus = 1
+[[workloads]]
+name = "idle"
+classes = []
+[[workloads]]
+name = "anon"
+classes = [ { class = "anon", rate_per_s = 20000, lifetime_ms = 0 } ]
+[[tasks]]
+name = "a"
+cpu = 0
+workload = "idle"
+[[tasks]]
+name = "b"
+cpu = 1
+workload = "idle"
+policy = "bind:1"
+"#;
+
+fn boot(src: &str) -> Machine {
+    Machine::boot(Scenario::parse(src, "test.toml").unwrap(), None).unwrap()
+}
+
+fn sh(m: &mut Machine, line: &str) -> String {
+    exec_line(m, line).unwrap_or_else(|e| panic!("`{line}`: {e}"))
+}
+
+fn num(m: &mut Machine, path: &str) -> u64 {
+    read(m, path).unwrap().trim().parse().unwrap()
+}
+
+const PROC_NR: &str = "/proc/sys/vm/nr_hugepages";
+const SYS_2M: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB";
+const SYS_1G: &str = "/sys/kernel/mm/hugepages/hugepages-1048576kB";
+
+fn node_file(n: u32, f: &str) -> String {
+    format!("/sys/devices/system/node/node{n}/hugepages/hugepages-2048kB/{f}")
+}
+
+fn meminfo_field(m: &mut Machine, field: &str) -> u64 {
+    let s = read(m, "/proc/meminfo").unwrap();
+    let l = s.lines().find(|l| l.starts_with(field)).unwrap();
+    l.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// hugetlbpage.rst: growing allocates interleaved over the allowed nodes;
+/// shrinking frees only free, unreserved pages and turns what cannot be
+/// freed into surplus, even beyond nr_overcommit_hugepages;
+/// /proc/sys/vm/nr_hugepages shows persistent pages, HugePages_Total and
+/// the sysfs nr_hugepages include surplus; growing again first turns
+/// surplus into persistent pages (set_max_huge_pages()).
+#[test]
+fn resize_semantics() {
+    let mut m = boot(TWO);
+    sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
+    assert_eq!(num(&mut m, PROC_NR), 10);
+    assert_eq!(num(&mut m, &node_file(0, "nr_hugepages")), 5);
+    assert_eq!(num(&mut m, &node_file(1, "nr_hugepages")), 5);
+    sh(&mut m, "map used task=a pages=4");
+    sh(&mut m, "touch used");
+    sh(&mut m, "map held task=a pages=2");
+    assert_eq!(num(&mut m, &format!("{SYS_2M}/resv_hugepages")), 2);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Free:"), 6);
+    sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
+    // 4 in use + 2 reserved stay; the 4 free unreserved ones are freed.
+    assert_eq!(num(&mut m, PROC_NR), 0, "persistent pages");
+    assert_eq!(num(&mut m, &format!("{SYS_2M}/nr_hugepages")), 6);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 6);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Surp:"), 6);
+    assert_eq!(num(&mut m, "/proc/sys/vm/nr_overcommit_hugepages"), 0);
+    m.check().unwrap();
+    // Growing: the 6 surplus pages become persistent, then 2 fresh ones.
+    sh(&mut m, "echo 8 > /proc/sys/vm/nr_hugepages");
+    assert_eq!(num(&mut m, PROC_NR), 8);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Surp:"), 0);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 8);
+    // A per-node write is a global target: node 1 to 1 page.
+    let n0 = num(&mut m, &node_file(0, "nr_hugepages"));
+    let n1 = num(&mut m, &node_file(1, "nr_hugepages"));
+    sh(&mut m, &format!("echo 1 > {}", node_file(1, "nr_hugepages")));
+    assert_eq!(num(&mut m, &node_file(0, "nr_hugepages")), n0);
+    let n1_after = num(&mut m, &node_file(1, "nr_hugepages"));
+    // Node 1 frees its free pages down to what is in use or reserved there.
+    assert!(n1_after < n1 && n1_after >= 1, "{n1} -> {n1_after}");
+    assert_eq!(num(&mut m, PROC_NR), n0 + n1_after - num(&mut m, &node_file(1, "surplus_hugepages")));
+    sh(&mut m, "unmap used");
+    sh(&mut m, "unmap held");
+    m.check().unwrap();
+    // Allocation falls short when memory is short: ask for more than fits.
+    sh(&mut m, "echo 100 > /proc/sys/vm/nr_hugepages");
+    let got = num(&mut m, PROC_NR);
+    assert!(got > 40 && got < 64, "{got} pages of 2 MiB in 128 MiB");
+    m.check().unwrap();
+}
+
+/// Writes the kernel refuses: EINVAL for non-numeric and negative values
+/// (kstrtoul), for overcommitting gigantic pages
+/// (nr_overcommit_hugepages_store()), EACCES for read-only attributes,
+/// ENOMEM for a reservation that cannot be met (hugetlb_acct_memory());
+/// none changes anything.
+#[test]
+fn refused_writes_change_nothing() {
+    let mut m = boot(TWO);
+    sh(&mut m, "echo 4 > /proc/sys/vm/nr_hugepages");
+    let digest = m.digest().unwrap();
+    let table = read(&mut m, "/sys/kernel/debug/numasim/hugetlb").unwrap();
+    for (path, v, errno) in [
+        (PROC_NR.to_string(), "four", Errno::EINVAL),
+        (PROC_NR.to_string(), "-1", Errno::EINVAL),
+        (format!("{SYS_2M}/nr_hugepages"), "1x", Errno::EINVAL),
+        (format!("{SYS_1G}/nr_overcommit_hugepages"), "1", Errno::EINVAL),
+        (format!("{SYS_2M}/free_hugepages"), "1", Errno::EACCES),
+        (format!("{SYS_2M}/resv_hugepages"), "1", Errno::EACCES),
+        (node_file(0, "surplus_hugepages"), "1", Errno::EACCES),
+        ("/proc/sys/vm/hugetlb_optimize_vmemmap".to_string(), "yes", Errno::EINVAL),
+    ] {
+        let e = write(&mut m, &path, v).unwrap_err();
+        assert_eq!(e.errno, errno, "{path} <- {v}: {e}");
+        assert!(e.to_string().contains(&path), "{e}");
+    }
+    let e = exec_line(&mut m, "map big task=a pages=5").unwrap_err();
+    assert!(e.contains("ENOMEM") && e.contains("cannot reserve 5"), "{e}");
+    let e = exec_line(&mut m, "map g task=a pages=1 size=1G").unwrap_err();
+    assert!(e.contains("ENOMEM") && e.contains("gigantic"), "{e}");
+    assert_eq!(m.digest().unwrap(), digest);
+    assert_eq!(read(&mut m, "/sys/kernel/debug/numasim/hugetlb").unwrap(), table);
+    assert!(m.hugetlb.mappings.is_empty());
+    m.check().unwrap();
+}
+
+/// Reservations at map time (shared and private), consumed by faults;
+/// MAP_NORESERVE takes only unreserved pages, then surplus pages; unmap
+/// frees to the pool, or to the buddy allocator where the node has
+/// surplus, and returns unused reservations and unused surplus pages.
+#[test]
+fn mappings_reserve_fault_and_unmap() {
+    let mut m = boot(TWO);
+    sh(&mut m, "echo 4 > /proc/sys/vm/nr_hugepages");
+    sh(&mut m, "echo 2 > /proc/sys/vm/nr_overcommit_hugepages");
+    // 6 reserved: 4 free pages, 2 surplus pages gathered.
+    sh(&mut m, "map s task=a pages=6 shared");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 6);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Surp:"), 2);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 6);
+    sh(&mut m, "touch s 3");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 3);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Free:"), 3);
+    // Nothing is available: a MAP_NORESERVE fault finds no page.
+    sh(&mut m, "map n task=a pages=1 noreserve");
+    let e = exec_line(&mut m, "touch n").unwrap_err();
+    assert!(e.contains("SIGBUS"), "{e}");
+    m.check().unwrap();
+    // Unmap: 3 used pages are freed (2 of them to the buddy allocator,
+    // as the nodes have surplus), 3 reservations are returned.
+    sh(&mut m, "unmap s");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 0);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Surp:"), 0);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 4);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Free:"), 4);
+    // Now a MAP_NORESERVE fault takes an unreserved page.
+    sh(&mut m, "touch n");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Free:"), 3);
+    m.check().unwrap();
+    // Faults follow the mempolicy: b is bound to node 1.
+    sh(&mut m, "map p task=b pages=2 private");
+    sh(&mut m, "touch p");
+    let mp = &m.hugetlb.mappings[m.hugetlb.mapping("p").unwrap()];
+    for p in mp.pages.iter().flatten() {
+        assert_eq!(m.hugetlb.pages[p].node, 1);
+    }
+    m.check().unwrap();
+}
+
+/// The migration scenario: db's four surplus pages move into node 1,
+/// whose pool is fully used: four temporary pages appear and are gone
+/// afterwards, the surplus moves to node 1 (move_hugetlb_state()), and the
+/// counters agree at every step; with the flaw variant the checker names
+/// the broken invariant and the tick.
+#[test]
+fn migration_into_a_full_pool() {
+    let s = Scenario::load("hugetlb-migrate").unwrap();
+    for flaw in [false, true] {
+        let mut m = Machine::boot(s.clone(), None).unwrap();
+        run_setup(&mut m, &mut std::io::sink()).unwrap();
+        assert_eq!(m.hugetlb.hstates[HS_2M].surplus_huge_pages_node, vec![4, 0]);
+        assert_eq!(m.hugetlb.hstates[HS_2M].free_huge_pages_node, vec![0, 0]);
+        m.check().unwrap();
+        if flaw {
+            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hugetlb_temporary_surplus_flaw");
+        }
+        let out = sh(&mut m, "migrate db 1");
+        assert_eq!(out, "migrated 4 huge pages to node 1, 0 failed\n");
+        assert_eq!(m.hugetlb.node_stats[1].temporary_allocs, 4);
+        assert_eq!(m.hugetlb.temporary_on(0) + m.hugetlb.temporary_on(1), 0);
+        assert_eq!(m.hugetlb.hstates[HS_2M].nr_huge_pages_node, vec![0, 12]);
+        if flaw {
+            let e = m.check().unwrap_err();
+            assert_eq!(e.name, "hugetlb-surplus-sum");
+            assert_eq!(e.tick, 10);
+            assert!(e.detail.contains("sum of per-node surplus"), "{e}");
+        } else {
+            assert_eq!(m.hugetlb.hstates[HS_2M].surplus_huge_pages_node, vec![0, 4]);
+            m.check().unwrap();
+            // Unmapping frees the surplus pages to the buddy allocator.
+            sh(&mut m, "unmap heap");
+            assert_eq!(m.hugetlb.hstates[HS_2M].nr_huge_pages, 8);
+            sh(&mut m, "tick 5");
+            m.check().unwrap();
+        }
+    }
+}
+
+/// The shrink scenario: every vmemmap restore fails under pressure, the
+/// pages stay as surplus, the persistent count reads 0; a later use and
+/// free of the pages, with memory back, empties the pool.
+#[test]
+fn shrink_under_pressure() {
+    let s = Scenario::load("hugetlb-shrink-pressure").unwrap();
+    let mut m = Machine::boot(s, None).unwrap();
+    run_setup(&mut m, &mut std::io::sink()).unwrap();
+    assert_eq!(num(&mut m, PROC_NR), 0);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 20);
+    assert_eq!(meminfo_field(&mut m, "HugePages_Surp:"), 20);
+    assert_eq!(m.hugetlb.node_stats[0].restore_failures, 20);
+    assert_eq!(m.hugetlb.node_stats[0].vmemmap_saved, 140);
+    m.check().unwrap();
+    sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 20, "nothing retries on its own");
+    sh(&mut m, "stop filler");
+    sh(&mut m, "tick 2");
+    sh(&mut m, "map again task=user pages=20");
+    sh(&mut m, "touch again");
+    sh(&mut m, "unmap again");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 0);
+    assert_eq!(m.hugetlb.node_stats[0].vmemmap_saved, 0);
+    m.check().unwrap();
+}
+
+/// 1 GiB pages come from a contiguous range: movable allocations in it
+/// migrate out; a range with unmovable allocations is skipped; no
+/// overcommit for gigantic pages.
+#[test]
+fn gigantic_pages_from_a_contiguous_range() {
+    let src = r#"
+name = "giga"
+[[nodes]]
+memory_mib = 2560
+cpus = 1
+[[workloads]]
+name = "anon"
+classes = [ { class = "anon", rate_per_s = 200000, lifetime_ms = 0 } ]
+[[workloads]]
+name = "slab"
+classes = [ { class = "slab", rate_per_s = 200000, lifetime_ms = 0 } ]
+[[tasks]]
+name = "a"
+cpu = 0
+workload = "anon"
+"#;
+    let mut m = boot(src);
+    sh(&mut m, "tick 40");
+    let anon_before = m.buffers().unwrap().class_pages_total()[0];
+    assert!(anon_before > 5000);
+    sh(&mut m, &format!("echo 2 > {SYS_1G}/nr_hugepages"));
+    // 2.5 GiB minus the memmap: two aligned 1 GiB ranges, the first holds
+    // the anon pages, which move.
+    assert_eq!(num(&mut m, &format!("{SYS_1G}/nr_hugepages")), 2);
+    assert_eq!(m.buffers().unwrap().class_pages_total()[0], anon_before);
+    assert_eq!(meminfo_field(&mut m, "Hugetlb:"), 2 * 1048576);
+    m.check().unwrap();
+    sh(&mut m, "tick 5");
+    m.check().unwrap();
+    sh(&mut m, &format!("echo 0 > {SYS_1G}/nr_hugepages"));
+    assert_eq!(num(&mut m, &format!("{SYS_1G}/nr_hugepages")), 0);
+    m.check().unwrap();
+    // Unmovable allocations in the first range: it fails, the page
+    // comes from the second one, and a second page cannot be had.
+    let mut u = boot(&src.replace("workload = \"anon\"", "workload = \"slab\""));
+    sh(&mut u, "tick 40");
+    sh(&mut u, &format!("echo 2 > {SYS_1G}/nr_hugepages"));
+    assert_eq!(num(&mut u, &format!("{SYS_1G}/nr_hugepages")), 1);
+    assert_eq!(u.hugetlb.pages.keys().copied().collect::<Vec<_>>(), vec![1 << 18]);
+    u.check().unwrap();
+}
+
+/// Offlining a memory block migrates the huge pages in use out of it
+/// (to the other node first) and dissolves the free ones; onlining gives
+/// the memory back.
+#[test]
+fn offline_and_online_a_memory_block() {
+    let mut m = boot(TWO);
+    sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
+    sh(&mut m, &format!("echo 20 > {}", node_file(0, "nr_hugepages")));
+    sh(&mut m, "map x task=a pages=10");
+    sh(&mut m, "touch x");
+    let total0 = meminfo_field(&mut m, "MemTotal:");
+    assert_eq!(read(&mut m, "/sys/devices/system/memory/block_size_bytes").unwrap(), "8000000\n");
+    // Node 0 is one 64 MiB zone: half a block. Use 384 MiB nodes
+    // (blocks 0-2 on node 0; its memmap is at the top of block 2).
+    let e = write(&mut m, "/sys/devices/system/memory/memory0/state", "offline").unwrap_err();
+    assert_eq!(e.errno, Errno::EINVAL, "{e}");
+    let mut big = boot(&TWO.replace("memory_mib = 64", "memory_mib = 384"));
+    sh(&mut big, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
+    sh(&mut big, &format!("echo 100 > {}", node_file(0, "nr_hugepages")));
+    sh(&mut big, "map x task=a pages=80");
+    sh(&mut big, "touch x");
+    let before = big.hugetlb.hstates[HS_2M].nr_huge_pages_node.clone();
+    sh(&mut big, "echo offline > /sys/devices/system/memory/memory1/state");
+    assert_eq!(read(&mut big, "/sys/devices/system/memory/memory1/state").unwrap(), "offline\n");
+    let after = big.hugetlb.hstates[HS_2M].nr_huge_pages_node.clone();
+    assert!(after[0] < before[0], "{before:?} -> {after:?}");
+    assert!(big.hugetlb.node_stats[1].migrated_in > 0);
+    big.check().unwrap();
+    sh(&mut big, "tick 5");
+    big.check().unwrap();
+    let t_off = meminfo_field(&mut big, "MemTotal:");
+    sh(&mut big, "echo online > /sys/devices/system/memory/memory1/state");
+    assert_eq!(meminfo_field(&mut big, "MemTotal:"), t_off + 128 * 1024);
+    big.check().unwrap();
+    // Block 0 holds the vmemmap PTE table HVO allocated, block 2 the
+    // memmap: neither can be migrated, EBUSY, and nothing changes.
+    let d = big.digest().unwrap();
+    for b in [0, 2] {
+        let e = write(&mut big, &format!("/sys/devices/system/memory/memory{b}/state"), "offline").unwrap_err();
+        assert_eq!(e.errno, Errno::EBUSY, "{e}");
+    }
+    assert_eq!(big.digest().unwrap(), d);
+    big.check().unwrap();
+    assert!(total0 > 0);
+}
+
+/// HVO frees 7 of 8 vmemmap pages per 2 MiB page (6 with the 2021
+/// variant), splits one PMD per 64 pages, and turning the sysctl off
+/// affects only pages allocated afterwards.
+#[test]
+fn hvo_counts_and_the_sysctl() {
+    for keep_two in [false, true] {
+        let mut m = boot(TWO);
+        if keep_two {
+            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two");
+        }
+        sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
+        let total = meminfo_field(&mut m, "MemTotal:");
+        sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
+        let per = if keep_two { 6 } else { 7 };
+        let saved: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
+        assert_eq!(saved, 10 * per);
+        // All 10 pages' struct pages sit under the first vmemmap PMD
+        // (512 vmemmap pages: 128 MiB of memory).
+        assert_eq!(m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum::<u64>(), 1);
+        // Boot memmap pages given back join MemTotal; the PTE tables are
+        // allocated from it.
+        assert_eq!(meminfo_field(&mut m, "MemTotal:"), total + 4 * 10 * per);
+        sh(&mut m, "echo 0 > /proc/sys/vm/hugetlb_optimize_vmemmap");
+        sh(&mut m, "echo 14 > /proc/sys/vm/nr_hugepages");
+        let saved2: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
+        assert_eq!(saved2, saved, "pages allocated with HVO off keep their vmemmap");
+        m.check().unwrap();
+        sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
+        let saved3: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
+        assert_eq!(saved3, 0);
+        // Split PMDs are not coalesced again.
+        assert_eq!(m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum::<u64>(), 1);
+        m.check().unwrap();
+    }
+}
+
+/// The 1 TiB scenario: 480,000 2 MiB pages, vmemmap saved is exactly
+/// 7 (or 6) per page, one PMD split per 64 pages of each node.
+#[test]
+fn one_tib_vmemmap_saved_is_the_kernels_figure() {
+    let s = Scenario::load("assets/scenarios/hugetlb-1tib-hvo.toml").unwrap();
+    for keep_two in [false, true] {
+        let mut m = Machine::boot(s.clone(), None).unwrap();
+        if keep_two {
+            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two");
+        }
+        run_setup(&mut m, &mut std::io::sink()).unwrap();
+        assert_eq!(num(&mut m, PROC_NR), 480_000);
+        let per = if keep_two { 6 } else { 7 };
+        for n in 0..8 {
+            assert_eq!(m.hugetlb.hstates[HS_2M].nr_huge_pages_node[n], 60_000);
+            assert_eq!(m.hugetlb.node_stats[n].vmemmap_saved, 60_000 * per);
+            assert_eq!(m.hugetlb.node_stats[n].pmd_splits, 60_000u64.div_ceil(64));
+        }
+        let vm = read(&mut m, "/proc/vmstat").unwrap();
+        let field = |name: &str| -> u64 {
+            vm.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        // nr_memmap_boot_pages: the memmap (2^28 frames / 64) less what
+        // HVO gave back.
+        assert_eq!(field("nr_memmap_boot_pages"), (1 << 28) / 64 - 480_000 * per);
+        m.check().unwrap();
+    }
+}
+
+/// The same hugetlb commands on the CPU reference and on the GPU backend
+/// leave byte-identical buffers (the writes go through hugetlb_apply on
+/// the device), equal digests, and both machines pass the checker.
+#[test]
+fn gpu_parity_through_hugetlb_paths() {
+    let Some(ctx) = gpu() else { return };
+    let src = TWO.replace("memory_mib = 64", "memory_mib = 1152").replace(
+        "name = \"b\"\ncpu = 1\nworkload = \"idle\"",
+        "name = \"b\"\ncpu = 1\nworkload = \"anon\"",
+    );
+    let s = Scenario::parse(&src, "two-big").unwrap();
+    let mut cpu = Machine::boot(s.clone(), None).unwrap();
+    let g = GpuBackend::new(ctx, boot_buffers(&s, s.seed)).unwrap();
+    let mut gpu = Machine::with_backend(s.clone(), s.seed, Box::new(g)).unwrap();
+    let script = [
+        "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap",
+        "tick 20",
+        "echo 40 > /proc/sys/vm/nr_hugepages",
+        "echo 1 > /sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages",
+        "map x task=a pages=12 shared",
+        "touch x 8",
+        "tick 10",
+        "echo 4 > /proc/sys/vm/nr_overcommit_hugepages",
+        "map y task=b pages=3 noreserve",
+        "touch y",
+        "migrate a 1",
+        "tick 10",
+        "echo 2 > /proc/sys/vm/nr_hugepages",
+        "unmap x",
+        "echo offline > /sys/devices/system/memory/memory2/state",
+        "echo 0 > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+        "tick 10",
+    ];
+    for line in script {
+        let a = exec_line(&mut cpu, line);
+        let b = exec_line(&mut gpu, line);
+        assert_eq!(a, b, "`{line}`");
+        let (x, y) = (cpu.buffers().unwrap().clone(), gpu.buffers().unwrap());
+        if let Some((buf, i, l, r)) = compare(&x, y) {
+            panic!("after `{line}`: {buf}[{i}] is {l} on the CPU reference but {r} on the GPU");
+        }
+    }
+    assert!(cpu.hugetlb.hstates[HS_1G].nr_huge_pages_node[1] <= 1);
+    assert!(cpu.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum::<u64>() > 0);
+    assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
+    assert_eq!(cpu.totals, gpu.totals);
+    cpu.check().unwrap();
+    gpu.check().unwrap();
+}
