@@ -30,7 +30,27 @@ fn category(s: u32) -> u32 {
         return CAT_ALLOC + fr_class(s);
     }
     if (k == KIND_RESERVED) {
+        if ((fr_flags(s) & RF_OFFLINE) != 0u) {
+            return CAT_OFFLINE;
+        }
         return CAT_RESERVED;
+    }
+    if (k == KIND_HUGE) {
+        let f = fr_flags(s);
+        if ((f & HF_TEMPORARY) != 0u) {
+            return CAT_HUGE_TEMP;
+        }
+        if ((f & HF_GIGANTIC) != 0u) {
+            return select(CAT_GIG_FREE, CAT_GIG_USED, (f & HF_INUSE) != 0u);
+        }
+        return select(CAT_HUGE_FREE, CAT_HUGE_USED, (f & HF_INUSE) != 0u);
+    }
+    if (k == KIND_VMEMMAP) {
+        let f = fr_flags(s);
+        if ((f & VMF_PTE) != 0u) {
+            return CAT_VMEMMAP_PTE;
+        }
+        return select(CAT_VMEMMAP, CAT_VMEMMAP_RUNTIME, (f & VMF_RUNTIME) != 0u);
     }
     return CAT_NONE;
 }

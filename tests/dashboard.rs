@@ -400,3 +400,38 @@ fn switching_off_the_gpu_waits_for_its_state_and_carries_it_over() {
     let mut cpu = small_on_cpu_at(40);
     assert_eq!(s.machine.digest().unwrap(), cpu.digest().unwrap());
 }
+
+/// The hugetlb panel shows each node's pool from the migration preset's
+/// setup (run at open), and its HVO checkbox writes the sysctl.
+#[test]
+fn hugetlb_panel_shows_the_pools_and_writes_the_knobs() {
+    let s = Session::new(
+        Source::Preset("hugetlb-migrate".into()),
+        None,
+        BackendPref::Cpu,
+        None,
+    )
+    .unwrap();
+    let mut d = Dashboard::new(s, None);
+    d.session.running = false;
+    let mut h = harness(d);
+    assert_eq!(h.state().session.machine.tick, 10, "the setup ran");
+    h.get_by_label("Hugetlb").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("2 MiB: 12 pages (8 persistent), 0 free, 0 reserved, 4 surplus of 4 overcommit").is_some()
+    );
+    // Node 0's vmemmap saved: 4 pages x 7 vmemmap pages.
+    assert!(h.query_by_label_contains("28 (").is_some());
+    assert!(h.state().session.machine.hugetlb.optimize_vmemmap);
+    h.get_by_label("/proc/sys/vm/hugetlb_optimize_vmemmap").click();
+    h.run_steps(1);
+    let row = h.get_all_by_role(egui::accesskit::Role::CheckBox).next().unwrap();
+    row.click();
+    h.run_steps(2);
+    assert!(!h.state().session.machine.hugetlb.optimize_vmemmap);
+    assert_eq!(
+        h.state().session.console.log.last().unwrap().cmd,
+        "echo 0 > /proc/sys/vm/hugetlb_optimize_vmemmap"
+    );
+}

@@ -471,3 +471,40 @@ fn gpu_parity_through_hugetlb_paths() {
     cpu.check().unwrap();
     gpu.check().unwrap();
 }
+
+/// Hugetlb and vmemmap frames have their own colors on the frame map, the
+/// same from the shader and from its CPU twin.
+#[test]
+fn frame_map_colors_for_huge_pages_and_vmemmap() {
+    use numasim::engine::frame_map::*;
+    let mut m = Machine::boot(Scenario::load("hugetlb-migrate").unwrap(), None).unwrap();
+    run_setup(&mut m, &mut std::io::sink()).unwrap();
+    let b = m.buffers().unwrap().clone();
+    let n = b.frames.len() as u32;
+    let p = FrameMapParams {
+        first_pfn: 0,
+        frames_per_pixel: 1,
+        width: 1024,
+        height: n / 1024,
+        nr_frames: n,
+        probe_pfn: NO_PROBE,
+        _pad: [0; 2],
+    };
+    let mut out = vec![0; p.out_words()];
+    render(&b, &p, &mut out).unwrap();
+    let pixels = &out[..n as usize];
+    for cat in [CAT_HUGE_USED, CAT_VMEMMAP, CAT_VMEMMAP_PTE] {
+        let c = PALETTE[cat as usize];
+        assert!(pixels.iter().any(|&x| x == c), "{} missing", category_name(cat));
+    }
+    // A used 2 MiB page's 512 frames are all its color.
+    let (&pfn, _) = m.hugetlb.pages.iter().find(|(_, p)| p.user.is_some()).unwrap();
+    assert!(pixels[pfn as usize..pfn as usize + 512]
+        .iter()
+        .all(|&x| x == PALETTE[CAT_HUGE_USED as usize]));
+    let Some(ctx) = gpu() else { return };
+    let mut g = GpuBackend::new(ctx, b.clone()).unwrap();
+    use numasim::engine::Backend;
+    let words = g.frame_map(&p).unwrap();
+    assert_eq!(words, out);
+}

@@ -31,8 +31,22 @@ pub const CAT_FREE: u32 = 1;
 pub const CAT_ALLOC: u32 = CAT_FREE + NR_PAGE_ORDERS as u32;
 /// Reserved at boot (memmap, firmware holes).
 pub const CAT_RESERVED: u32 = CAT_ALLOC + NR_CLASSES as u32;
+/// Hugetlb pages: 2 MiB free in the pool, in use, temporary; 1 GiB free
+/// in the pool, in use.
+pub const CAT_HUGE_FREE: u32 = CAT_RESERVED + 1;
+pub const CAT_HUGE_USED: u32 = CAT_RESERVED + 2;
+pub const CAT_HUGE_TEMP: u32 = CAT_RESERVED + 3;
+pub const CAT_GIG_FREE: u32 = CAT_RESERVED + 4;
+pub const CAT_GIG_USED: u32 = CAT_RESERVED + 5;
+/// vmemmap frames: the boot memmap, pages allocated back by an HVO
+/// restore, PTE tables of split vmemmap PMDs.
+pub const CAT_VMEMMAP: u32 = CAT_RESERVED + 6;
+pub const CAT_VMEMMAP_RUNTIME: u32 = CAT_RESERVED + 7;
+pub const CAT_VMEMMAP_PTE: u32 = CAT_RESERVED + 8;
+/// Memory taken offline.
+pub const CAT_OFFLINE: u32 = CAT_RESERVED + 9;
 /// Categories defined so far.
-pub const NR_CATEGORIES_USED: u32 = CAT_RESERVED + 1;
+pub const NR_CATEGORIES_USED: u32 = CAT_OFFLINE + 1;
 /// Size of the category space (and of the shader's histogram).
 pub const NR_CATEGORIES: usize = 32;
 /// Words after the pixels: the probe (see `FrameMapParams::probe_pfn`).
@@ -91,6 +105,18 @@ pub const PALETTE: [u32; NR_CATEGORIES] = {
         c += 1;
     }
     p[CAT_RESERVED as usize] = rgb(110, 110, 118);
+    // Hugetlb: teal for 2 MiB pages, gold for 1 GiB, pale when free in the
+    // pool; temporary pages stand out in yellow-green.
+    p[CAT_HUGE_FREE as usize] = rgb(128, 203, 196);
+    p[CAT_HUGE_USED as usize] = rgb(0, 137, 123);
+    p[CAT_HUGE_TEMP as usize] = rgb(205, 220, 57);
+    p[CAT_GIG_FREE as usize] = rgb(255, 224, 130);
+    p[CAT_GIG_USED as usize] = rgb(255, 179, 0);
+    // vmemmap: browns.
+    p[CAT_VMEMMAP as usize] = rgb(141, 110, 99);
+    p[CAT_VMEMMAP_RUNTIME as usize] = rgb(188, 143, 110);
+    p[CAT_VMEMMAP_PTE as usize] = rgb(93, 64, 55);
+    p[CAT_OFFLINE as usize] = rgb(55, 55, 60);
     p
 };
 
@@ -103,6 +129,15 @@ pub fn category_name(cat: u32) -> String {
             format!("alloc {}", CLASS_NAMES[(c - CAT_ALLOC) as usize])
         }
         CAT_RESERVED => "reserved".into(),
+        CAT_HUGE_FREE => "hugetlb 2M free".into(),
+        CAT_HUGE_USED => "hugetlb 2M in use".into(),
+        CAT_HUGE_TEMP => "hugetlb temporary".into(),
+        CAT_GIG_FREE => "hugetlb 1G free".into(),
+        CAT_GIG_USED => "hugetlb 1G in use".into(),
+        CAT_VMEMMAP => "vmemmap (boot)".into(),
+        CAT_VMEMMAP_RUNTIME => "vmemmap (restored)".into(),
+        CAT_VMEMMAP_PTE => "vmemmap PTE table".into(),
+        CAT_OFFLINE => "offline".into(),
         c => format!("category {c}"),
     }
 }
@@ -113,7 +148,34 @@ pub fn category(state: u32) -> u32 {
     match kind(state) {
         KIND_FREE => CAT_FREE + order(state),
         KIND_ALLOC => CAT_ALLOC + class(state),
+        KIND_RESERVED if flags(state) & RF_OFFLINE != 0 => CAT_OFFLINE,
         KIND_RESERVED => CAT_RESERVED,
+        KIND_HUGE => {
+            let f = flags(state);
+            if f & HF_TEMPORARY != 0 {
+                CAT_HUGE_TEMP
+            } else if f & HF_GIGANTIC != 0 {
+                if f & HF_INUSE != 0 {
+                    CAT_GIG_USED
+                } else {
+                    CAT_GIG_FREE
+                }
+            } else if f & HF_INUSE != 0 {
+                CAT_HUGE_USED
+            } else {
+                CAT_HUGE_FREE
+            }
+        }
+        KIND_VMEMMAP => {
+            let f = flags(state);
+            if f & VMF_PTE != 0 {
+                CAT_VMEMMAP_PTE
+            } else if f & VMF_RUNTIME != 0 {
+                CAT_VMEMMAP_RUNTIME
+            } else {
+                CAT_VMEMMAP
+            }
+        }
         _ => CAT_NONE,
     }
 }
@@ -290,6 +352,15 @@ pub fn palette_wgsl() -> String {
          const CAT_FREE: u32 = {CAT_FREE}u;\n\
          const CAT_ALLOC: u32 = {CAT_ALLOC}u;\n\
          const CAT_RESERVED: u32 = {CAT_RESERVED}u;\n\
+         const CAT_HUGE_FREE: u32 = {CAT_HUGE_FREE}u;\n\
+         const CAT_HUGE_USED: u32 = {CAT_HUGE_USED}u;\n\
+         const CAT_HUGE_TEMP: u32 = {CAT_HUGE_TEMP}u;\n\
+         const CAT_GIG_FREE: u32 = {CAT_GIG_FREE}u;\n\
+         const CAT_GIG_USED: u32 = {CAT_GIG_USED}u;\n\
+         const CAT_VMEMMAP: u32 = {CAT_VMEMMAP}u;\n\
+         const CAT_VMEMMAP_RUNTIME: u32 = {CAT_VMEMMAP_RUNTIME}u;\n\
+         const CAT_VMEMMAP_PTE: u32 = {CAT_VMEMMAP_PTE}u;\n\
+         const CAT_OFFLINE: u32 = {CAT_OFFLINE}u;\n\
          const NR_CATEGORIES: u32 = {NR_CATEGORIES}u;\n\
          const NO_PROBE: u32 = {NO_PROBE:#x}u;\n",
         v.join(", ")

@@ -8,6 +8,7 @@
 //! frame-map states in `engine::frame_map`; nothing else changes.
 
 pub mod console;
+pub mod hugetlb;
 pub mod map;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
@@ -39,7 +40,7 @@ impl Panel for TunablesPanel {
 
 /// One row of the tunables grid: the file, its value, what it does. A
 /// finished edit writes the file.
-fn knob_row(
+pub(crate) fn knob_row(
     ui: &mut egui::Ui,
     s: &mut Session,
     path: &str,
@@ -172,6 +173,7 @@ impl Dashboard {
                 Box::new(plots::PlotsPanel::default()),
                 Box::new(console::ConsolePanel),
                 Box::new(TunablesPanel),
+                Box::new(hugetlb::HugetlbPanel),
             ],
             tab: 0,
             seed,
