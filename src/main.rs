@@ -169,6 +169,11 @@ enum Cmd {
         /// device), per backend, after the warm-up.
         #[arg(long)]
         phases: bool,
+        /// Grow the 2 MiB hugetlb pool to this many pages and shrink it
+        /// back to 0, with HVO off and on, per backend (default scenario:
+        /// assets/scenarios/hugetlb-1tib-hvo.toml without its setup).
+        #[arg(long)]
+        hugetlb: Option<u64>,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -249,9 +254,12 @@ fn main() {
             backends,
             scaling,
             phases,
+            hugetlb,
             json,
         } => {
-            if phases {
+            if let Some(pages) = hugetlb {
+                cmd_bench_hugetlb(scenarios, pages, backends, json)
+            } else if phases {
                 cmd_bench_phases(scenarios, ticks, warmup, backends)
             } else {
                 cmd_bench(scenarios, ticks, warmup, backends, scaling, json)
@@ -849,6 +857,94 @@ fn bench_one(
         "bytes_per_frame": bpf, "rss_bytes_per_frame": rss_bytes().map(|r| r as f64 / frames as f64),
     }));
     rows.push((label.to_string(), backend, BenchRow { ticks_per_s: tps }));
+    Ok(())
+}
+
+/// `numasim bench --hugetlb N`: the pool grown to N 2 MiB pages and shrunk
+/// back, HVO off and on, per backend. Each resize is one write of
+/// /proc/sys/vm/nr_hugepages: the control path on the CPU over the current
+/// frames (a GPU backend downloads them first), the frame writes applied
+/// by `hugetlb_apply` and recounted on the backend, then waited for.
+fn cmd_bench_hugetlb(
+    scenarios: Vec<String>,
+    pages: u64,
+    backends: Vec<BackendArg>,
+    json: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let scenario = scenarios
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "assets/scenarios/hugetlb-1tib-hvo.toml".into());
+    let backends = if backends.is_empty() {
+        vec![BackendArg::Cpu, BackendArg::Gpu]
+    } else {
+        backends
+    };
+    println!(
+        "{:<22} {:<40} {:>4} {:>9} {:>9} {:>11} {:>13} {:>9} {:>11}",
+        "scenario",
+        "backend",
+        "hvo",
+        "pages",
+        "grow_s",
+        "grow_pg/s",
+        "shrink_s",
+        "shrink_pg/s",
+        "vmemmap_saved"
+    );
+    let mut rows = Vec::new();
+    for b in &backends {
+        for hvo in [false, true] {
+            let mut s = load(&scenario)?;
+            s.setup = None;
+            s.tasks.clear();
+            let (mut m, _) = match Machine::boot_on(s, None, b.choice()) {
+                Ok(x) => x,
+                Err(e) => {
+                    println!("{b:?}: not measured: {e}");
+                    break;
+                }
+            };
+            let name = m.scenario.name.clone();
+            m.hugetlb_set_optimize(hvo);
+            m.checkpoint()?;
+            let t0 = std::time::Instant::now();
+            numasim::procfs::write(&mut m, "/proc/sys/vm/nr_hugepages", &pages.to_string())?;
+            m.backend_mut().finish()?;
+            let grow = t0.elapsed().as_secs_f64();
+            let got = m.hugetlb.hstates[0].nr_huge_pages;
+            let saved: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
+            m.checkpoint()?;
+            let t1 = std::time::Instant::now();
+            numasim::procfs::write(&mut m, "/proc/sys/vm/nr_hugepages", "0")?;
+            m.backend_mut().finish()?;
+            let shrink = t1.elapsed().as_secs_f64();
+            let left = m.hugetlb.hstates[0].nr_huge_pages;
+            m.check()
+                .map_err(|e| anyhow::anyhow!("after the bench: {e}"))?;
+            println!(
+                "{:<22} {:<40} {:>4} {:>9} {:>9.2} {:>11.0} {:>13.2} {:>9.0} {:>11}",
+                name,
+                m.backend_name(),
+                if hvo { "on" } else { "off" },
+                got,
+                grow,
+                got as f64 / grow,
+                shrink,
+                (got - left) as f64 / shrink,
+                saved
+            );
+            rows.push(serde_json::json!({
+                "scenario": name, "backend": m.backend_name(), "hvo": hvo,
+                "pages": got, "grow_s": grow, "shrink_s": shrink,
+                "pages_left": left, "vmemmap_saved": saved,
+            }));
+        }
+    }
+    if let Some(p) = json {
+        std::fs::write(&p, serde_json::to_string_pretty(&rows)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
     Ok(())
 }
 

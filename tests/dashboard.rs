@@ -418,15 +418,21 @@ fn hugetlb_panel_shows_the_pools_and_writes_the_knobs() {
     assert_eq!(h.state().session.machine.tick, 10, "the setup ran");
     h.get_by_label("Hugetlb").click();
     h.run_steps(2);
-    assert!(
-        h.query_by_label_contains("2 MiB: 12 pages (8 persistent), 0 free, 0 reserved, 4 surplus of 4 overcommit").is_some()
-    );
+    assert!(h
+        .query_by_label_contains(
+            "2 MiB: 12 pages (8 persistent), 0 free, 0 reserved, 4 surplus of 4 overcommit"
+        )
+        .is_some());
     // Node 0's vmemmap saved: 4 pages x 7 vmemmap pages.
     assert!(h.query_by_label_contains("28 (").is_some());
     assert!(h.state().session.machine.hugetlb.optimize_vmemmap);
-    h.get_by_label("/proc/sys/vm/hugetlb_optimize_vmemmap").click();
+    h.get_by_label("/proc/sys/vm/hugetlb_optimize_vmemmap")
+        .click();
     h.run_steps(1);
-    let row = h.get_all_by_role(egui::accesskit::Role::CheckBox).next().unwrap();
+    let row = h
+        .get_all_by_role(egui::accesskit::Role::CheckBox)
+        .next()
+        .unwrap();
     row.click();
     h.run_steps(2);
     assert!(!h.state().session.machine.hugetlb.optimize_vmemmap);

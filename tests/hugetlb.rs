@@ -101,12 +101,18 @@ fn resize_semantics() {
     // A per-node write is a global target: node 1 to 1 page.
     let n0 = num(&mut m, &node_file(0, "nr_hugepages"));
     let n1 = num(&mut m, &node_file(1, "nr_hugepages"));
-    sh(&mut m, &format!("echo 1 > {}", node_file(1, "nr_hugepages")));
+    sh(
+        &mut m,
+        &format!("echo 1 > {}", node_file(1, "nr_hugepages")),
+    );
     assert_eq!(num(&mut m, &node_file(0, "nr_hugepages")), n0);
     let n1_after = num(&mut m, &node_file(1, "nr_hugepages"));
     // Node 1 frees its free pages down to what is in use or reserved there.
     assert!(n1_after < n1 && n1_after >= 1, "{n1} -> {n1_after}");
-    assert_eq!(num(&mut m, PROC_NR), n0 + n1_after - num(&mut m, &node_file(1, "surplus_hugepages")));
+    assert_eq!(
+        num(&mut m, PROC_NR),
+        n0 + n1_after - num(&mut m, &node_file(1, "surplus_hugepages"))
+    );
     sh(&mut m, "unmap used");
     sh(&mut m, "unmap held");
     m.check().unwrap();
@@ -132,22 +138,36 @@ fn refused_writes_change_nothing() {
         (PROC_NR.to_string(), "four", Errno::EINVAL),
         (PROC_NR.to_string(), "-1", Errno::EINVAL),
         (format!("{SYS_2M}/nr_hugepages"), "1x", Errno::EINVAL),
-        (format!("{SYS_1G}/nr_overcommit_hugepages"), "1", Errno::EINVAL),
+        (
+            format!("{SYS_1G}/nr_overcommit_hugepages"),
+            "1",
+            Errno::EINVAL,
+        ),
         (format!("{SYS_2M}/free_hugepages"), "1", Errno::EACCES),
         (format!("{SYS_2M}/resv_hugepages"), "1", Errno::EACCES),
         (node_file(0, "surplus_hugepages"), "1", Errno::EACCES),
-        ("/proc/sys/vm/hugetlb_optimize_vmemmap".to_string(), "yes", Errno::EINVAL),
+        (
+            "/proc/sys/vm/hugetlb_optimize_vmemmap".to_string(),
+            "yes",
+            Errno::EINVAL,
+        ),
     ] {
         let e = write(&mut m, &path, v).unwrap_err();
         assert_eq!(e.errno, errno, "{path} <- {v}: {e}");
         assert!(e.to_string().contains(&path), "{e}");
     }
     let e = exec_line(&mut m, "map big task=a pages=5").unwrap_err();
-    assert!(e.contains("ENOMEM") && e.contains("cannot reserve 5"), "{e}");
+    assert!(
+        e.contains("ENOMEM") && e.contains("cannot reserve 5"),
+        "{e}"
+    );
     let e = exec_line(&mut m, "map g task=a pages=1 size=1G").unwrap_err();
     assert!(e.contains("ENOMEM") && e.contains("gigantic"), "{e}");
     assert_eq!(m.digest().unwrap(), digest);
-    assert_eq!(read(&mut m, "/sys/kernel/debug/numasim/hugetlb").unwrap(), table);
+    assert_eq!(
+        read(&mut m, "/sys/kernel/debug/numasim/hugetlb").unwrap(),
+        table
+    );
     assert!(m.hugetlb.mappings.is_empty());
     m.check().unwrap();
 }
@@ -210,7 +230,10 @@ fn migration_into_a_full_pool() {
         assert_eq!(m.hugetlb.hstates[HS_2M].free_huge_pages_node, vec![0, 0]);
         m.check().unwrap();
         if flaw {
-            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hugetlb_temporary_surplus_flaw");
+            sh(
+                &mut m,
+                "echo 1 > /sys/kernel/debug/numasim/variants/hugetlb_temporary_surplus_flaw",
+            );
         }
         let out = sh(&mut m, "migrate db 1");
         assert_eq!(out, "migrated 4 huge pages to node 1, 0 failed\n");
@@ -249,7 +272,11 @@ fn shrink_under_pressure() {
     assert_eq!(m.hugetlb.node_stats[0].vmemmap_saved, 140);
     m.check().unwrap();
     sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
-    assert_eq!(meminfo_field(&mut m, "HugePages_Total:"), 20, "nothing retries on its own");
+    assert_eq!(
+        meminfo_field(&mut m, "HugePages_Total:"),
+        20,
+        "nothing retries on its own"
+    );
     sh(&mut m, "stop filler");
     sh(&mut m, "tick 2");
     sh(&mut m, "map again task=user pages=20");
@@ -303,7 +330,10 @@ workload = "anon"
     sh(&mut u, "tick 40");
     sh(&mut u, &format!("echo 2 > {SYS_1G}/nr_hugepages"));
     assert_eq!(num(&mut u, &format!("{SYS_1G}/nr_hugepages")), 1);
-    assert_eq!(u.hugetlb.pages.keys().copied().collect::<Vec<_>>(), vec![1 << 18]);
+    assert_eq!(
+        u.hugetlb.pages.keys().copied().collect::<Vec<_>>(),
+        vec![1 << 18]
+    );
     u.check().unwrap();
 }
 
@@ -314,23 +344,43 @@ workload = "anon"
 fn offline_and_online_a_memory_block() {
     let mut m = boot(TWO);
     sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
-    sh(&mut m, &format!("echo 20 > {}", node_file(0, "nr_hugepages")));
+    sh(
+        &mut m,
+        &format!("echo 20 > {}", node_file(0, "nr_hugepages")),
+    );
     sh(&mut m, "map x task=a pages=10");
     sh(&mut m, "touch x");
     let total0 = meminfo_field(&mut m, "MemTotal:");
-    assert_eq!(read(&mut m, "/sys/devices/system/memory/block_size_bytes").unwrap(), "8000000\n");
+    assert_eq!(
+        read(&mut m, "/sys/devices/system/memory/block_size_bytes").unwrap(),
+        "8000000\n"
+    );
     // Node 0 is one 64 MiB zone: half a block. Use 384 MiB nodes
     // (blocks 0-2 on node 0; its memmap is at the top of block 2).
-    let e = write(&mut m, "/sys/devices/system/memory/memory0/state", "offline").unwrap_err();
+    let e = write(
+        &mut m,
+        "/sys/devices/system/memory/memory0/state",
+        "offline",
+    )
+    .unwrap_err();
     assert_eq!(e.errno, Errno::EINVAL, "{e}");
     let mut big = boot(&TWO.replace("memory_mib = 64", "memory_mib = 384"));
     sh(&mut big, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
-    sh(&mut big, &format!("echo 100 > {}", node_file(0, "nr_hugepages")));
+    sh(
+        &mut big,
+        &format!("echo 100 > {}", node_file(0, "nr_hugepages")),
+    );
     sh(&mut big, "map x task=a pages=80");
     sh(&mut big, "touch x");
     let before = big.hugetlb.hstates[HS_2M].nr_huge_pages_node.clone();
-    sh(&mut big, "echo offline > /sys/devices/system/memory/memory1/state");
-    assert_eq!(read(&mut big, "/sys/devices/system/memory/memory1/state").unwrap(), "offline\n");
+    sh(
+        &mut big,
+        "echo offline > /sys/devices/system/memory/memory1/state",
+    );
+    assert_eq!(
+        read(&mut big, "/sys/devices/system/memory/memory1/state").unwrap(),
+        "offline\n"
+    );
     let after = big.hugetlb.hstates[HS_2M].nr_huge_pages_node.clone();
     assert!(after[0] < before[0], "{before:?} -> {after:?}");
     assert!(big.hugetlb.node_stats[1].migrated_in > 0);
@@ -338,14 +388,22 @@ fn offline_and_online_a_memory_block() {
     sh(&mut big, "tick 5");
     big.check().unwrap();
     let t_off = meminfo_field(&mut big, "MemTotal:");
-    sh(&mut big, "echo online > /sys/devices/system/memory/memory1/state");
+    sh(
+        &mut big,
+        "echo online > /sys/devices/system/memory/memory1/state",
+    );
     assert_eq!(meminfo_field(&mut big, "MemTotal:"), t_off + 128 * 1024);
     big.check().unwrap();
     // Block 0 holds the vmemmap PTE table HVO allocated, block 2 the
     // memmap: neither can be migrated, EBUSY, and nothing changes.
     let d = big.digest().unwrap();
     for b in [0, 2] {
-        let e = write(&mut big, &format!("/sys/devices/system/memory/memory{b}/state"), "offline").unwrap_err();
+        let e = write(
+            &mut big,
+            &format!("/sys/devices/system/memory/memory{b}/state"),
+            "offline",
+        )
+        .unwrap_err();
         assert_eq!(e.errno, Errno::EBUSY, "{e}");
     }
     assert_eq!(big.digest().unwrap(), d);
@@ -361,7 +419,10 @@ fn hvo_counts_and_the_sysctl() {
     for keep_two in [false, true] {
         let mut m = boot(TWO);
         if keep_two {
-            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two");
+            sh(
+                &mut m,
+                "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two",
+            );
         }
         sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
         let total = meminfo_field(&mut m, "MemTotal:");
@@ -371,20 +432,37 @@ fn hvo_counts_and_the_sysctl() {
         assert_eq!(saved, 10 * per);
         // All 10 pages' struct pages sit under the first vmemmap PMD
         // (512 vmemmap pages: 128 MiB of memory).
-        assert_eq!(m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum::<u64>(), 1);
+        assert_eq!(
+            m.hugetlb
+                .node_stats
+                .iter()
+                .map(|s| s.pmd_splits)
+                .sum::<u64>(),
+            1
+        );
         // Boot memmap pages given back join MemTotal; the PTE tables are
         // allocated from it.
         assert_eq!(meminfo_field(&mut m, "MemTotal:"), total + 4 * 10 * per);
         sh(&mut m, "echo 0 > /proc/sys/vm/hugetlb_optimize_vmemmap");
         sh(&mut m, "echo 14 > /proc/sys/vm/nr_hugepages");
         let saved2: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
-        assert_eq!(saved2, saved, "pages allocated with HVO off keep their vmemmap");
+        assert_eq!(
+            saved2, saved,
+            "pages allocated with HVO off keep their vmemmap"
+        );
         m.check().unwrap();
         sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
         let saved3: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
         assert_eq!(saved3, 0);
         // Split PMDs are not coalesced again.
-        assert_eq!(m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum::<u64>(), 1);
+        assert_eq!(
+            m.hugetlb
+                .node_stats
+                .iter()
+                .map(|s| s.pmd_splits)
+                .sum::<u64>(),
+            1
+        );
         m.check().unwrap();
     }
 }
@@ -397,7 +475,10 @@ fn one_tib_vmemmap_saved_is_the_kernels_figure() {
     for keep_two in [false, true] {
         let mut m = Machine::boot(s.clone(), None).unwrap();
         if keep_two {
-            sh(&mut m, "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two");
+            sh(
+                &mut m,
+                "echo 1 > /sys/kernel/debug/numasim/variants/hvo_keep_two",
+            );
         }
         run_setup(&mut m, &mut std::io::sink()).unwrap();
         assert_eq!(num(&mut m, PROC_NR), 480_000);
@@ -417,7 +498,10 @@ fn one_tib_vmemmap_saved_is_the_kernels_figure() {
         };
         // nr_memmap_boot_pages: the memmap (2^28 frames / 64) less what
         // HVO gave back.
-        assert_eq!(field("nr_memmap_boot_pages"), (1 << 28) / 64 - 480_000 * per);
+        assert_eq!(
+            field("nr_memmap_boot_pages"),
+            (1 << 28) / 64 - 480_000 * per
+        );
         m.check().unwrap();
     }
 }
@@ -465,7 +549,14 @@ fn gpu_parity_through_hugetlb_paths() {
         }
     }
     assert!(cpu.hugetlb.hstates[HS_1G].nr_huge_pages_node[1] <= 1);
-    assert!(cpu.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum::<u64>() > 0);
+    assert!(
+        cpu.hugetlb
+            .node_stats
+            .iter()
+            .map(|s| s.vmemmap_saved)
+            .sum::<u64>()
+            > 0
+    );
     assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
     assert_eq!(cpu.totals, gpu.totals);
     cpu.check().unwrap();
@@ -495,10 +586,15 @@ fn frame_map_colors_for_huge_pages_and_vmemmap() {
     let pixels = &out[..n as usize];
     for cat in [CAT_HUGE_USED, CAT_VMEMMAP, CAT_VMEMMAP_PTE] {
         let c = PALETTE[cat as usize];
-        assert!(pixels.iter().any(|&x| x == c), "{} missing", category_name(cat));
+        assert!(pixels.contains(&c), "{} missing", category_name(cat));
     }
     // A used 2 MiB page's 512 frames are all its color.
-    let (&pfn, _) = m.hugetlb.pages.iter().find(|(_, p)| p.user.is_some()).unwrap();
+    let (&pfn, _) = m
+        .hugetlb
+        .pages
+        .iter()
+        .find(|(_, p)| p.user.is_some())
+        .unwrap();
     assert!(pixels[pfn as usize..pfn as usize + 512]
         .iter()
         .all(|&x| x == PALETTE[CAT_HUGE_USED as usize]));
@@ -507,4 +603,94 @@ fn frame_map_colors_for_huge_pages_and_vmemmap() {
     use numasim::engine::Backend;
     let words = g.frame_map(&p).unwrap();
     assert_eq!(words, out);
+}
+
+/// A command from a small alphabet of hugetlb operations.
+fn random_command(r: &mut u64) -> String {
+    let mut next = |n: u64| {
+        *r = r
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*r >> 33) % n
+    };
+    let name = ["m0", "m1", "m2"][next(3) as usize];
+    let task = ["a", "b"][next(2) as usize];
+    match next(11) {
+        0 => format!("echo {} > /proc/sys/vm/nr_hugepages", next(40)),
+        1 => format!(
+            "echo {} > /sys/devices/system/node/node{}/hugepages/hugepages-2048kB/nr_hugepages",
+            next(20),
+            next(2)
+        ),
+        2 => format!("echo {} > /proc/sys/vm/nr_overcommit_hugepages", next(8)),
+        3 => format!(
+            "map {name} task={task} pages={} {} {}",
+            1 + next(8),
+            ["shared", "private"][next(2) as usize],
+            ["", "noreserve"][next(2) as usize]
+        ),
+        4 | 5 => format!("touch {name} {}", 1 + next(4)),
+        6 => format!("unmap {name}"),
+        7 => format!("migrate {task} {}", next(2)),
+        8 => format!("echo {} > /proc/sys/vm/hugetlb_optimize_vmemmap", next(2)),
+        9 => format!(
+            "echo {} > /sys/kernel/debug/numasim/variants/hvo_keep_two",
+            next(2)
+        ),
+        _ => format!("tick {}", 1 + next(5)),
+    }
+}
+
+fn busy_two() -> Scenario {
+    let src = TWO.replace(
+        "name = \"b\"\ncpu = 1\nworkload = \"idle\"",
+        "name = \"b\"\ncpu = 1\nworkload = \"anon\"",
+    );
+    Scenario::parse(&src, "busy-two").unwrap()
+}
+
+/// Property: any sequence of resizes, maps, touches, unmaps, migrations
+/// and ticks keeps every invariant after every command (failed commands
+/// included: they change nothing).
+#[test]
+fn random_sequences_keep_every_invariant_on_the_cpu() {
+    let s = busy_two();
+    for seed in 1..=12u64 {
+        let mut m = Machine::boot(s.clone(), Some(seed)).unwrap();
+        let mut r = seed;
+        for i in 0..40 {
+            let cmd = random_command(&mut r);
+            let _ = exec_line(&mut m, &cmd);
+            if let Err(e) = m.check() {
+                panic!("seed {seed}, command {i} `{cmd}`: {e}");
+            }
+        }
+    }
+}
+
+/// The same property on the GPU backend, with the CPU reference alongside:
+/// both give the same answers and byte-identical buffers.
+#[test]
+fn random_sequences_agree_on_the_gpu() {
+    let Some(ctx) = gpu() else { return };
+    let s = busy_two();
+    for seed in 1..=3u64 {
+        let mut cpu = Machine::boot(s.clone(), Some(seed)).unwrap();
+        let g = GpuBackend::new(ctx.clone(), boot_buffers(&s, seed)).unwrap();
+        let mut gpu = Machine::with_backend(s.clone(), seed, Box::new(g)).unwrap();
+        let mut r = seed;
+        for i in 0..25 {
+            let cmd = random_command(&mut r);
+            let a = exec_line(&mut cpu, &cmd);
+            let b = exec_line(&mut gpu, &cmd);
+            assert_eq!(a, b, "seed {seed}, command {i} `{cmd}`");
+            gpu.check()
+                .unwrap_or_else(|e| panic!("seed {seed}, command {i} `{cmd}`: {e}"));
+        }
+        let (x, y) = (cpu.buffers().unwrap().clone(), gpu.buffers().unwrap());
+        if let Some((buf, i, l, r)) = compare(&x, y) {
+            panic!("seed {seed}: {buf}[{i}] is {l} on the CPU reference but {r} on the GPU");
+        }
+        assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
+    }
 }

@@ -111,9 +111,14 @@ fn meminfo_lines_have_the_kernel_width() {
     for l in s.lines().filter(|l| l.starts_with("HugePages_")) {
         assert_eq!(l.len(), 24, "`{l}`");
     }
-    assert!(s.ends_with("Hugepagesize:       2048 kB
+    assert!(
+        s.ends_with(
+            "Hugepagesize:       2048 kB
 Hugetlb:               0 kB
-"), "{s}");
+"
+        ),
+        "{s}"
+    );
     let n = cat(&mut m, "/sys/devices/system/node/node0/meminfo");
     assert!(n.starts_with("Node 0 MemTotal:           4096 kB\n"), "{n}");
 }

@@ -107,13 +107,19 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
                     KIND_HUGE => {
                         let gig = d.flags & HF_GIGANTIC != 0;
                         if d.order != if gig { MAX_PAGE_ORDER } else { 9 } {
-                            return v("hugetlb-frame", format!("pfn {pfn:#x}: `{d}` has the wrong order for its size"));
+                            return v(
+                                "hugetlb-frame",
+                                format!("pfn {pfn:#x}: `{d}` has the wrong order for its size"),
+                            );
                         }
                         let inuse = d.flags & HF_INUSE != 0;
                         if inuse != (owner != OWNER_NONE)
                             || (inuse && owner - OWNER_TASK_BASE >= nr_tasks)
                         {
-                            return v("hugetlb-frame", format!("pfn {pfn:#x}: `{d}` has owner {owner}"));
+                            return v(
+                                "hugetlb-frame",
+                                format!("pfn {pfn:#x}: `{d}` has owner {owner}"),
+                            );
                         }
                         huge[0] += 1 << d.order;
                         if inuse {

@@ -499,9 +499,8 @@ impl Machine {
                 detail: sv.detail.clone(),
             });
         }
-        hugetlb::check::check(&self.hugetlb, b, &self.tasks).map_err(|(name, detail)| {
-            invariants::Violation { name, tick, detail }
-        })
+        hugetlb::check::check(&self.hugetlb, b, &self.tasks)
+            .map_err(|(name, detail)| invariants::Violation { name, tick, detail })
     }
 
     /// Sum of a counter over the zones of `node` (or all zones).

@@ -156,7 +156,10 @@ fn block_ok(m: &Machine, path: &str, b: u32) -> Result<(), FsError> {
         return Err(fs_err(
             path,
             Errno::ENOENT,
-            format!("the machine has memory blocks 0-{}", m.nr_memory_blocks() - 1),
+            format!(
+                "the machine has memory blocks 0-{}",
+                m.nr_memory_blocks() - 1
+            ),
         ));
     }
     Ok(())
@@ -327,11 +330,19 @@ pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>
                     )),
                 }
             }
-            File::Debug(name @ ("variants/hvo_keep_two" | "variants/hugetlb_temporary_surplus_flaw")) => {
+            File::Debug(
+                name @ ("variants/hvo_keep_two" | "variants/hugetlb_temporary_surplus_flaw"),
+            ) => {
                 let x = match v {
                     "0" => false,
                     "1" => true,
-                    _ => return Err(fs_err(path, Errno::EINVAL, format!("`{v}`: expected 0 or 1"))),
+                    _ => {
+                        return Err(fs_err(
+                            path,
+                            Errno::EINVAL,
+                            format!("`{v}`: expected 0 or 1"),
+                        ))
+                    }
                 };
                 if name.ends_with("hvo_keep_two") {
                     m.hugetlb.variants.hvo_keep_two = x;
@@ -359,7 +370,20 @@ pub fn stats_table(m: &Machine) -> String {
     let _ = writeln!(
         s,
         "{:<4} {:<20} {:>8} {:>8} {:>8} {:>9} {:>11} {:>13} {:>9} {:>12} {:>8} {:>7} {:>9} {:>6}",
-        "node", "hstate", "nr", "free", "surplus", "temporary", "temp_allocs", "vmemmap_saved", "pmd_split", "restore_fail", "hvo_fail", "migr_in", "migr_fail", "sigbus"
+        "node",
+        "hstate",
+        "nr",
+        "free",
+        "surplus",
+        "temporary",
+        "temp_allocs",
+        "vmemmap_saved",
+        "pmd_split",
+        "restore_fail",
+        "hvo_fail",
+        "migr_in",
+        "migr_fail",
+        "sigbus"
     );
     for n in 0..h.nr_nodes() {
         for hs in 0..NR_HSTATES {
@@ -408,7 +432,9 @@ pub fn stats_table(m: &Machine) -> String {
     let _ = writeln!(
         s,
         "hugetlb_optimize_vmemmap {} hvo_keep_two {} hugetlb_temporary_surplus_flaw {}",
-        h.optimize_vmemmap as u8, h.variants.hvo_keep_two as u8, h.variants.temporary_surplus_flaw as u8
+        h.optimize_vmemmap as u8,
+        h.variants.hvo_keep_two as u8,
+        h.variants.temporary_surplus_flaw as u8
     );
     s
 }

@@ -155,7 +155,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
             .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
             .clone();
         return match file {
-            "meminfo" => Ok(format::node_meminfo(&b, n) + &hugetlb::node_meminfo_lines(&m.hugetlb, n)),
+            "meminfo" => {
+                Ok(format::node_meminfo(&b, n) + &hugetlb::node_meminfo_lines(&m.hugetlb, n))
+            }
             "numastat" => Ok(format::numastat(m, n)),
             "vmstat" => Ok(format::node_vmstat(m, &b, n)),
             "distance" => {

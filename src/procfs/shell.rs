@@ -149,7 +149,8 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
             _ => Err("stop: expected `stop NAME`".into()),
         },
         "map" => {
-            let usage = "map: expected `map NAME task=T pages=N [size=2M|1G] [shared|private] [noreserve]`";
+            let usage =
+                "map: expected `map NAME task=T pages=N [size=2M|1G] [shared|private] [noreserve]`";
             let Some((&name, kv)) = args.split_first() else {
                 return Err(usage.into());
             };
@@ -162,9 +163,10 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
                 match a.split_once('=') {
                     Some(("task", v)) => task = Some(v.to_string()),
                     Some(("pages", v)) => {
-                        pages = Some(v.parse::<u64>().map_err(|_| {
-                            format!("map: pages=`{v}` is not a number of pages")
-                        })?)
+                        pages =
+                            Some(v.parse::<u64>().map_err(|_| {
+                                format!("map: pages=`{v}` is not a number of pages")
+                            })?)
                     }
                     Some(("size", v)) => {
                         hs = match v {
@@ -216,7 +218,9 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
                 let (ok, failed) = m
                     .hugetlb_migrate(task, node)
                     .map_err(|e| format!("migrate: {e}"))?;
-                Ok(format!("migrated {ok} huge pages to node {node}, {failed} failed\n"))
+                Ok(format!(
+                    "migrated {ok} huge pages to node {node}, {failed} failed\n"
+                ))
             }
             _ => Err("migrate: expected `migrate TASK NODE`".into()),
         },

@@ -24,8 +24,9 @@ pub struct Txn<'a> {
     frames: BTreeMap<u32, (u32, u32)>,
     pageblocks: BTreeMap<u32, u32>,
     totals: BTreeMap<u32, u64>,
-    /// Free heads per zone and order, built on first use of a zone.
-    free: Vec<Option<Vec<BTreeSet<u32>>>>,
+    /// Free heads per zone, order and list (the head's pageblock type),
+    /// built on first use of a zone.
+    free: Vec<Option<Vec<[BTreeSet<u32>; MIGRATE_TYPES]>>>,
     /// Change of NR_FREE_PAGES per zone.
     free_delta: Vec<i64>,
 }
@@ -102,8 +103,33 @@ impl<'a> Txn<'a> {
             .copied()
             .unwrap_or(self.b.pageblocks[pb as usize])
     }
+    /// Changes a pageblock's type; free blocks headed in it move lists.
     pub fn set_pageblock(&mut self, pb: u32, mt: u32) {
+        let old = self.pageblock(pb);
         self.pageblocks.insert(pb, mt);
+        if old == mt {
+            return;
+        }
+        let start = pb << PAGEBLOCK_ORDER;
+        let z = self.zone_of(start);
+        if self.free[z].is_none() || self.head_of(start) != start {
+            return;
+        }
+        let mut p = start;
+        while p < start + PAGEBLOCK_FRAMES as u32 {
+            let s = self.state(p);
+            if kind(s) == KIND_FREE {
+                let sets = self.free[z].as_mut().expect("checked");
+                if sets[order(s) as usize][old as usize].remove(&p) {
+                    sets[order(s) as usize][mt as usize].insert(p);
+                }
+            }
+            p += 1 << order(s);
+        }
+    }
+
+    fn list_of(&self, p: u32) -> usize {
+        self.pageblock(p >> PAGEBLOCK_ORDER) as usize
     }
     /// Adds to a zone's cumulative counter (`ZS_*`).
     pub fn add_total(&mut self, zone: usize, stat: usize, n: u64) {
@@ -134,16 +160,17 @@ impl<'a> Txn<'a> {
         }
     }
 
-    fn zone_sets(&mut self, z: usize) -> &mut Vec<BTreeSet<u32>> {
+    fn zone_sets(&mut self, z: usize) -> &mut Vec<[BTreeSet<u32>; MIGRATE_TYPES]> {
         if self.free[z].is_none() {
             let zd = self.b.zones[z];
-            let mut sets = vec![BTreeSet::new(); NR_PAGE_ORDERS];
+            let mut sets: Vec<[BTreeSet<u32>; MIGRATE_TYPES]> =
+                (0..NR_PAGE_ORDERS).map(|_| Default::default()).collect();
             let mut p = zd.start_pfn;
             let end = zd.start_pfn + zd.nr_frames;
             while p < end {
                 let s = self.state(p);
                 if kind(s) == KIND_FREE {
-                    sets[order(s) as usize].insert(p);
+                    sets[order(s) as usize][self.list_of(p)].insert(p);
                 }
                 p += 1 << order(s);
             }
@@ -151,13 +178,28 @@ impl<'a> Txn<'a> {
         }
         self.free[z].as_mut().expect("built above")
     }
+    fn sets_remove(&mut self, z: usize, k: u32, p: u32) {
+        let l = self.list_of(p);
+        self.zone_sets(z)[k as usize][l].remove(&p);
+    }
+    fn sets_insert(&mut self, z: usize, k: u32, p: u32) {
+        let l = self.list_of(p);
+        self.zone_sets(z)[k as usize][l].insert(p);
+    }
 
     /// Allocates a block of order `o` in zone `z` for migratetype `mt`,
     /// leaving the zone above `wmark`: the smallest free block of the
     /// type's own list, else of a fallback list (taken without claiming
     /// the pageblock), lowest pfn first; isolated pageblocks are skipped.
     /// The caller writes the returned head's state.
-    pub fn alloc_in_zone(&mut self, z: usize, o: u32, mt: u32, wmark: Wmark, highest: u32) -> Option<u32> {
+    pub fn alloc_in_zone(
+        &mut self,
+        z: usize,
+        o: u32,
+        mt: u32,
+        wmark: Wmark,
+        highest: u32,
+    ) -> Option<u32> {
         let zd = self.b.zones[z];
         let mark = match wmark {
             Wmark::Min => zd.wmark_min,
@@ -170,31 +212,25 @@ impl<'a> Txn<'a> {
         if (mt as usize) < FALLBACKS.len() {
             lists.extend(FALLBACKS[mt as usize]);
         }
-        self.zone_sets(z);
-        let sets = self.free[z].as_ref().expect("built above");
-        let (pbm, b) = (&self.pageblocks, self.b);
-        let pb = |p: u32| {
-            let i = p >> PAGEBLOCK_ORDER;
-            pbm.get(&i).copied().unwrap_or(b.pageblocks[i as usize])
-        };
+        let sets = self.zone_sets(z);
         let mut found = None;
         'search: for &list in &lists {
             for k in o..=MAX_PAGE_ORDER {
-                if let Some(&p) = sets[k as usize].iter().find(|&&p| pb(p) == list) {
+                if let Some(&p) = sets[k as usize][list as usize].first() {
                     found = Some((p, k));
                     break 'search;
                 }
             }
         }
         let (p, k) = found?;
-        self.zone_sets(z)[k as usize].remove(&p);
+        self.sets_remove(z, k, p);
         // expand(): the upper halves go back on the lists.
         let mut k = k;
         while k > o {
             k -= 1;
             let half = p + (1 << k);
             self.set(half, make_free(k), OWNER_NONE);
-            self.zone_sets(z)[k as usize].insert(half);
+            self.sets_insert(z, k, half);
         }
         self.set(p, make_free(o), OWNER_NONE);
         self.free_delta[z] -= 1 << o;
@@ -205,7 +241,9 @@ impl<'a> Txn<'a> {
     /// highest usable type down.
     pub fn alloc_on_node(&mut self, node: u32, o: u32, mt: u32, highest: ZoneType) -> Option<u32> {
         let mut zs: Vec<usize> = (0..self.b.zones.len())
-            .filter(|&z| self.b.zones[z].node == node && self.b.zones[z].zone_type <= highest as u32)
+            .filter(|&z| {
+                self.b.zones[z].node == node && self.b.zones[z].zone_type <= highest as u32
+            })
             .collect();
         zs.sort_by_key(|&z| std::cmp::Reverse(self.b.zones[z].zone_type));
         for z in zs {
@@ -241,13 +279,13 @@ impl<'a> Txn<'a> {
                     self.set_pageblock(hi >> PAGEBLOCK_ORDER, ma);
                 }
             }
-            self.zone_sets(z)[k as usize].remove(&buddy);
+            self.sets_remove(z, k, buddy);
             self.set(hi, 0, 0);
             p = lo;
             k += 1;
         }
         self.set(p, make_free(k), OWNER_NONE);
-        self.zone_sets(z)[k as usize].insert(p);
+        self.sets_insert(z, k, p);
     }
 
     /// Takes the free block headed at `p` off its list (the caller then
@@ -257,7 +295,7 @@ impl<'a> Txn<'a> {
         debug_assert_eq!(kind(s), KIND_FREE);
         let o = order(s);
         let z = self.zone_of(p);
-        self.zone_sets(z)[o as usize].remove(&p);
+        self.sets_remove(z, o, p);
         self.free_delta[z] -= 1 << o;
         o
     }
@@ -274,8 +312,16 @@ impl<'a> Txn<'a> {
         while o > 0 {
             o -= 1;
             let half = base + (1 << o);
-            let (keep, other) = if pfn >= half { (half, base) } else { (base, half) };
-            self.set(other, (s & !(0xf << 4)) | (o << 4), owner_at(own, other - h));
+            let (keep, other) = if pfn >= half {
+                (half, base)
+            } else {
+                (base, half)
+            };
+            self.set(
+                other,
+                (s & !(0xf << 4)) | (o << 4),
+                owner_at(own, other - h),
+            );
             base = keep;
         }
         self.set(pfn, s & !(0xf << 4), owner_at(own, pfn - h));

@@ -5,7 +5,11 @@
 use super::*;
 use crate::engine::state::SimBuffers;
 
-pub fn check(h: &Hugetlb, b: &SimBuffers, tasks: &[crate::kernel::TaskInfo]) -> Result<(), (&'static str, String)> {
+pub fn check(
+    h: &Hugetlb,
+    b: &SimBuffers,
+    tasks: &[crate::kernel::TaskInfo],
+) -> Result<(), (&'static str, String)> {
     h.check_counters()?;
     let nn = h.nr_nodes();
     let mut saved = vec![0u64; nn];
@@ -57,6 +61,7 @@ pub fn check(h: &Hugetlb, b: &SimBuffers, tasks: &[crate::kernel::TaskInfo]) -> 
         saved[p.node as usize] += p.vmemmap_freed as u64;
     }
     // Frames of hugetlb pages per node equal the pages the pools count.
+    #[allow(clippy::needless_range_loop)]
     for n in 0..nn {
         let frames: u64 = b
             .zones
@@ -126,7 +131,10 @@ pub fn check(h: &Hugetlb, b: &SimBuffers, tasks: &[crate::kernel::TaskInfo]) -> 
         if !ok {
             return Err((
                 "vmemmap-map",
-                format!("vmemmap page {s} should be backed by pfn {backing:#x}, which holds `{}`", decode(b.frames[backing as usize])),
+                format!(
+                    "vmemmap page {s} should be backed by pfn {backing:#x}, which holds `{}`",
+                    decode(b.frames[backing as usize])
+                ),
             ));
         }
     }
@@ -137,7 +145,10 @@ pub fn check(h: &Hugetlb, b: &SimBuffers, tasks: &[crate::kernel::TaskInfo]) -> 
         {
             return Err((
                 "vmemmap-pmd",
-                format!("vmemmap PMD {pmd} is split, but pfn {:#x} is not its PTE table", pt - 1),
+                format!(
+                    "vmemmap PMD {pmd} is split, but pfn {:#x} is not its PTE table",
+                    pt - 1
+                ),
             ));
         }
     }

@@ -651,7 +651,8 @@ impl Path<'_, '_> {
         let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
         self.t
             .add_total(zd, crate::engine::types::ZS_PGALLOC, 1 << o);
-        self.t.add_total(zs, crate::engine::types::ZS_PGFREE, 1 << o);
+        self.t
+            .add_total(zs, crate::engine::types::ZS_PGFREE, 1 << o);
         Some(dst)
     }
 
@@ -678,8 +679,10 @@ impl Path<'_, '_> {
         self.t.set(dst, 0, 0);
         self.t.free_block(dst, o);
         let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
-        self.t.add_total(zs, crate::engine::types::ZS_PGALLOC, 1 << o);
-        self.t.add_total(zd, crate::engine::types::ZS_PGFREE, 1 << o);
+        self.t
+            .add_total(zs, crate::engine::types::ZS_PGALLOC, 1 << o);
+        self.t
+            .add_total(zd, crate::engine::types::ZS_PGFREE, 1 << o);
     }
 
     // ----- pool lists (enqueue / dequeue / remove / add) -----
@@ -884,9 +887,7 @@ impl Path<'_, '_> {
             let h = &self.h.hstates[hs];
             let node_persistent =
                 h.nr_huge_pages_node[n as usize] - h.surplus_huge_pages_node[n as usize];
-            count = count
-                .checked_add(h.persistent() - node_persistent)
-                .unwrap_or(u64::MAX);
+            count = count.saturating_add(h.persistent() - node_persistent);
         }
         // Growing: surplus pages become persistent first.
         while self.h.hstates[hs].surplus_huge_pages > 0 && count > self.h.hstates[hs].persistent() {
@@ -1010,6 +1011,7 @@ impl Path<'_, '_> {
 
     // ----- mappings -----
 
+    #[allow(clippy::too_many_arguments)]
     pub fn map(
         &mut self,
         name: &str,
@@ -1045,7 +1047,13 @@ impl Path<'_, '_> {
     /// A fault on page `idx` of mapping `m` (`hugetlb_no_page()` and
     /// `alloc_hugetlb_folio()`): the page comes from the pool, preferring
     /// `nid` and falling back in distance order within `mask`.
-    pub fn fault(&mut self, m: usize, idx: u64, nid: u32, mask: &[u32]) -> Result<u32, HugetlbError> {
+    pub fn fault(
+        &mut self,
+        m: usize,
+        idx: u64,
+        nid: u32,
+        mask: &[u32],
+    ) -> Result<u32, HugetlbError> {
         let hs = self.h.mappings[m].hs;
         let reserved = self.h.mappings[m].resv_left > 0;
         let order: Vec<u32> = node_order(self.topo, nid)
@@ -1196,7 +1204,10 @@ impl Path<'_, '_> {
                 KIND_FREE => {}
                 KIND_ALLOC if alloc_mt(s) == MIGRATE_MOVABLE => {
                     if !targets.iter().any(|&n| self.migrate_block(p, n).is_some()) {
-                        return err("EBUSY", format!("no memory to migrate the allocation at pfn {p:#x} to"));
+                        return err(
+                            "EBUSY",
+                            format!("no memory to migrate the allocation at pfn {p:#x} to"),
+                        );
                     }
                 }
                 KIND_HUGE => {
@@ -1206,7 +1217,10 @@ impl Path<'_, '_> {
                     let page = self.h.pages[&p].clone();
                     if page.user.is_some() {
                         if !targets.iter().any(|&n| self.migrate_page(p, n)) {
-                            return err("EBUSY", format!("no target for the huge page at pfn {p:#x}"));
+                            return err(
+                                "EBUSY",
+                                format!("no target for the huge page at pfn {p:#x}"),
+                            );
                         }
                     } else {
                         self.dissolve_free(p)?;
@@ -1215,10 +1229,7 @@ impl Path<'_, '_> {
                 _ => {
                     return err(
                         "EBUSY",
-                        format!(
-                            "pfn {p:#x} holds `{}`, which cannot be migrated",
-                            decode(s)
-                        ),
+                        format!("pfn {p:#x} holds `{}`, which cannot be migrated", decode(s)),
                     )
                 }
             }
@@ -1232,8 +1243,11 @@ impl Path<'_, '_> {
             p += 1 << o;
         }
         for c in (start..start + nr).step_by(CHUNK_FRAMES as usize) {
-            self.t
-                .set(c, make_reserved(MAX_PAGE_ORDER) | (RF_OFFLINE << FLAGS_SHIFT), 0);
+            self.t.set(
+                c,
+                make_reserved(MAX_PAGE_ORDER) | (RF_OFFLINE << FLAGS_SHIFT),
+                0,
+            );
         }
         for pb in pb0..pb0 + (nr >> PAGEBLOCK_ORDER) {
             self.t.set_pageblock(pb, MIGRATE_MOVABLE);
@@ -1248,7 +1262,10 @@ impl Path<'_, '_> {
     fn dissolve_free(&mut self, pfn: u32) -> Result<(), HugetlbError> {
         let p = self.h.pages[&pfn].clone();
         if self.h.hstates[p.hs].available() == 0 {
-            return err("EBUSY", format!("the free huge page at pfn {pfn:#x} is reserved"));
+            return err(
+                "EBUSY",
+                format!("the free huge page at pfn {pfn:#x} is reserved"),
+            );
         }
         let surplus = self.h.hstates[p.hs].surplus_huge_pages_node[p.node as usize] > 0;
         self.remove(pfn, surplus);
@@ -1312,7 +1329,12 @@ pub fn fault_node(policy: &Mempolicy, task_node: u32, idx: u64, weights: &[u8]) 
         }
         Mempolicy::WeightedInterleave(_) => {
             let nodes = policy.nodes();
-            let w = |n: u32| weights.get(n as usize).map(|&w| w.max(1) as u64).unwrap_or(1);
+            let w = |n: u32| {
+                weights
+                    .get(n as usize)
+                    .map(|&w| w.max(1) as u64)
+                    .unwrap_or(1)
+            };
             let total: u64 = nodes.iter().map(|&n| w(n)).sum();
             let mut pos = idx % total;
             for &n in &nodes {
