@@ -41,6 +41,27 @@ workload = "idle"
 policy = "bind:1"
 "#;
 
+/// The same scenario and seed on the CPU reference and on the GPU backend.
+fn pair(
+    s: &Scenario,
+    seed: u64,
+    ctx: numasim::engine::gpu::device::GpuContext,
+) -> (Machine, Machine) {
+    let cpu = Machine::boot(s.clone(), Some(seed)).unwrap();
+    let g = GpuBackend::new(ctx, boot_buffers(s, seed)).unwrap();
+    let gpu = Machine::with_backend(s.clone(), seed, Box::new(g)).unwrap();
+    (cpu, gpu)
+}
+
+/// Both machines hold byte-identical buffers, or the first difference is
+/// named after `when`.
+fn assert_same_buffers(cpu: &mut Machine, gpu: &mut Machine, when: &str) {
+    let (x, y) = (cpu.buffers().unwrap().clone(), gpu.buffers().unwrap());
+    if let Some((buf, i, l, r)) = compare(&x, y) {
+        panic!("{when}: {buf}[{i}] is {l} on the CPU reference but {r} on the GPU");
+    }
+}
+
 fn boot(src: &str) -> Machine {
     Machine::boot(Scenario::parse(src, "test.toml").unwrap(), None).unwrap()
 }
@@ -517,9 +538,7 @@ fn gpu_parity_through_hugetlb_paths() {
         "name = \"b\"\ncpu = 1\nworkload = \"anon\"",
     );
     let s = Scenario::parse(&src, "two-big").unwrap();
-    let mut cpu = Machine::boot(s.clone(), None).unwrap();
-    let g = GpuBackend::new(ctx, boot_buffers(&s, s.seed)).unwrap();
-    let mut gpu = Machine::with_backend(s.clone(), s.seed, Box::new(g)).unwrap();
+    let (mut cpu, mut gpu) = pair(&s, s.seed, ctx);
     let script = [
         "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap",
         "tick 20",
@@ -543,10 +562,7 @@ fn gpu_parity_through_hugetlb_paths() {
         let a = exec_line(&mut cpu, line);
         let b = exec_line(&mut gpu, line);
         assert_eq!(a, b, "`{line}`");
-        let (x, y) = (cpu.buffers().unwrap().clone(), gpu.buffers().unwrap());
-        if let Some((buf, i, l, r)) = compare(&x, y) {
-            panic!("after `{line}`: {buf}[{i}] is {l} on the CPU reference but {r} on the GPU");
-        }
+        assert_same_buffers(&mut cpu, &mut gpu, &format!("after `{line}`"));
     }
     assert!(cpu.hugetlb.hstates[HS_1G].nr_huge_pages_node[1] <= 1);
     assert!(
@@ -675,9 +691,7 @@ fn random_sequences_agree_on_the_gpu() {
     let Some(ctx) = gpu() else { return };
     let s = busy_two();
     for seed in 1..=3u64 {
-        let mut cpu = Machine::boot(s.clone(), Some(seed)).unwrap();
-        let g = GpuBackend::new(ctx.clone(), boot_buffers(&s, seed)).unwrap();
-        let mut gpu = Machine::with_backend(s.clone(), seed, Box::new(g)).unwrap();
+        let (mut cpu, mut gpu) = pair(&s, seed, ctx.clone());
         let mut r = seed;
         for i in 0..25 {
             let cmd = random_command(&mut r);
@@ -687,10 +701,7 @@ fn random_sequences_agree_on_the_gpu() {
             gpu.check()
                 .unwrap_or_else(|e| panic!("seed {seed}, command {i} `{cmd}`: {e}"));
         }
-        let (x, y) = (cpu.buffers().unwrap().clone(), gpu.buffers().unwrap());
-        if let Some((buf, i, l, r)) = compare(&x, y) {
-            panic!("seed {seed}: {buf}[{i}] is {l} on the CPU reference but {r} on the GPU");
-        }
+        assert_same_buffers(&mut cpu, &mut gpu, &format!("seed {seed}"));
         assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
     }
 }

@@ -66,17 +66,7 @@ impl GpuBackend {
                 resource: b.totals.as_entire_binding(),
             },
         ];
-        for (first, parts) in [
-            (shaders::FRAMES_BINDING, &b.frames),
-            (shaders::OWNERS_BINDING, &b.owners),
-        ] {
-            for (p, buf) in parts.iter().enumerate() {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: first + p as u32,
-                    resource: buf.as_entire_binding(),
-                });
-            }
-        }
+        entries.extend(b.frame_part_entries());
         let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("numasim.hugetlb_apply"),
             layout: &pipeline.get_bind_group_layout(0),

@@ -44,17 +44,7 @@ impl GpuBackend {
                 resource: b.pageblocks.as_entire_binding(),
             },
         ];
-        for (first, parts) in [
-            (shaders::FRAMES_BINDING, &b.frames),
-            (shaders::OWNERS_BINDING, &b.owners),
-        ] {
-            for (p, buf) in parts.iter().enumerate() {
-                entries.push(wgpu::BindGroupEntry {
-                    binding: first + p as u32,
-                    resource: buf.as_entire_binding(),
-                });
-            }
-        }
+        entries.extend(b.frame_part_entries());
         self.ctx
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {

@@ -57,6 +57,26 @@ struct Bufs {
     dispatch: wgpu::Buffer,
 }
 
+impl Bufs {
+    /// Bind group entries for every part of the frame and owner arrays,
+    /// at `shaders::FRAMES_BINDING..` and `shaders::OWNERS_BINDING..`.
+    fn frame_part_entries(&self) -> Vec<wgpu::BindGroupEntry<'_>> {
+        let mut v = Vec::new();
+        for (first, parts) in [
+            (shaders::FRAMES_BINDING, &self.frames),
+            (shaders::OWNERS_BINDING, &self.owners),
+        ] {
+            for (p, buf) in parts.iter().enumerate() {
+                v.push(wgpu::BindGroupEntry {
+                    binding: first + p as u32,
+                    resource: buf.as_entire_binding(),
+                });
+            }
+        }
+        v
+    }
+}
+
 /// Slots in the ring of statistics buffers.
 const STATS_RING: usize = 4;
 

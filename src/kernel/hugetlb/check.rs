@@ -15,29 +15,13 @@ pub fn check(
     let mut saved = vec![0u64; nn];
     for (&pfn, p) in &h.pages {
         let s = b.frames[pfn as usize];
-        let mut f = 0;
-        if p.user.is_some() {
-            f |= HF_INUSE;
-        }
-        if p.temporary {
-            f |= HF_TEMPORARY;
-        }
-        if p.vmemmap_freed > 0 {
-            f |= HF_HVO;
-        }
-        let o = if p.hs == HS_1G {
-            f |= HF_GIGANTIC;
-            MAX_PAGE_ORDER
-        } else {
-            9
-        };
-        if s != make_huge(o, f) {
+        if s != p.head_state() {
             return Err((
                 "hugetlb-page-frame",
                 format!(
                     "the {} page at pfn {pfn:#x} should be `{}` but the frame holds `{}`",
                     hstate_name(p.hs),
-                    decode(make_huge(o, f)),
+                    decode(p.head_state()),
                     decode(s)
                 ),
             ));
@@ -110,24 +94,11 @@ pub fn check(
             continue;
         }
         // The backing frame is a vmemmap page holding this index.
-        let mut o = 0;
-        let head = loop {
-            let hp = backing & !((1u32 << o) - 1);
-            let st = b.frames[hp as usize];
-            if kind(st) != KIND_TAIL && order(st) >= o {
-                break hp;
-            }
-            o += 1;
-            if o > MAX_PAGE_ORDER {
-                break u32::MAX;
-            }
-        };
-        let ok = head != u32::MAX && {
-            let st = b.frames[head as usize];
-            kind(st) == KIND_VMEMMAP
-                && flags(st) & VMF_PTE == 0
-                && b.owners[head as usize] + (backing - head) == s + 1
-        };
+        let head = crate::engine::frame_map::head_of(&b.frames, backing);
+        let st = b.frames[head as usize];
+        let ok = kind(st) == KIND_VMEMMAP
+            && flags(st) & VMF_PTE == 0
+            && b.owners[head as usize] + (backing - head) == s + 1;
         if !ok {
             return Err((
                 "vmemmap-map",

@@ -112,6 +112,28 @@ pub struct HPage {
     pub vmemmap_freed: u32,
 }
 
+impl HPage {
+    /// The state word of the page's head frame (of its first chunk, for a
+    /// 1 GiB page): its order and the flags its record implies.
+    pub fn head_state(&self) -> u32 {
+        let mut f = 0;
+        if self.user.is_some() {
+            f |= HF_INUSE;
+        }
+        if self.temporary {
+            f |= HF_TEMPORARY;
+        }
+        if self.vmemmap_freed > 0 {
+            f |= HF_HVO;
+        }
+        if self.hs == HS_1G {
+            make_huge(MAX_PAGE_ORDER, f | HF_GIGANTIC)
+        } else {
+            make_huge(9, f)
+        }
+    }
+}
+
 /// A hugetlb mapping of a task (an mmap of a hugetlbfs file or
 /// MAP_HUGETLB).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,8 +252,7 @@ impl Hugetlb {
             .count() as u64
     }
 
-    /// Reserved pages per node are not kept by the kernel (reservations
-    /// are global); the panel shows the global count.
+    /// The index of the mapping named `name`.
     pub fn mapping(&self, name: &str) -> Option<usize> {
         self.mappings.iter().position(|m| m.name == name)
     }
@@ -475,35 +496,18 @@ impl Path<'_, '_> {
 
     // ----- frames of a huge page -----
 
-    fn head_flags(p: &HPage) -> u32 {
-        let mut f = 0;
-        if p.user.is_some() {
-            f |= HF_INUSE;
-        }
-        if p.temporary {
-            f |= HF_TEMPORARY;
-        }
-        if p.vmemmap_freed > 0 {
-            f |= HF_HVO;
-        }
-        if p.hs == HS_1G {
-            f |= HF_GIGANTIC;
-        }
-        f
-    }
-
     /// Writes the page's head frame(s) from its host record.
     fn write_page(&mut self, pfn: u32, owner: u32) {
-        let p = self.h.pages[&pfn].clone();
-        let f = Self::head_flags(&p);
+        let p = &self.h.pages[&pfn];
+        let head = p.head_state();
         if p.hs == HS_2M {
-            self.t.set(pfn, make_huge(9, f), owner);
+            self.t.set(pfn, head, owner);
         } else {
             for c in 0..GIGANTIC_CHUNKS {
                 let tail = if c == 0 { 0 } else { HF_GIG_TAIL };
                 self.t.set(
                     pfn + c * CHUNK_FRAMES as u32,
-                    make_huge(MAX_PAGE_ORDER, f | tail),
+                    head | (tail << FLAGS_SHIFT),
                     owner,
                 );
             }
