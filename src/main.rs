@@ -864,7 +864,10 @@ fn bench_one(
 /// back, HVO off and on, per backend. Each resize is one write of
 /// /proc/sys/vm/nr_hugepages: the control path on the CPU over the current
 /// frames (a GPU backend downloads them first), the frame writes applied
-/// by `hugetlb_apply` and recounted on the backend, then waited for.
+/// by `hugetlb_apply` and recounted on the backend, then waited for. One
+/// tick runs before each resize, so it starts from a running machine (on
+/// the GPU: a stale host copy), and each resize's time is printed split
+/// into its parts (`Machine::path_times`).
 fn cmd_bench_hugetlb(
     scenarios: Vec<String>,
     pages: u64,
@@ -907,18 +910,25 @@ fn cmd_bench_hugetlb(
             };
             let name = m.scenario.name.clone();
             m.hugetlb_set_optimize(hvo);
-            m.checkpoint()?;
+            // Each resize happens on a running machine: one tick first,
+            // so a GPU backend's host copy is stale and the resize pays
+            // for the download its control path needs, as in a session.
+            m.step()?;
+            m.backend_mut().finish()?;
             let t0 = std::time::Instant::now();
             numasim::procfs::write(&mut m, "/proc/sys/vm/nr_hugepages", &pages.to_string())?;
             m.backend_mut().finish()?;
             let grow = t0.elapsed().as_secs_f64();
+            let grow_parts = m.path_times;
             let got = m.hugetlb.hstates[0].nr_huge_pages;
             let saved: u64 = m.hugetlb.node_stats.iter().map(|s| s.vmemmap_saved).sum();
-            m.checkpoint()?;
+            m.step()?;
+            m.backend_mut().finish()?;
             let t1 = std::time::Instant::now();
             numasim::procfs::write(&mut m, "/proc/sys/vm/nr_hugepages", "0")?;
             m.backend_mut().finish()?;
             let shrink = t1.elapsed().as_secs_f64();
+            let shrink_parts = m.path_times;
             let left = m.hugetlb.hstates[0].nr_huge_pages;
             m.check()
                 .map_err(|e| anyhow::anyhow!("after the bench: {e}"))?;
@@ -934,10 +944,33 @@ fn cmd_bench_hugetlb(
                 (got - left) as f64 / shrink,
                 saved
             );
+            // Where each resize went: the rest of the wall time after
+            // the host's parts is the backend finishing its work.
+            let parts = |what: &str, total: f64, p: numasim::kernel::hugetlb::PathTimes| {
+                let host = p.rollback_copy + p.fetch + p.path;
+                println!(
+                    "    {what:<6} rollback copy {:>6.2} s  fetch frames {:>6.2} s  path {:>6.2} s  apply+count {:>6.2} s  ({} frame writes)",
+                    p.rollback_copy.as_secs_f64(),
+                    p.fetch.as_secs_f64(),
+                    p.path.as_secs_f64(),
+                    (total - host.as_secs_f64()).max(0.0),
+                    p.ops
+                );
+                serde_json::json!({
+                    "rollback_copy_s": p.rollback_copy.as_secs_f64(),
+                    "fetch_s": p.fetch.as_secs_f64(),
+                    "path_s": p.path.as_secs_f64(),
+                    "apply_s": (total - host.as_secs_f64()).max(0.0),
+                    "frame_writes": p.ops,
+                })
+            };
+            let gp = parts("grow", grow, grow_parts);
+            let sp = parts("shrink", shrink, shrink_parts);
             rows.push(serde_json::json!({
                 "scenario": name, "backend": m.backend_name(), "hvo": hvo,
                 "pages": got, "grow_s": grow, "shrink_s": shrink,
                 "pages_left": left, "vmemmap_saved": saved,
+                "grow_parts": gp, "shrink_parts": sp,
             }));
         }
     }

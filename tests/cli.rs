@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+mod common;
+
 fn command(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_numasim"));
     c.args(args);
@@ -256,4 +258,58 @@ fn no_subcommand_without_a_display_runs_headless() {
         "{text}"
     );
     assert!(text.contains("Node 0, zone"), "{text}");
+}
+
+/// `numasim bench --hugetlb`: each backend grows the pool to the pages
+/// asked for and shrinks it back to none, HVO off and on, with the same
+/// vmemmap saving (7 of 8 vmemmap pages per 2 MiB page,
+/// Documentation/mm/vmemmap_dedup.rst) and the time split into its parts.
+#[test]
+fn bench_hugetlb_grows_and_shrinks_on_each_backend() {
+    let path = std::env::temp_dir().join(format!("numasim-hbench-{}.json", std::process::id()));
+    let gpu = common::gpu().is_some();
+    let mut args = vec![
+        "bench",
+        "--hugetlb",
+        "40",
+        "--scenario",
+        "small",
+        "--backend",
+        "cpu",
+    ];
+    if gpu {
+        args.extend(["--backend", "gpu"]);
+    }
+    args.extend(["--json", path.to_str().unwrap()]);
+    let out = numasim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(rows.len(), if gpu { 4 } else { 2 }, "{stdout}");
+    for r in &rows {
+        let hvo = r["hvo"].as_bool().unwrap();
+        assert_eq!(r["pages"], 40, "{r}");
+        assert_eq!(r["pages_left"], 0, "{r}");
+        assert_eq!(r["vmemmap_saved"], if hvo { 40 * 7 } else { 0 }, "{r}");
+        // One frame write per page head without HVO; with it, each page
+        // also gives back 7 vmemmap frames (and the PTE tables it costs).
+        let writes = r["grow_parts"]["frame_writes"].as_u64().unwrap();
+        if hvo {
+            assert!(writes >= 40 * 8, "{r}");
+        } else {
+            assert_eq!(writes, 40, "{r}");
+        }
+        for part in ["grow_parts", "shrink_parts"] {
+            for k in ["rollback_copy_s", "fetch_s", "path_s", "apply_s"] {
+                assert!(r[part][k].as_f64().unwrap() >= 0.0, "{part}.{k}: {r}");
+            }
+        }
+    }
+    assert!(stdout.contains("rollback copy"), "{stdout}");
 }

@@ -71,6 +71,9 @@ pub struct Machine {
     pub last: Vec<ZoneStats>,
     /// Hugetlb pools, mappings and the vmemmap's page table.
     pub hugetlb: hugetlb::Hugetlb,
+    /// Where the newest hugetlb control path spent its time (for
+    /// `numasim bench --hugetlb`); not part of the simulated state.
+    pub path_times: hugetlb::PathTimes,
 }
 
 impl Machine {
@@ -190,6 +193,7 @@ impl Machine {
             totals: vec![[0; NR_ZONE_STATS]; nz],
             last: vec![ZoneStats::default(); nz],
             hugetlb: hugetlb::Hugetlb::new(&scenario_topology),
+            path_times: hugetlb::PathTimes::default(),
         };
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();

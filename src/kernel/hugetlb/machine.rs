@@ -12,6 +12,20 @@ impl From<HugetlbError> for MachineError {
     }
 }
 
+/// Where one control path spent its time: copying the pools for a
+/// rollback, getting the current frames (a download on the GPU), running
+/// the path over its transaction on the host, and applying and recounting
+/// its frame writes on the backend (submitted; the GPU may still be busy).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PathTimes {
+    pub rollback_copy: std::time::Duration,
+    pub fetch: std::time::Duration,
+    pub path: std::time::Duration,
+    pub apply: std::time::Duration,
+    /// Frame writes applied.
+    pub ops: u64,
+}
+
 /// A hugetlb operation's outcome: the path's own error (with its errno)
 /// or the engine's.
 #[derive(Debug)]
@@ -48,8 +62,11 @@ impl Machine {
         f: impl FnOnce(&mut Path) -> Result<R, HugetlbError>,
     ) -> Result<R, OpError> {
         let tick = self.tick;
+        let t0 = std::time::Instant::now();
         let saved = self.hugetlb.clone();
+        let t1 = std::time::Instant::now();
         let b = self.backend.buffers().map_err(MachineError::from)?;
+        let t2 = std::time::Instant::now();
         let nz = b.zones.len();
         let mut txn = Txn::new(b);
         let mut path = Path {
@@ -72,6 +89,7 @@ impl Machine {
             }
         };
         let ops = txn.ops();
+        let t3 = std::time::Instant::now();
         if delta.iter().any(|&d| d != 0) {
             let b = self.backend.buffers_mut();
             for (z, d) in delta.into_iter().enumerate() {
@@ -82,6 +100,13 @@ impl Machine {
         if !ops.is_empty() {
             self.backend.apply_ops(&ops).map_err(MachineError::from)?;
         }
+        self.path_times = PathTimes {
+            rollback_copy: t1 - t0,
+            fetch: t2 - t1,
+            path: t3 - t2,
+            apply: t3.elapsed(),
+            ops: ops.len() as u64,
+        };
         Ok(r)
     }
 

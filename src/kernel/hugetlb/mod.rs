@@ -18,6 +18,7 @@
 pub mod buddy;
 pub mod check;
 pub mod machine;
+pub use machine::PathTimes;
 
 use crate::model::frame::*;
 use crate::model::topology::{Topology, ZoneType};
