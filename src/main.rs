@@ -50,6 +50,10 @@ struct GuiArgs {
     /// Start paused.
     #[arg(long)]
     paused: bool,
+    /// The tab open below the frame map: plots, console, tunables or
+    /// hugetlb.
+    #[arg(long, default_value = "plots")]
+    tab: String,
     /// Close after SECONDS and print the UI frames/s and ticks/s reached.
     #[arg(long, value_name = "SECONDS")]
     exit_after: Option<f64>,
@@ -306,6 +310,7 @@ fn cmd_gui(scenario: &str, o: GuiArgs) -> Result<()> {
         BackendArg::Gpu => BackendPref::Gpu,
         BackendArg::Auto => BackendPref::Auto,
     };
+    let tab = numasim::ui::tab_index(&o.tab).map_err(|e| anyhow::anyhow!("--tab: {e}"))?;
     if o.screenshot.is_none() && !native::display_available() {
         bail!("no display to open the dashboard on (DISPLAY is not set); try `numasim run`, or run under xvfb-run");
     }
@@ -317,6 +322,7 @@ fn cmd_gui(scenario: &str, o: GuiArgs) -> Result<()> {
         size: o.size,
         paused: o.paused,
         exit_after: o.exit_after,
+        tab,
     })
     .map_err(anyhow::Error::msg)?;
     if let Some(msg) = r {

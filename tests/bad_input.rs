@@ -162,6 +162,14 @@ fn the_binary_exits_non_zero_naming_the_problem() {
         "{err}"
     );
 
+    // An unknown dashboard tab is refused before any window opens.
+    let (code, _, err) = numasim(&["gui", "small", "--tab", "pools"], None);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("--tab: no tab \"pools\"") && err.contains("hugetlb"),
+        "{err}"
+    );
+
     let (code, _, err) = numasim(&["run", "no-such-preset"], None);
     assert_ne!(code, 0);
     assert!(

@@ -441,3 +441,18 @@ fn hugetlb_panel_shows_the_pools_and_writes_the_knobs() {
         "echo 0 > /proc/sys/vm/hugetlb_optimize_vmemmap"
     );
 }
+
+/// `--tab NAME` picks a tab by its title in any case; the index is the
+/// one the dashboard shows under that title.
+#[test]
+fn tab_index_names_the_tab_shown() {
+    let s = Session::new(Source::Preset("small".into()), None, BackendPref::Cpu, None).unwrap();
+    let d = Dashboard::new(s, None);
+    for (i, t) in d.tabs.iter().enumerate() {
+        assert_eq!(numasim::ui::tab_index(t.title()), Ok(i));
+        assert_eq!(numasim::ui::tab_index(&t.title().to_uppercase()), Ok(i));
+    }
+    assert_eq!(numasim::ui::tab_index("Hugetlb"), Ok(3));
+    let e = numasim::ui::tab_index("pools").unwrap_err();
+    assert!(e.contains("plots, console, tunables, hugetlb"), "{e}");
+}

@@ -163,18 +163,35 @@ pub struct Dashboard {
     pub file_picker: Option<Box<dyn FnMut()>>,
 }
 
+/// The tabs below the frame map, in order.
+fn default_tabs() -> Vec<Box<dyn Panel>> {
+    vec![
+        Box::new(plots::PlotsPanel::default()),
+        Box::new(console::ConsolePanel),
+        Box::new(TunablesPanel),
+        Box::new(hugetlb::HugetlbPanel),
+    ]
+}
+
+/// The index of the tab titled `name` (any case), or an error naming the
+/// tabs there are.
+pub fn tab_index(name: &str) -> Result<usize, String> {
+    let tabs = default_tabs();
+    tabs.iter()
+        .position(|t| t.title().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let names: Vec<_> = tabs.iter().map(|t| t.title().to_lowercase()).collect();
+            format!("no tab {name:?}: the tabs are {}", names.join(", "))
+        })
+}
+
 impl Dashboard {
     pub fn new(session: Session, render_state: Option<egui_wgpu::RenderState>) -> Dashboard {
         let seed = session.machine.seed;
         Dashboard {
             session,
             map: map::MapView::default(),
-            tabs: vec![
-                Box::new(plots::PlotsPanel::default()),
-                Box::new(console::ConsolePanel),
-                Box::new(TunablesPanel),
-                Box::new(hugetlb::HugetlbPanel),
-            ],
+            tabs: default_tabs(),
             tab: 0,
             seed,
             open_path: String::new(),

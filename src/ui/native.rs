@@ -17,6 +17,8 @@ pub struct GuiOptions {
     pub paused: bool,
     /// Close after this many seconds and report UI frames/s and ticks/s.
     pub exit_after: Option<f64>,
+    /// The tab open below the frame map (an index from `tab_index`).
+    pub tab: usize,
 }
 
 /// Whether a window can be opened here (on Linux: an X11 or Wayland display).
@@ -74,6 +76,7 @@ pub fn run(opts: GuiOptions) -> Result<Option<String>, String> {
         seed,
         backend,
         paused,
+        tab,
         ..
     } = opts;
     eframe::run_native(
@@ -88,6 +91,7 @@ pub fn run(opts: GuiOptions) -> Result<Option<String>, String> {
             let mut session = Session::new(source, seed, backend, gpu)?;
             session.running = !paused;
             let mut d = Dashboard::new(session, rs);
+            d.tab = tab;
             d.screenshot = job;
             d.timed = timed;
             Ok(Box::new(d))
