@@ -955,7 +955,7 @@ fn cmd_bench_hugetlb(
             let parts = |what: &str, total: f64, p: numasim::kernel::hugetlb::PathTimes| {
                 let host = p.rollback_copy + p.fetch + p.path;
                 println!(
-                    "    {what:<6} rollback copy {:>6.2} s  fetch frames {:>6.2} s  path {:>6.2} s  apply+count {:>6.2} s  ({} frame writes)",
+                    "    {what:<6} rollback copy {:>6.2} s  fetch frames {:>6.2} s  path {:>6.2} s  apply+count {:>6.2} s  ({} writes)",
                     p.rollback_copy.as_secs_f64(),
                     p.fetch.as_secs_f64(),
                     p.path.as_secs_f64(),
@@ -967,7 +967,7 @@ fn cmd_bench_hugetlb(
                     "fetch_s": p.fetch.as_secs_f64(),
                     "path_s": p.path.as_secs_f64(),
                     "apply_s": (total - host.as_secs_f64()).max(0.0),
-                    "frame_writes": p.ops,
+                    "writes": p.ops,
                 })
             };
             let gp = parts("grow", grow, grow_parts);

@@ -488,6 +488,78 @@ fn hvo_counts_and_the_sysctl() {
     }
 }
 
+/// Sums the `/proc/vmstat` lines named `prefix` (`pgalloc_` per zone
+/// type, `pgfree`).
+fn vmstat_sum(m: &mut Machine, prefix: &str) -> u64 {
+    read(m, "/proc/vmstat")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(_, v)| v.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Pool pages come from the buddy allocator and go back to it, so
+/// /proc/vmstat counts them: `alloc_buddy_hugetlb_folio()` counts 512
+/// pgalloc per 2 MiB page (rmqueue()), `__free_pages()` 512 pgfree; the
+/// vmemmap restore allocates order-0 pages (`alloc_vmemmap_page_list()`)
+/// and HVO's PTE tables are allocated too (`pte_alloc_one_kernel()`).
+/// Boot memmap pages given back by HVO enter the allocator like boot
+/// memory, uncounted. 1 GiB pages come from `alloc_contig_range()`, which
+/// isolates without counting pgalloc; `free_contig_range()` counts pgfree.
+#[test]
+fn vmstat_counts_pool_pages_allocated_and_freed() {
+    let mut m = boot(TWO);
+    let (a0, f0) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
+    sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
+    let splits: u64 = m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum();
+    assert_eq!(splits, 1);
+    let (a1, f1) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    assert_eq!(a1 - a0, 10 * 512 + splits, "pages and one PTE table");
+    assert_eq!(f1 - f0, 0, "boot memmap pages given back count no pgfree");
+    m.check().unwrap();
+    sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
+    let (a2, f2) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    assert_eq!(a2 - a1, 10 * 7, "7 vmemmap pages restored per page");
+    assert_eq!(f2 - f1, 10 * 512);
+    m.check().unwrap();
+    // Optimizing the same pages again frees the restored (runtime)
+    // vmemmap pages: those count pgfree.
+    sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
+    let (a3, f3) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    let runtime_before = 10 * 7;
+    let runtime_now: u64 = m
+        .buffers()
+        .unwrap()
+        .zone_state
+        .iter()
+        .map(|z| z.vmemmap_runtime_frames as u64)
+        .sum::<u64>()
+        - splits;
+    assert_eq!(a3 - a2, 10 * 512);
+    assert_eq!(f3 - f2, runtime_before - runtime_now);
+    m.check().unwrap();
+
+    // A gigantic page: no pgalloc for the range, pgfree for all of it.
+    let src = r#"
+name = "giga"
+[[nodes]]
+memory_mib = 2560
+cpus = 1
+"#;
+    let mut g = boot(src);
+    let (a0, f0) = (vmstat_sum(&mut g, "pgalloc_"), vmstat_sum(&mut g, "pgfree"));
+    sh(&mut g, &format!("echo 1 > {SYS_1G}/nr_hugepages"));
+    assert_eq!(num(&mut g, &format!("{SYS_1G}/nr_hugepages")), 1);
+    assert_eq!(vmstat_sum(&mut g, "pgalloc_"), a0);
+    g.check().unwrap();
+    sh(&mut g, &format!("echo 0 > {SYS_1G}/nr_hugepages"));
+    assert_eq!(vmstat_sum(&mut g, "pgfree") - f0, 1 << 18);
+    g.check().unwrap();
+}
+
 /// The 1 TiB scenario: 480,000 2 MiB pages, vmemmap saved is exactly
 /// 7 (or 6) per page, one PMD split per 64 pages of each node.
 #[test]

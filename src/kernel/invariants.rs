@@ -14,7 +14,14 @@ pub struct Violation {
     pub detail: String,
 }
 
-pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Result<(), Violation> {
+/// `contig_taken`: per zone, frames taken by contiguous-range allocation,
+/// which counts no pgalloc (`Hugetlb::contig_taken`; empty for none).
+pub fn check(
+    b: &SimBuffers,
+    totals: &[[u64; NR_ZONE_STATS]],
+    contig_taken: &[u64],
+    tick: u64,
+) -> Result<(), Violation> {
     let v = |name: &'static str, detail: String| Err(Violation { name, tick, detail });
     let cf = CHUNK_FRAMES as usize;
     let nr_tasks = b.tasks.len() as u32;
@@ -232,14 +239,19 @@ pub fn check(b: &SimBuffers, totals: &[[u64; NR_ZONE_STATS]], tick: u64) -> Resu
                 ),
             );
         }
-        // Every page allocated and not yet freed is still allocated.
+        // Every page allocated and not yet freed is still allocated: a
+        // task's, a huge page's or a runtime vmemmap page (memory entering
+        // the allocator for the first time, boot vmemmap pages given back
+        // by HVO included, counts no pgfree).
         let t = &totals[zi];
-        if t[ZS_PGALLOC] < t[ZS_PGFREE] || t[ZS_PGALLOC] - t[ZS_PGFREE] != used {
+        let taken = contig_taken.get(zi).copied().unwrap_or(0);
+        let held = used + huge[0] + vmemmap_runtime;
+        if t[ZS_PGALLOC] + taken < t[ZS_PGFREE] || t[ZS_PGALLOC] + taken - t[ZS_PGFREE] != held {
             return v(
                 "alloc-free-balance",
                 format!(
-                    "{name}: pgalloc {} - pgfree {} != allocated pages {used}",
-                    t[ZS_PGALLOC], t[ZS_PGFREE]
+                    "{name}: pgalloc {} + taken uncounted {taken} - pgfree {} != allocated pages {held} (tasks {used}, hugetlb {}, vmemmap {vmemmap_runtime})",
+                    t[ZS_PGALLOC], t[ZS_PGFREE], huge[0]
                 ),
             );
         }

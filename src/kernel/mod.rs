@@ -495,7 +495,7 @@ impl Machine {
             tick,
             detail: e.to_string(),
         })?;
-        invariants::check(b, &totals, tick)?;
+        invariants::check(b, &totals, &self.hugetlb.contig_taken, tick)?;
         if let Some(sv) = &self.hugetlb.step_violation {
             return Err(invariants::Violation {
                 name: sv.name,

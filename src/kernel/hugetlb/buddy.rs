@@ -47,6 +47,19 @@ impl<'a> Txn<'a> {
         self.frames.is_empty() && self.pageblocks.is_empty() && self.totals.is_empty()
     }
 
+    /// The cumulative counters this transaction changes, as
+    /// (zone * NR_ZONE_STATS + stat, new value).
+    pub fn totals_after(&self) -> Vec<(usize, u64)> {
+        self.totals
+            .iter()
+            .map(|(&i, &add)| {
+                let w = i as usize * 2;
+                let old = self.b.totals[w] as u64 | (self.b.totals[w + 1] as u64) << 32;
+                (i as usize, old.wrapping_add(add))
+            })
+            .collect()
+    }
+
     /// The writes, frame ops first, each word once, in index order.
     pub fn ops(&self) -> Vec<FrameOp> {
         let mut v: Vec<FrameOp> = self
@@ -65,11 +78,9 @@ impl<'a> Txn<'a> {
             state: m,
             owner: 0,
         }));
-        for (&i, &add) in &self.totals {
+        for (i, new) in self.totals_after() {
             // A 64-bit add as two word writes of the new value.
-            let w = i as usize * 2;
-            let old = self.b.totals[w] as u64 | (self.b.totals[w + 1] as u64) << 32;
-            let new = old.wrapping_add(add);
+            let w = i * 2;
             for (k, word) in [(0, new as u32), (1, (new >> 32) as u32)] {
                 v.push(FrameOp {
                     target: OP_TOTAL,

@@ -4,6 +4,7 @@
 
 use super::buddy::Txn;
 use super::*;
+use crate::engine::types::NR_ZONE_STATS;
 use crate::kernel::{Machine, MachineError};
 
 impl From<HugetlbError> for MachineError {
@@ -22,7 +23,7 @@ pub struct PathTimes {
     pub fetch: std::time::Duration,
     pub path: std::time::Duration,
     pub apply: std::time::Duration,
-    /// Frame writes applied.
+    /// Writes applied (frames, pageblocks and counter words).
     pub ops: u64,
 }
 
@@ -89,6 +90,7 @@ impl Machine {
             }
         };
         let ops = txn.ops();
+        let totals = txn.totals_after();
         let t3 = std::time::Instant::now();
         if delta.iter().any(|&d| d != 0) {
             let b = self.backend.buffers_mut();
@@ -99,6 +101,12 @@ impl Machine {
         }
         if !ops.is_empty() {
             self.backend.apply_ops(&ops).map_err(MachineError::from)?;
+        }
+        // The machine's copy of the counters takes the path's changes now
+        // (the path read them from a current copy, so the values are
+        // exact); the next fold reads the same values back.
+        for (i, v) in totals {
+            self.totals[i / NR_ZONE_STATS][i % NR_ZONE_STATS] = v;
         }
         self.path_times = PathTimes {
             rollback_copy: t1 - t0,

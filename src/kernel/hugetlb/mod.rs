@@ -20,6 +20,7 @@ pub mod check;
 pub mod machine;
 pub use machine::PathTimes;
 
+use crate::engine::types::{ZS_PGALLOC, ZS_PGFREE};
 use crate::model::frame::*;
 use crate::model::topology::{Topology, ZoneType};
 use crate::model::workload::Mempolicy;
@@ -210,6 +211,12 @@ pub struct Hugetlb {
     pub offline_blocks: BTreeSet<u32>,
     /// The first invariant a path broke between steps.
     pub step_violation: Option<StepViolation>,
+    /// Per zone, frames taken from the buddy allocator by contiguous-range
+    /// allocation (1 GiB pages): `alloc_contig_range()` isolates them
+    /// without counting `pgalloc`, while freeing the page later counts
+    /// `pgfree` for each (`free_contig_range()`). The invariant checker
+    /// needs the difference this leaves between the two counters.
+    pub contig_taken: Vec<u64>,
 }
 
 /// Frames per memory block (`memory_block_size_bytes()`, 128 MiB on x86-64).
@@ -238,6 +245,7 @@ impl Hugetlb {
             node_stats: vec![NodeHugeStats::default(); nn],
             offline_blocks: BTreeSet::new(),
             step_violation: None,
+            contig_taken: vec![0; t.zones.len()],
         }
     }
 
@@ -427,6 +435,7 @@ impl Path<'_, '_> {
                 self.h.node_stats[node as usize].hvo_failures += 1;
                 return 0;
             };
+            self.count(pt, ZS_PGALLOC, 1);
             self.t
                 .set(pt, make_vmemmap(0, VMF_RUNTIME | VMF_PTE), pmd + 1);
             self.h.pmd_split[pmd as usize] = pt + 1;
@@ -450,9 +459,12 @@ impl Path<'_, '_> {
             debug_assert_eq!(kind(st), KIND_VMEMMAP);
             if flags(st) & VMF_RUNTIME == 0 {
                 // free_bootmem_page(): a reserved page joins the buddy
-                // allocator and its zone's managed pages.
+                // allocator and its zone's managed pages. Like boot memory
+                // it enters the allocator uncounted (no pgfree here).
                 let z = self.t.zone_of(backing);
                 self.managed_delta[z] += 1;
+            } else {
+                self.count(backing, ZS_PGFREE, 1);
             }
             self.t.set(backing, 0, 0);
             self.t.free_block(backing, 0);
@@ -477,9 +489,14 @@ impl Path<'_, '_> {
                 .t
                 .alloc_on_node(node, 0, MIGRATE_UNMOVABLE, ZoneType::Normal)
             {
-                Some(p) => got.push(p),
+                Some(p) => {
+                    self.count(p, ZS_PGALLOC, 1);
+                    got.push(p)
+                }
                 None => {
+                    // free_vmemmap_page_list() of what was allocated.
                     for p in got {
+                        self.count(p, ZS_PGFREE, 1);
                         self.t.free_block(p, 0);
                     }
                     self.h.node_stats[node as usize].restore_failures += 1;
@@ -530,8 +547,11 @@ impl Path<'_, '_> {
     fn alloc_fresh(&mut self, hs: usize, node: u32) -> Option<u32> {
         let pfn = if hs == HS_2M {
             // htlb_alloc_mask(): GFP_HIGHUSER_MOVABLE (2 MiB pages migrate).
-            self.t
-                .alloc_on_node(node, 9, MIGRATE_MOVABLE, ZoneType::Movable)?
+            let pfn = self
+                .t
+                .alloc_on_node(node, 9, MIGRATE_MOVABLE, ZoneType::Movable)?;
+            self.count(pfn, ZS_PGALLOC, 1 << 9);
+            pfn
         } else {
             self.alloc_contig_gigantic(node)?
         };
@@ -621,7 +641,10 @@ impl Path<'_, '_> {
                 }
             }
         }
-        // The range is free: take its blocks off the lists.
+        // The range is free: take its blocks off the lists (isolated, not
+        // allocated: no pgalloc).
+        let z = self.t.zone_of(start);
+        self.h.contig_taken[z] += nr as u64;
         let mut p = start;
         while p < start + nr {
             let o = self.t.take_free(p);
@@ -654,11 +677,15 @@ impl Path<'_, '_> {
         self.t.set(src, 0, 0);
         self.t.free_block(src, o);
         let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
-        self.t
-            .add_total(zd, crate::engine::types::ZS_PGALLOC, 1 << o);
-        self.t
-            .add_total(zs, crate::engine::types::ZS_PGFREE, 1 << o);
+        self.t.add_total(zd, ZS_PGALLOC, 1 << o);
+        self.t.add_total(zs, ZS_PGFREE, 1 << o);
         Some(dst)
+    }
+
+    /// Adds `n` to a `ZS_*` counter of the zone holding `pfn`.
+    fn count(&mut self, pfn: u32, stat: usize, n: u64) {
+        let z = self.t.zone_of(pfn);
+        self.t.add_total(z, stat, n);
     }
 
     fn unmigrate_block(&mut self, src: u32, dst: u32) {
@@ -684,10 +711,8 @@ impl Path<'_, '_> {
         self.t.set(dst, 0, 0);
         self.t.free_block(dst, o);
         let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
-        self.t
-            .add_total(zs, crate::engine::types::ZS_PGALLOC, 1 << o);
-        self.t
-            .add_total(zd, crate::engine::types::ZS_PGFREE, 1 << o);
+        self.t.add_total(zs, ZS_PGALLOC, 1 << o);
+        self.t.add_total(zd, ZS_PGFREE, 1 << o);
     }
 
     // ----- pool lists (enqueue / dequeue / remove / add) -----
@@ -757,6 +782,8 @@ impl Path<'_, '_> {
             return false;
         }
         self.h.pages.remove(&pfn);
+        // __free_pages() / free_contig_range(): pgfree for every page.
+        self.count(pfn, ZS_PGFREE, 1 << HSTATE_ORDER[p.hs]);
         if p.hs == HS_2M {
             self.t.set(pfn, 0, 0);
             self.t.free_block(pfn, 9);
