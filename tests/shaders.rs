@@ -125,7 +125,11 @@ fn shared_struct_layouts_match_rust() {
             class_pages,
             kswapd_p16,
             direct_p16,
-            direct_target
+            direct_target,
+            huge_frames,
+            huge_inuse_frames,
+            vmemmap_boot_frames,
+            vmemmap_runtime_frames
         ]
     );
     check_layout!(m, ZoneStats, "ZoneStats", [v]);
@@ -156,6 +160,24 @@ fn shared_struct_layouts_match_rust() {
     check_layout!(m, StealCell, "StealCell", [to, stealable]);
     check_layout!(m, Grant, "Grant", [cell, count, owner, class_mt, start]);
     check_layout!(m, PlanHeader, "PlanHeader", [nr_grants, overflow]);
+    // The op a hugetlb path sends (`target` is a WGSL reserved word: the
+    // shader's first member is `op`).
+    let h = module("hugetlb_apply");
+    let (size, members) = struct_layout(&h, "FrameOp");
+    assert_eq!(size as usize, std::mem::size_of::<FrameOp>());
+    let rust = [
+        ("op", std::mem::offset_of!(FrameOp, target)),
+        ("index", std::mem::offset_of!(FrameOp, index)),
+        ("state", std::mem::offset_of!(FrameOp, state)),
+        ("owner", std::mem::offset_of!(FrameOp, owner)),
+    ];
+    for (name, off) in rust {
+        let w = members
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("FrameOp.{name} missing in WGSL"));
+        assert_eq!(w.1 as usize, off, "offset of FrameOp.{name}");
+    }
     // The word offsets count.wgsl uses to add into ZoneState atomically.
     assert_eq!(std::mem::size_of::<ZoneState>(), 84 * 4);
     assert_eq!(std::mem::offset_of!(ZoneState, nr_free), 66 * 4);
