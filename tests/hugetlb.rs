@@ -488,16 +488,20 @@ fn hvo_counts_and_the_sysctl() {
     }
 }
 
-/// Sums the `/proc/vmstat` lines named `prefix` (`pgalloc_` per zone
-/// type, `pgfree`).
-fn vmstat_sum(m: &mut Machine, prefix: &str) -> u64 {
-    read(m, "/proc/vmstat")
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(_, v)| v.parse::<u64>().unwrap())
-        .sum()
+/// `pgalloc` (summed over the `pgalloc_*` zone types) and `pgfree` from
+/// one read of /proc/vmstat.
+fn alloc_free(m: &mut Machine) -> (u64, u64) {
+    let text = read(m, "/proc/vmstat").unwrap();
+    let (mut alloc, mut free) = (0, 0);
+    for (k, v) in text.lines().filter_map(|l| l.split_once(' ')) {
+        let v: u64 = v.parse().unwrap();
+        if k.starts_with("pgalloc_") {
+            alloc += v;
+        } else if k == "pgfree" {
+            free += v;
+        }
+    }
+    (alloc, free)
 }
 
 /// Pool pages come from the buddy allocator and go back to it, so
@@ -511,24 +515,24 @@ fn vmstat_sum(m: &mut Machine, prefix: &str) -> u64 {
 #[test]
 fn vmstat_counts_pool_pages_allocated_and_freed() {
     let mut m = boot(TWO);
-    let (a0, f0) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    let (a0, f0) = alloc_free(&mut m);
     sh(&mut m, "echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap");
     sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
     let splits: u64 = m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum();
     assert_eq!(splits, 1);
-    let (a1, f1) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    let (a1, f1) = alloc_free(&mut m);
     assert_eq!(a1 - a0, 10 * 512 + splits, "pages and one PTE table");
     assert_eq!(f1 - f0, 0, "boot memmap pages given back count no pgfree");
     m.check().unwrap();
     sh(&mut m, "echo 0 > /proc/sys/vm/nr_hugepages");
-    let (a2, f2) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    let (a2, f2) = alloc_free(&mut m);
     assert_eq!(a2 - a1, 10 * 7, "7 vmemmap pages restored per page");
     assert_eq!(f2 - f1, 10 * 512);
     m.check().unwrap();
     // Optimizing the same pages again frees the restored (runtime)
     // vmemmap pages: those count pgfree.
     sh(&mut m, "echo 10 > /proc/sys/vm/nr_hugepages");
-    let (a3, f3) = (vmstat_sum(&mut m, "pgalloc_"), vmstat_sum(&mut m, "pgfree"));
+    let (a3, f3) = alloc_free(&mut m);
     let runtime_before = 10 * 7;
     let runtime_now: u64 = m
         .buffers()
@@ -550,13 +554,13 @@ memory_mib = 2560
 cpus = 1
 "#;
     let mut g = boot(src);
-    let (a0, f0) = (vmstat_sum(&mut g, "pgalloc_"), vmstat_sum(&mut g, "pgfree"));
+    let (a0, f0) = alloc_free(&mut g);
     sh(&mut g, &format!("echo 1 > {SYS_1G}/nr_hugepages"));
     assert_eq!(num(&mut g, &format!("{SYS_1G}/nr_hugepages")), 1);
-    assert_eq!(vmstat_sum(&mut g, "pgalloc_"), a0);
+    assert_eq!(alloc_free(&mut g).0, a0);
     g.check().unwrap();
     sh(&mut g, &format!("echo 0 > {SYS_1G}/nr_hugepages"));
-    assert_eq!(vmstat_sum(&mut g, "pgfree") - f0, 1 << 18);
+    assert_eq!(alloc_free(&mut g).1 - f0, 1 << 18);
     g.check().unwrap();
 }
 

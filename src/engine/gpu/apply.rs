@@ -1,7 +1,7 @@
 //! `hugetlb_apply` on the device: the frame-array writes of a control path
 //! uploaded as ops and scattered by one thread each, then `count`.
 
-use super::{shaders, GpuBackend};
+use super::GpuBackend;
 use crate::engine::types::{FrameOp, MAX_OPS_PER_DISPATCH};
 use crate::engine::{EngineError, Phase};
 
@@ -17,20 +17,8 @@ impl GpuBackend {
         if self.apply.is_some() {
             return;
         }
+        let pipeline = self.compute_pipeline("hugetlb_apply");
         let d = &self.ctx.device;
-        let src = shaders::source_for("hugetlb_apply", self.layout).expect("shader exists");
-        let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("numasim.hugetlb_apply"),
-            source: wgpu::ShaderSource::Wgsl(src.into()),
-        });
-        let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("numasim.hugetlb_apply"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
         let params = d.create_buffer(&wgpu::BufferDescriptor {
             label: Some("numasim.hugetlb_apply.params"),
             size: 16,

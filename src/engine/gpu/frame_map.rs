@@ -4,7 +4,7 @@
 //! hovered frame is in) comes back through one mappable buffer, mapped
 //! asynchronously, so hovering never waits for the simulation's queue.
 
-use super::{shaders, GpuBackend, SlotState};
+use super::{GpuBackend, SlotState};
 use crate::engine::frame_map::{FrameMapParams, Probe, PROBE_WORDS};
 use crate::engine::EngineError;
 use std::sync::{Arc, Mutex};
@@ -71,19 +71,7 @@ impl GpuBackend {
         let (pipeline, params, probe, probe_state) = match self.frame_map.take() {
             Some(m) => (m.pipeline, m.params, m.probe, m.probe_state),
             None => {
-                let src = shaders::source_for("frame_map", self.layout).expect("shader exists");
-                let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("numasim.frame_map"),
-                    source: wgpu::ShaderSource::Wgsl(src.into()),
-                });
-                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some("numasim.frame_map"),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
+                let pipeline = self.compute_pipeline("frame_map");
                 let params = d.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("numasim.frame_map.params"),
                     size: std::mem::size_of::<FrameMapParams>() as u64,

@@ -404,18 +404,39 @@ impl GpuBackend {
         Ok(me)
     }
 
+    /// The shader `name` (shaders/NAME.wgsl) for this backend's frame layout.
+    fn shader_module(&self, name: &str) -> wgpu::ShaderModule {
+        let src = shaders::source_for(name, self.layout).expect("shader exists");
+        self.ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&format!("numasim.{name}")),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            })
+    }
+
+    /// The compute pipeline of shader `name` with no overrides, its bind
+    /// group layout derived from the shader.
+    fn compute_pipeline(&self, name: &str) -> wgpu::ComputePipeline {
+        let module = self.shader_module(name);
+        self.ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&format!("numasim.{name}")),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+    }
+
     fn build_pipelines(&mut self) {
         let d = &self.ctx.device;
         let b = &self.bufs;
         let nc = self.host.nr_chunks() as u32;
         let nz = self.host.zones.len() as u32;
-        let module = |name: &str| {
-            let src = shaders::source_for(name, self.layout).expect("shader exists");
-            d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&format!("numasim.{name}")),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            })
-        };
+        let module = |name: &str| self.shader_module(name);
         let step =
             |name: &str, order: Option<u32>, bindings: &[Bind], groups: (u32, u32)| -> Step {
                 let m = module(name);
