@@ -3,7 +3,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use numasim::engine::types::*;
-use numasim::kernel::{BackendChoice, Machine};
+use numasim::engine::BackendChoice;
+use numasim::kernel::Machine;
 use numasim::model::scenario::Scenario;
 use numasim::procfs::{self, shell};
 use std::io::{BufRead, IsTerminal, Write};
@@ -712,7 +713,7 @@ fn cmd_bench_phases(
     warmup: Option<u64>,
     backends: Vec<BackendArg>,
 ) -> Result<()> {
-    use numasim::engine::{tick_phases, Phase};
+    use numasim::engine::tick_phases;
     let backends = if backends.is_empty() {
         vec![BackendArg::Cpu, BackendArg::Gpu]
     } else {
@@ -752,11 +753,9 @@ fn cmd_bench_phases(
             // Per-order phases are summed into one line each.
             let mut rows: Vec<(String, f64)> = Vec::new();
             for (p, secs) in phases.iter().zip(&t) {
-                let key = match p {
-                    Phase::Scan(_) => "scan (all orders)".to_string(),
-                    Phase::Steal(_) => "steal (orders 10, 9)".to_string(),
-                    Phase::AllocSplit(_) => "alloc_split (all orders)".to_string(),
-                    p => p.name(),
+                let key = match p.order() {
+                    Some(_) => format!("{} (every order)", p.def().name),
+                    None => p.name(),
                 };
                 match rows.iter_mut().find(|(k, _)| *k == key) {
                     Some(r) => r.1 += secs,

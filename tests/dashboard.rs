@@ -237,6 +237,8 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
         .session
         .machine
         .backend_mut()
+        .as_gpu()
+        .expect("on the GPU")
         .simulate_device_loss();
     h.state_mut().session.stop_at = Some(10);
     h.state_mut().session.running = true;

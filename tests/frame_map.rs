@@ -163,8 +163,8 @@ fn gpu_parity(part_frames: Option<u64>) {
     ] {
         let mut p = params(cpu.buffers().unwrap(), first, fpp, w, h);
         p.probe_pfn = probe;
-        let a = cpu.backend_mut().frame_map(&p).unwrap();
-        let b = gpu.backend_mut().frame_map(&p).unwrap();
+        let a = cpu.frame_map(&p).unwrap();
+        let b = gpu.frame_map(&p).unwrap();
         assert_eq!(a.len(), b.len());
         if let Some(i) = (0..a.len()).find(|&i| a[i] != b[i]) {
             panic!(
@@ -199,7 +199,7 @@ fn gpu_frame_map_into_a_texture_and_the_async_probe() {
     let (w, h) = (256u32, 64u32);
     let mut p = params(cpu.buffers().unwrap(), 0, 4, w, h);
     p.probe_pfn = 777;
-    let want = cpu.backend_mut().frame_map(&p).unwrap();
+    let want = cpu.frame_map(&p).unwrap();
     let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
         label: Some("test.frame_map"),
         size: wgpu::Extent3d {

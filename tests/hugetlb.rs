@@ -692,7 +692,6 @@ fn frame_map_colors_for_huge_pages_and_vmemmap() {
         .all(|&x| x == PALETTE[CAT_HUGE_USED as usize]));
     let Some(ctx) = gpu() else { return };
     let mut g = GpuBackend::new(ctx, b.clone()).unwrap();
-    use numasim::engine::Backend;
     let words = g.frame_map(&p).unwrap();
     assert_eq!(words, out);
 }

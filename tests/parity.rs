@@ -115,23 +115,39 @@ fn parity_cxl_reduced_with_interleave() {
 }
 
 #[test]
-fn device_loss_keeps_the_last_snapshot_and_continues_on_the_cpu() {
+fn device_loss_replays_from_the_last_snapshot_and_continues_on_the_cpu() {
     let Some(ctx) = gpu() else { return };
     let (mut cpu, mut gpu) = pair(include_str!("../assets/scenarios/small.toml"), "small", ctx);
-    gpu.advance(120).unwrap();
-    gpu.checkpoint().unwrap();
-    gpu.advance(30).unwrap();
-    gpu.backend_mut().simulate_device_loss();
+    let script = |m: &mut Machine| {
+        m.advance(120).unwrap();
+        m.checkpoint().unwrap();
+        m.advance(30).unwrap();
+        // After the snapshot: a pool write (a request batch) and a task
+        // stop (configuration and a batch), then more ticks.
+        numasim::procfs::write(m, "/proc/sys/vm/nr_hugepages", "6").unwrap();
+        let name = m.tasks[0].name.clone();
+        m.stop(&name).unwrap();
+        m.advance(15).unwrap();
+    };
+    script(&mut gpu);
+    script(&mut cpu);
+    gpu.backend_mut()
+        .as_gpu()
+        .expect("on the GPU")
+        .simulate_device_loss();
     let err = gpu.advance(10).unwrap_err().to_string();
     assert!(err.contains("device was lost"), "{err}");
-    // The run resumes from the checkpoint, counters included.
+    // The run resumes from the snapshot, replayed to where it was:
+    // nothing is lost, counters included.
     assert_eq!(gpu.recover_on_cpu().unwrap(), 120);
-    assert_eq!(gpu.tick, 120);
+    assert_eq!(gpu.tick, 165);
     assert!(gpu.backend_name().starts_with("cpu"));
-    gpu.advance(80).unwrap();
-    cpu.advance(200).unwrap();
+    assert_eq!(gpu.digest().unwrap(), cpu.digest().unwrap());
+    gpu.advance(35).unwrap();
+    cpu.advance(35).unwrap();
     assert_eq!(gpu.digest().unwrap(), cpu.digest().unwrap());
     assert_eq!(gpu.totals, cpu.totals);
+    assert_eq!(gpu.hugetlb.hstates[0].nr_huge_pages, 6);
 }
 
 #[test]

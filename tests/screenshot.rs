@@ -115,7 +115,7 @@ fn shoot(backend: &str, ticks: u64) {
         probe_pfn: NO_PROBE,
         _pad: [0; 2],
     };
-    let want = m.backend_mut().frame_map(&p).unwrap();
+    let want = m.frame_map(&p).unwrap();
     let rect: Vec<f64> = meta["map_rect"]
         .as_array()
         .unwrap()

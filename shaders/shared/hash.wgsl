@@ -1,8 +1,5 @@
-// Counter-based hashing, the twin of src/model/hash.rs.
-
-const STREAM_FREE: u32 = 1u;
-const STREAM_RECLAIM: u32 = 2u;
-const STREAM_REQUEST: u32 = 3u;
+// Counter-based hashing, the twin of src/model/hash.rs (the stream ids
+// come from the generated header).
 
 fn mix32(x0: u32) -> u32 {
     var x = x0;

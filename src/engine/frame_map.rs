@@ -245,70 +245,8 @@ impl Probe {
     }
 }
 
-/// The head of the block holding frame `p` (twin of `head_of` in the
-/// shader). Blocks are naturally aligned, so the head of an order-o block
-/// holding `p` is `p` with its low o bits cleared.
-#[inline]
-pub fn head_of(frames: &[u32], p: u32) -> u32 {
-    if kind(frames[p as usize]) != KIND_TAIL {
-        return p;
-    }
-    for o in 1..=MAX_PAGE_ORDER {
-        let h = p & !((1u32 << o) - 1);
-        let t = frames[h as usize];
-        if kind(t) != KIND_TAIL && order(t) >= o {
-            return h;
-        }
-    }
-    p
-}
-
-/// The color of one pixel (twin of the shader's per-invocation body).
-pub fn pixel(frames: &[u32], p: &FrameMapParams, i: u32) -> u32 {
-    let mut hist = [0u32; NR_CATEGORIES];
-    let a = p.first_pfn + i * p.frames_per_pixel;
-    let b = a + p.frames_per_pixel;
-    let end = b.min(p.nr_frames);
-    let mut f = a;
-    while f < end {
-        let h = head_of(frames, f);
-        let s = frames[h as usize];
-        let size = if kind(s) == KIND_TAIL {
-            1
-        } else {
-            1u32 << order(s)
-        };
-        let stop = (h + size).min(end);
-        hist[category(s) as usize] += stop - f;
-        f = stop;
-    }
-    if b > end {
-        hist[CAT_NONE as usize] += b - a.max(end);
-    }
-    let mut best = 0usize;
-    for c in 1..NR_CATEGORIES {
-        if hist[c] > hist[best] {
-            best = c;
-        }
-    }
-    PALETTE[best]
-}
-
-/// The probe words for `p.probe_pfn`.
-pub fn probe_words(b: &SimBuffers, p: &FrameMapParams) -> [u32; PROBE_WORDS] {
-    if p.probe_pfn >= p.nr_frames {
-        return [NO_PROBE, 0, 0, 0];
-    }
-    let h = head_of(&b.frames, p.probe_pfn);
-    [
-        h,
-        b.frames[h as usize],
-        b.owners[h as usize],
-        b.pageblocks[(h >> PAGEBLOCK_ORDER) as usize],
-    ]
-}
-
-/// Renders the map into `out` (`p.out_words()` words: pixels, then probe).
+/// Renders the map into `out` (`p.out_words()` words: pixels, then
+/// probe) on the host, with the shader's CPU twin.
 pub fn render(b: &SimBuffers, p: &FrameMapParams, out: &mut [u32]) -> Result<(), String> {
     p.validate()?;
     if p.nr_frames as usize != b.frames.len() {
@@ -325,46 +263,8 @@ pub fn render(b: &SimBuffers, p: &FrameMapParams, out: &mut [u32]) -> Result<(),
             p.out_words()
         ));
     }
-    let (pixels, probe) = out.split_at_mut(p.pixels());
-    let row = |(y, line): (usize, &mut [u32])| {
-        for (x, px) in line.iter_mut().enumerate() {
-            *px = pixel(&b.frames, p, (y * p.width as usize + x) as u32);
-        }
-    };
-    let w = p.width.max(1) as usize;
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        pixels.par_chunks_mut(w).enumerate().for_each(row);
-    }
-    #[cfg(not(feature = "parallel"))]
-    pixels.chunks_mut(w).enumerate().for_each(row);
-    probe[..PROBE_WORDS].copy_from_slice(&probe_words(b, p));
+    crate::engine::cpu::frame_map::frame_map(p, &b.frames, &b.owners, out, &b.pageblocks);
     Ok(())
-}
-
-/// The WGSL table of palette colors, for the shader's generated header.
-pub fn palette_wgsl() -> String {
-    let v: Vec<String> = PALETTE.iter().map(|c| format!("{c:#x}u")).collect();
-    format!(
-        "var<private> PALETTE: array<u32, {NR_CATEGORIES}> = array<u32, {NR_CATEGORIES}>({});\n\
-         const CAT_NONE: u32 = {CAT_NONE}u;\n\
-         const CAT_FREE: u32 = {CAT_FREE}u;\n\
-         const CAT_ALLOC: u32 = {CAT_ALLOC}u;\n\
-         const CAT_RESERVED: u32 = {CAT_RESERVED}u;\n\
-         const CAT_HUGE_FREE: u32 = {CAT_HUGE_FREE}u;\n\
-         const CAT_HUGE_USED: u32 = {CAT_HUGE_USED}u;\n\
-         const CAT_HUGE_TEMP: u32 = {CAT_HUGE_TEMP}u;\n\
-         const CAT_GIG_FREE: u32 = {CAT_GIG_FREE}u;\n\
-         const CAT_GIG_USED: u32 = {CAT_GIG_USED}u;\n\
-         const CAT_VMEMMAP: u32 = {CAT_VMEMMAP}u;\n\
-         const CAT_VMEMMAP_RUNTIME: u32 = {CAT_VMEMMAP_RUNTIME}u;\n\
-         const CAT_VMEMMAP_PTE: u32 = {CAT_VMEMMAP_PTE}u;\n\
-         const CAT_OFFLINE: u32 = {CAT_OFFLINE}u;\n\
-         const NR_CATEGORIES: u32 = {NR_CATEGORIES}u;\n\
-         const NO_PROBE: u32 = {NO_PROBE:#x}u;\n",
-        v.join(", ")
-    )
 }
 
 #[cfg(test)]
@@ -379,22 +279,5 @@ mod tests {
                 assert_ne!(ca, cb, "{a} vs {b}");
             }
         }
-    }
-
-    #[test]
-    fn head_of_finds_the_aligned_head() {
-        let mut f = vec![0u32; 1024];
-        f[0] = make_free(3); // 0..8
-        f[8] = make_alloc(2, 0, 1); // 8..12
-        f[12] = make_free(2); // 12..16
-        f[16] = make_free(4); // 16..32
-        for (i, s) in f.iter_mut().enumerate().skip(32) {
-            *s = if i % 2 == 0 { make_free(1) } else { 0 };
-        }
-        assert_eq!(head_of(&f, 5), 0);
-        assert_eq!(head_of(&f, 11), 8);
-        assert_eq!(head_of(&f, 12), 12);
-        assert_eq!(head_of(&f, 31), 16);
-        assert_eq!(head_of(&f, 33), 32);
     }
 }

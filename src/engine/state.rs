@@ -51,40 +51,83 @@ impl SimBuffers {
         self.chunk_zone.len()
     }
 
-    /// Bytes of simulation state per simulated frame (all buffers).
+    /// Bytes of simulation state per simulated frame: every buffer of the
+    /// table (`engine::buffers`) as the host holds it.
     pub fn bytes_per_frame(&self) -> f64 {
-        let b = self.frames.len() * 4
-            + self.owners.len() * 4
-            + self.pageblocks.len() * 4
-            + self.chunk_zone.len() * 4
-            + self.chunk_counts.len() * 4
-            + self.chunk_prefix.len() * 4
-            + self.chunk_dirty.len() * 4
-            + std::mem::size_of_val(self.zones.as_slice())
-            + std::mem::size_of_val(self.zone_state.as_slice())
-            + std::mem::size_of_val(self.zone_stats.as_slice())
-            + std::mem::size_of_val(self.tasks.as_slice())
-            + std::mem::size_of_val(self.task_state.as_slice())
-            + std::mem::size_of_val(self.cells.as_slice())
-            + std::mem::size_of_val(self.steals.as_slice())
-            + std::mem::size_of_val(self.grants.as_slice())
-            + std::mem::size_of_val(self.segs.as_slice());
+        let b: u64 = super::buffers::BUFFERS
+            .iter()
+            .map(|r| (r.host_bytes)(self))
+            .sum();
         b as f64 / self.frames.len().max(1) as f64
     }
 
-    /// A 64-bit digest of everything that is simulation state (not scratch):
-    /// frames, owners, pageblocks, zone state and task state. Two backends
-    /// that agree byte for byte give the same digest.
+    /// A 64-bit digest of everything that is simulation state (not scratch,
+    /// not configuration): the rows of the buffer table marked for it, in
+    /// table order (frames, owners, pageblocks, zone and node state, task
+    /// state, totals). Two backends that agree byte for byte give the same
+    /// digest.
     pub fn digest(&self) -> u64 {
         let mut h = Digest::new();
-        h.words(&self.frames);
-        h.words(&self.owners);
-        h.words(&self.pageblocks);
-        h.words(bytemuck::cast_slice(&self.zone_state));
-        h.words(bytemuck::cast_slice(&self.node_state));
-        h.words(bytemuck::cast_slice(&self.task_state));
-        h.words(&self.totals);
+        for r in super::buffers::BUFFERS.iter() {
+            if let Some(d) = r.digest {
+                d(self, &mut h);
+            }
+        }
         h.finish()
+    }
+
+    /// A copy of the configuration and the small state, without the
+    /// per-frame and per-chunk arrays (cheap at any machine size).
+    pub fn small_clone(&self) -> SimBuffers {
+        SimBuffers {
+            params: self.params,
+            frames: Vec::new(),
+            owners: Vec::new(),
+            pageblocks: self.pageblocks.clone(),
+            chunk_zone: self.chunk_zone.clone(),
+            chunk_counts: Vec::new(),
+            chunk_prefix: Vec::new(),
+            chunk_dirty: Vec::new(),
+            dispatch: self.dispatch.clone(),
+            zones: self.zones.clone(),
+            zone_state: self.zone_state.clone(),
+            zone_stats: self.zone_stats.clone(),
+            nodes: self.nodes.clone(),
+            node_state: self.node_state.clone(),
+            zonelists: self.zonelists.clone(),
+            tasks: self.tasks.clone(),
+            task_state: self.task_state.clone(),
+            cells: Vec::new(),
+            steals: Vec::new(),
+            grants: Vec::new(),
+            segs: Vec::new(),
+            plan_hdr: self.plan_hdr,
+            totals: self.totals.clone(),
+        }
+    }
+
+    /// The packed `topo` buffer's parts, as the shaders that bind it see them.
+    pub fn topo(&self) -> TopoRef<'_> {
+        TopoRef {
+            zones: &self.zones,
+            nodes: &self.nodes,
+            zonelists: &self.zonelists,
+        }
+    }
+    /// The packed `ctl` buffer's parts.
+    pub fn ctl(&self) -> CtlRef<'_> {
+        CtlRef {
+            zone_state: &self.zone_state,
+            node_state: &self.node_state,
+            plan_hdr: &self.plan_hdr,
+        }
+    }
+    /// The packed `plan` buffer's parts.
+    pub fn plan(&self) -> PlanRef<'_> {
+        PlanRef {
+            cells: &self.cells,
+            steals: &self.steals,
+        }
     }
 
     /// The cumulative counters of zone `z`.
@@ -166,6 +209,44 @@ impl Digest {
         x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         x ^ (x >> 33)
     }
+}
+
+/// The packed `topo` buffer (zones, nodes, zonelists) as a CPU twin
+/// binds it: read-only, like every shader that binds it.
+#[derive(Clone, Copy)]
+pub struct TopoRef<'a> {
+    pub zones: &'a [ZoneDesc],
+    pub nodes: &'a [NodeDesc],
+    pub zonelists: &'a [u32],
+}
+
+/// The packed `ctl` buffer (zone state, node state, the plan's header),
+/// read-only.
+#[derive(Clone, Copy)]
+pub struct CtlRef<'a> {
+    pub zone_state: &'a [ZoneState],
+    pub node_state: &'a [NodeState],
+    pub plan_hdr: &'a PlanHeader,
+}
+
+/// The packed `ctl` buffer, writable.
+pub struct CtlMut<'a> {
+    pub zone_state: &'a mut [ZoneState],
+    pub node_state: &'a mut [NodeState],
+    pub plan_hdr: &'a mut PlanHeader,
+}
+
+/// The packed `plan` buffer (cells, steals), read-only.
+#[derive(Clone, Copy)]
+pub struct PlanRef<'a> {
+    pub cells: &'a [PlanCell],
+    pub steals: &'a [StealCell],
+}
+
+/// The packed `plan` buffer, writable.
+pub struct PlanMut<'a> {
+    pub cells: &'a mut [PlanCell],
+    pub steals: &'a mut [StealCell],
 }
 
 /// The free-list migratetype of a free block: its pageblock's type.

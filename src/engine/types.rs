@@ -79,6 +79,66 @@ impl Default for ZoneState {
     }
 }
 
+/// `ZoneState` as words, for code that adds into it word by word (the
+/// count shaders bind it as atomics; `count_words` names the words).
+pub mod zsw {
+    use super::ZoneState;
+    use std::mem::{offset_of, size_of};
+    pub const WORDS: usize = size_of::<ZoneState>() / 4;
+    pub const NR_FREE: usize = offset_of!(ZoneState, nr_free) / 4;
+    pub const CLASS_PAGES: usize = offset_of!(ZoneState, class_pages) / 4;
+    pub const KSWAPD_P16: usize = offset_of!(ZoneState, kswapd_p16) / 4;
+    pub const HUGE_FRAMES: usize = offset_of!(ZoneState, huge_frames) / 4;
+    pub const HUGE_INUSE: usize = offset_of!(ZoneState, huge_inuse_frames) / 4;
+    pub const VMEMMAP_BOOT: usize = offset_of!(ZoneState, vmemmap_boot_frames) / 4;
+    pub const VMEMMAP_RUNTIME: usize = offset_of!(ZoneState, vmemmap_runtime_frames) / 4;
+    /// "No word" (one past the last).
+    pub const NONE: usize = WORDS;
+    /// Whether `count` recomputes word `w` (the rest, the reclaim words,
+    /// belong to the plan).
+    pub const fn counted(w: usize) -> bool {
+        w < KSWAPD_P16 || (w >= HUGE_FRAMES && w < WORDS)
+    }
+}
+
+impl ZoneState {
+    /// The struct as words.
+    pub fn words(&self) -> &[u32; zsw::WORDS] {
+        bytemuck::cast_ref(self)
+    }
+    pub fn words_mut(&mut self) -> &mut [u32; zsw::WORDS] {
+        bytemuck::cast_mut(self)
+    }
+}
+
+/// `requests`' parameters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct ReqParams {
+    pub nr_requests: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `recount`'s parameters: how many chunks `chunk_list` holds, and whether
+/// their counts leave the zone counters (1, before a batch applies) or
+/// join them (0, after).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct RecountParams {
+    pub nr_listed: u32,
+    pub subtract: u32,
+    pub _pad: [u32; 2],
+}
+
+/// `free_heads`' parameters: the chunks summarized.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
+pub struct HeadsParams {
+    pub first_chunk: u32,
+    pub nr_chunks: u32,
+    pub _pad: [u32; 2],
+}
+
 /// Per-zone event counters for one tick (deltas; the host keeps 64-bit sums).
 pub const ZS_PGALLOC: usize = 0;
 pub const ZS_PGFREE: usize = 1;
@@ -271,34 +331,6 @@ pub fn steal_index(zone: usize, order: usize, mt: usize) -> usize {
     debug_assert!(order >= 9);
     (zone * 2 + (order - 9)) * NR_PCP + mt
 }
-
-/// One write of a control path (hugetlb, vmemmap, offlining) into the
-/// frame array, applied between ticks by `hugetlb_apply` on every backend.
-/// The host decides; the backend applies. Ops of one batch never touch the
-/// same word twice, so they apply in any order.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
-pub struct FrameOp {
-    /// `OP_FRAME`, `OP_PAGEBLOCK` or `OP_TOTAL`.
-    pub target: u32,
-    /// The pfn, the pageblock index or the `totals` word.
-    pub index: u32,
-    /// The new state word, or the pageblock's migratetype.
-    pub state: u32,
-    /// The new owner word (`OP_FRAME`).
-    pub owner: u32,
-}
-
-/// `frames[index] = state; owners[index] = owner`, and the chunk is marked
-/// for the merge phase.
-pub const OP_FRAME: u32 = 0;
-/// `pageblocks[index] = state`.
-pub const OP_PAGEBLOCK: u32 = 1;
-/// `totals[index] = state`: a word of a cumulative counter (a migration
-/// counts its allocation and its free).
-pub const OP_TOTAL: u32 = 2;
-/// Ops per dispatch of `hugetlb_apply` on the GPU.
-pub const MAX_OPS_PER_DISPATCH: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

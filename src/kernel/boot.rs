@@ -108,7 +108,11 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
     }
     // The boot state's counts, so /proc reads before the first tick, and
     // so every backend starts from the same buffers.
-    crate::engine::cpu::run_phase_on(&mut b, crate::engine::Phase::Count);
+    for name in ["count_clear", "count"] {
+        crate::engine::Phase::of(name, None)
+            .expect("a tick phase")
+            .run_cpu(&mut b);
+    }
     b
 }
 

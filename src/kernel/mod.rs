@@ -1,30 +1,57 @@
 //! The CPU side of the simulated kernel: the machine's control state
-//! (tasks, tunables, counters), the paths that change it between ticks, and
-//! the invariant checker.
+//! (tasks, tunables, counters), the paths that change it between ticks,
+//! and the invariant checker.
+//!
+//! - `mm`: the generic memory-management paths (buddy transaction,
+//!   contiguous ranges, migration, hotplug, mempolicy);
+//! - `path`: the record of a kernel path (locks, sleep points, GFP flags);
+//! - `errno`: the kernel's answers, as values;
+//! - `hugetlb`: the pools, HVO, reservations, migration;
+//! - `run`: the run/checkpoint/recover loop the CLI and the dashboard share.
 
 pub mod boot;
+pub mod errno;
 pub mod hugetlb;
 pub mod invariants;
+pub mod mm;
+pub mod path;
+pub mod run;
 pub mod watermark;
 
 use crate::engine::cpu::CpuBackend;
 use crate::engine::types::*;
-use crate::engine::{Backend, EngineError, SimBuffers};
+use crate::engine::{Backend, BackendChoice, EngineError, Request, SimBuffers};
 use crate::model::scenario::{Scenario, TaskSpec, MAX_TASKS};
 use crate::model::workload::{Mempolicy, CLASSES, MPOL_LOCAL, NR_CLASSES};
+pub use errno::{Errno, KernelError};
+use path::{LockClass, Mode, Path, PathLog};
 
-/// Errors of control paths; `errno` is the kernel's answer where one applies.
+/// Why a machine operation failed: the kernel refused it (with the errno
+/// it returns), a fault found no page (the task would get SIGBUS), or the
+/// engine failed (kept as the source).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MachineError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("engine: {0}")]
-    Engine(String),
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error("{0} (SIGBUS)")]
+    Sigbus(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
 }
 
-impl From<EngineError> for MachineError {
-    fn from(e: EngineError) -> Self {
-        MachineError::Engine(e.to_string())
+impl MachineError {
+    /// An EINVAL naming what was wrong.
+    pub fn invalid(detail: impl Into<String>) -> MachineError {
+        MachineError::Kernel(KernelError::new(Errno::EINVAL, detail))
+    }
+    /// The errno a system call would return (EIO for an engine failure,
+    /// EFAULT for a fault without a page).
+    pub fn errno(&self) -> Errno {
+        match self {
+            MachineError::Kernel(k) => k.errno,
+            MachineError::Sigbus(_) => Errno::EFAULT,
+            MachineError::Engine(_) => Errno::EIO,
+        }
     }
 }
 
@@ -42,16 +69,23 @@ pub struct TaskInfo {
     pub stopped: bool,
 }
 
-/// Which backend to run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendChoice {
-    /// The CPU reference backend.
-    Cpu,
-    /// The GPU backend; an error if it cannot start.
-    Gpu,
-    /// The GPU if one can hold the scenario (hardware first, then a
-    /// software adapter), else the CPU reference.
-    Auto,
+/// Where the newest control path spent its time (for `numasim bench
+/// --hugetlb`); not part of the simulated state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PathTimes {
+    /// Copying the control state for a rollback.
+    pub rollback_copy: std::time::Duration,
+    /// Making the small state current (a small download on the GPU).
+    pub fetch: std::time::Duration,
+    /// The path itself, with the frames it read as it went.
+    pub path: std::time::Duration,
+    /// Handing its requests to the backend (submitted; the GPU may still
+    /// be busy).
+    pub apply: std::time::Duration,
+    /// Requests made (frames, pageblocks and counter words).
+    pub ops: u64,
+    /// Bytes read from a device during the path.
+    pub bytes_read: u64,
 }
 
 pub struct Machine {
@@ -71,9 +105,13 @@ pub struct Machine {
     pub last: Vec<ZoneStats>,
     /// Hugetlb pools, mappings and the vmemmap's page table.
     pub hugetlb: hugetlb::Hugetlb,
-    /// Where the newest hugetlb control path spent its time (for
-    /// `numasim bench --hugetlb`); not part of the simulated state.
-    pub path_times: hugetlb::PathTimes,
+    /// Memory-management state outside the frames (offline blocks, pages
+    /// taken by contiguous allocation).
+    pub mm: mm::MmState,
+    /// The newest paths run, with their lock records.
+    pub paths: PathLog,
+    /// Where the newest control path spent its time.
+    pub path_times: PathTimes,
 }
 
 impl Machine {
@@ -99,53 +137,45 @@ impl Machine {
         )
     }
 
-    /// Boots on the chosen backend. Returns the machine and why that
-    /// backend was chosen.
+    /// Boots on the chosen backend (`engine::open`, its one `auto` rule).
+    /// Returns the machine and why that backend was chosen.
     pub fn boot_on(
         scenario: Scenario,
         seed: Option<u64>,
         choice: BackendChoice,
     ) -> Result<(Machine, String), MachineError> {
-        use crate::engine::gpu::{device, GpuBackend};
+        Self::boot_on_device(scenario, seed, choice, None)
+    }
+
+    /// `boot_on` with a device to use (the dashboard's own).
+    pub fn boot_on_device(
+        scenario: Scenario,
+        seed: Option<u64>,
+        choice: BackendChoice,
+        ctx: Option<crate::engine::gpu::GpuContext>,
+    ) -> Result<(Machine, String), MachineError> {
         let seed = seed.unwrap_or(scenario.seed);
-        if choice == BackendChoice::Cpu {
-            let m = Machine::boot(scenario, Some(seed))?;
-            return Ok((m, "requested with --backend cpu".to_string()));
-        }
-        let gpu = device::open().and_then(|ctx| {
-            let desc = ctx.describe();
-            GpuBackend::new(ctx, boot::boot_buffers(&scenario, seed)).map(|b| (b, desc))
-        });
-        match gpu {
-            Ok((b, desc)) => {
-                let why = if choice == BackendChoice::Auto {
-                    format!("auto: {desc} is the best adapter with compute shaders (hardware before software) and holds the scenario")
-                } else {
-                    "requested with --backend gpu".to_string()
-                };
-                Ok((Machine::with_backend(scenario, seed, Box::new(b))?, why))
-            }
-            Err(e) if choice == BackendChoice::Gpu => Err(MachineError::Engine(e.to_string())),
-            Err(e) => {
-                let m = Machine::boot(scenario, Some(seed))?;
-                Ok((m, format!("auto: the CPU reference, because {e}")))
-            }
-        }
+        let bufs = boot::boot_buffers(&scenario, seed);
+        let o = crate::engine::open(choice, bufs, ctx)?;
+        Ok((Machine::with_backend(scenario, seed, o.backend)?, o.why))
     }
 
     /// After the GPU backend failed (device lost), continues on the CPU
-    /// reference from the backend's last consistent snapshot. Returns the
-    /// tick the machine resumes at (the run is rewound to it, counters
-    /// included).
+    /// reference: from the backend's last consistent snapshot, replaying
+    /// the configuration and request batches the device was given since
+    /// and the ticks between them (`engine::replay`), up to the machine's
+    /// tick, so nothing is lost. Returns the snapshot's tick (where the
+    /// replay began).
     pub fn recover_on_cpu(&mut self) -> Result<u64, MachineError> {
-        let snap = self.backend.snapshot().cloned().ok_or_else(|| {
-            MachineError::Engine("the backend kept no consistent snapshot to continue from".into())
+        let rec = self.backend.take_recovery().ok_or_else(|| {
+            EngineError::Invalid("the backend kept no consistent snapshot to continue from".into())
         })?;
-        let tick = snap.params.tick as u64;
-        self.backend = Box::new(CpuBackend::new(snap));
-        self.tick = tick;
+        let from = rec.snapshot.params.tick as u64;
+        let mut cpu = CpuBackend::new(rec.snapshot);
+        crate::engine::replay(&mut cpu, &rec.journal, &rec.config, self.tick as u32)?;
+        self.backend = Box::new(cpu);
         self.fold_stats()?;
-        Ok(tick)
+        Ok(from)
     }
 
     /// Moves the machine, state and counters, to another backend built by
@@ -160,9 +190,9 @@ impl Machine {
         self.fold_stats()
     }
 
-    /// Makes the host copy a consistent snapshot of the current tick (a
-    /// GPU backend downloads everything), so a device loss later loses
-    /// nothing before this point.
+    /// Makes the backend's snapshot a consistent state of the current
+    /// tick (a GPU backend downloads everything), so a device loss later
+    /// replays from this point.
     pub fn checkpoint(&mut self) -> Result<(), MachineError> {
         self.backend.buffers()?;
         Ok(())
@@ -193,8 +223,11 @@ impl Machine {
             totals: vec![[0; NR_ZONE_STATS]; nz],
             last: vec![ZoneStats::default(); nz],
             hugetlb: hugetlb::Hugetlb::new(&scenario_topology),
-            path_times: hugetlb::PathTimes::default(),
+            mm: mm::MmState::new(&scenario_topology),
+            paths: PathLog::default(),
+            path_times: PathTimes::default(),
         };
+        m.tick = m.backend.config().params.tick as u64;
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();
         for t in specs {
@@ -208,12 +241,36 @@ impl Machine {
     }
 
     /// Bytes of device memory per frame, on a GPU backend.
-    pub fn device_bytes_per_frame(&self) -> Option<f64> {
-        self.backend.device_bytes_per_frame()
+    pub fn device_bytes_per_frame(&mut self) -> Option<f64> {
+        self.backend.as_gpu().map(|g| g.device_bytes_per_frame())
     }
 
+    /// Everything current, scratch included: digests, the checker, parity
+    /// (a GPU backend downloads it all).
     pub fn buffers(&mut self) -> Result<&SimBuffers, MachineError> {
         Ok(self.backend.buffers()?)
+    }
+
+    /// The small state current (zones, counters, pageblocks, tasks): what
+    /// /proc and /sys read; never the frames.
+    pub fn state(&mut self) -> Result<&SimBuffers, MachineError> {
+        Ok(self.backend.state()?)
+    }
+
+    /// Renders the frame map (`engine::frame_map`) and returns its words:
+    /// the pixels, then the probe. A GPU backend draws from its own
+    /// buffers; the CPU reference with the shader's twin. Blocking.
+    pub fn frame_map(
+        &mut self,
+        p: &crate::engine::frame_map::FrameMapParams,
+    ) -> Result<Vec<u32>, MachineError> {
+        if let Some(g) = self.backend.as_gpu() {
+            return Ok(g.frame_map(p)?);
+        }
+        let b = self.backend.buffers()?;
+        let mut out = vec![0u32; p.out_words()];
+        crate::engine::frame_map::render(b, p, &mut out).map_err(EngineError::Invalid)?;
+        Ok(out)
     }
 
     /// Runs the phases of the next tick one at a time (for diagnostics).
@@ -230,12 +287,93 @@ impl Machine {
         self.tick * self.scenario.tick_ns
     }
 
+    /// Runs one kernel path: `f` works on memory through `Mm` (the buddy
+    /// transaction over the backend's frames, the topology, the path's
+    /// record) and on the hugetlb pools. On success the path's writes go to
+    /// the backend as one request batch, the zones' managed pages change
+    /// and the counters take the path's changes; on failure the pools and
+    /// the mm state are put back and nothing is written (every path that
+    /// can fail part way is all or nothing). The record is kept either way.
+    pub fn run_path<R>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce(&mut mm::Mm, &mut hugetlb::Hugetlb) -> Result<R, MachineError>,
+    ) -> Result<R, MachineError> {
+        let t0 = std::time::Instant::now();
+        let saved = (self.hugetlb.clone(), self.mm.clone());
+        let t1 = std::time::Instant::now();
+        let mut path = Path::new(name, self.tick);
+        let src = self.backend.frames()?;
+        let t2 = std::time::Instant::now();
+        let mut txn = mm::buddy::Txn::new(&*src);
+        let mut m = mm::Mm::new(&mut txn, &self.scenario.topology, &mut path, &mut self.mm);
+        let r = f(&mut m, &mut self.hugetlb);
+        let delta = std::mem::take(&mut m.managed_delta);
+        drop(m);
+        let r = match (r, src.error()) {
+            (Ok(_), Some(e)) => Err(MachineError::Engine(e)),
+            (r, _) => r,
+        };
+        let bytes_read = src.bytes_read();
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                drop(txn);
+                drop(src);
+                // A failure found part way keeps the violation it saw.
+                let v = self.hugetlb.step_violation.clone();
+                (self.hugetlb, self.mm) = saved;
+                self.hugetlb.step_violation = v;
+                self.paths.push(path);
+                return Err(e);
+            }
+        };
+        let requests = txn.requests();
+        let totals = txn.totals_after();
+        drop(txn);
+        drop(src);
+        let t3 = std::time::Instant::now();
+        if delta.iter().any(|&d| d != 0) {
+            let b = self.backend.config_mut();
+            for (z, d) in delta.into_iter().enumerate() {
+                b.zones[z].managed = (b.zones[z].managed as i64 + d) as u32;
+                b.zones[z].reserved = (b.zones[z].reserved as i64 - d) as u32;
+            }
+        }
+        let ops = requests.len() as u64;
+        self.backend.enqueue(requests)?;
+        // The machine's copy of the counters takes the path's changes now
+        // (the path read them from current state, so the values are
+        // exact); the next fold reads the same values back.
+        for (i, v) in totals {
+            self.totals[i / NR_ZONE_STATS][i % NR_ZONE_STATS] = v;
+        }
+        self.paths.push(path);
+        self.path_times = PathTimes {
+            rollback_copy: t1 - t0,
+            fetch: t2 - t1,
+            path: t3 - t2,
+            apply: t3.elapsed(),
+            ops,
+            bytes_read,
+        };
+        Ok(r)
+    }
+
+    /// `__setup_per_zone_wmarks()`: every zone's watermarks from
+    /// `min_free_kbytes` and `watermark_scale_factor`, each under its
+    /// zone lock.
     fn apply_watermarks(&mut self) {
         let kswapd_pages =
             (self.scenario.vm.kswapd_mib_per_s * 256.0 * self.scenario.tick_ns as f64 / 1e9)
                 .round()
                 .clamp(1.0, 65535.0) as u32;
-        let b = self.backend.buffers_mut();
+        let mut path = Path::new("setup_per_zone_wmarks", self.tick);
+        let b = self.backend.config_mut();
+        for _ in b.zones.iter() {
+            path.lock(LockClass::ZoneLock, Mode::Spin);
+            path.unlock(LockClass::ZoneLock);
+        }
         watermark::setup_zone_wmarks(
             &mut b.zones,
             self.min_free_kbytes,
@@ -244,6 +382,7 @@ impl Machine {
         for z in b.zones.iter_mut() {
             z.kswapd_pages_per_tick = kswapd_pages;
         }
+        self.paths.push(path);
     }
 
     /// `vm.min_free_kbytes` write (the caller has range-checked it).
@@ -261,7 +400,7 @@ impl Machine {
     /// Writes a weighted-interleave weight (0 resets to the default, 1).
     pub fn set_il_weight(&mut self, node: usize, w: u8) {
         self.il_weights[node] = w;
-        self.backend.buffers_mut().nodes[node].il_weight = if w == 0 { 1 } else { w as u32 };
+        self.backend.config_mut().nodes[node].il_weight = if w == 0 { 1 } else { w as u32 };
     }
 
     fn spawn_spec(&mut self, t: &TaskSpec) -> Result<(), MachineError> {
@@ -290,17 +429,19 @@ impl Machine {
     ) -> Result<(), MachineError> {
         let topo = &self.scenario.topology;
         if self.tasks.iter().any(|t| t.name == name && !t.stopped) {
-            return Err(MachineError::Invalid(format!(
-                "a task named `{name}` is already running"
-            )));
+            return Err(KernelError::new(
+                Errno::EEXIST,
+                format!("a task named `{name}` is already running"),
+            )
+            .into());
         }
         if self.tasks.len() >= MAX_TASKS {
-            return Err(MachineError::Invalid(format!(
+            return Err(MachineError::invalid(format!(
                 "at most {MAX_TASKS} tasks may be spawned in one run"
             )));
         }
         let node = topo.cpu_node(cpu).ok_or_else(|| {
-            MachineError::Invalid(format!(
+            MachineError::invalid(format!(
                 "cpu {cpu} does not exist (the machine has CPUs 0-{})",
                 topo.nr_cpus().saturating_sub(1)
             ))
@@ -308,24 +449,24 @@ impl Machine {
         let nr_nodes = topo.nodes.len() as u32;
         for n in policy.nodes() {
             if n >= nr_nodes {
-                return Err(MachineError::Invalid(format!(
+                return Err(MachineError::invalid(format!(
                     "policy {policy} names node {n}, but the machine has nodes 0-{}",
                     nr_nodes - 1
                 )));
             }
             if topo.nodes[n as usize].frames == 0 {
-                return Err(MachineError::Invalid(format!(
+                return Err(MachineError::invalid(format!(
                     "policy {policy} names node {n}, which has no memory"
                 )));
             }
         }
         if policy.mode() != MPOL_LOCAL && policy.nodes().is_empty() {
-            return Err(MachineError::Invalid(format!(
+            return Err(MachineError::invalid(format!(
                 "policy {policy} needs at least one node"
             )));
         }
         let wl = self.scenario.workload(workload).ok_or_else(|| {
-            MachineError::Invalid(format!(
+            MachineError::invalid(format!(
                 "unknown workload `{workload}` (known: {})",
                 self.scenario
                     .workloads
@@ -336,7 +477,7 @@ impl Machine {
             ))
         })?;
         if !(scale.is_finite() && scale >= 0.0) {
-            return Err(MachineError::Invalid(format!(
+            return Err(MachineError::invalid(format!(
                 "scale {scale}: expected a non-negative number"
             )));
         }
@@ -358,7 +499,7 @@ impl Machine {
             let c = cr.class.0 as usize;
             let per_tick = cr.rate_per_s * scale * tick_ms / 1000.0;
             if per_tick >= 65535.0 {
-                return Err(MachineError::Invalid(format!(
+                return Err(MachineError::invalid(format!(
                     "workload `{workload}` class {}: {per_tick:.0} allocations per tick; at most 65535 (lower the rate, the scale or tick_ms)",
                     CLASSES[c].name
                 )));
@@ -370,15 +511,25 @@ impl Machine {
                 ((tick_ms / cr.lifetime_ms).min(1.0) * 4_294_967_295.0).round() as u32
             };
         }
-        let b = self.backend.buffers_mut();
+        let b = self.backend.config_mut();
+        let index = b.tasks.len();
         b.tasks.push(desc);
+        b.params.nr_tasks = b.tasks.len() as u32;
+        // The task's state is the device's: it arrives as requests.
         // do_set_mempolicy(): il_prev = MAX_NUMNODES-1 so the first page
         // goes to the lowest node of the mask.
-        b.task_state.push(TaskState {
+        let state = TaskState {
             il_prev: nr_nodes - 1,
             ..Default::default()
-        });
-        b.params.nr_tasks = b.tasks.len() as u32;
+        };
+        let words: &[u32] = bytemuck::cast_slice(std::slice::from_ref(&state));
+        let base = (index * words.len()) as u32;
+        let reqs = words
+            .iter()
+            .enumerate()
+            .map(|(w, &v)| Request::set_task_word(base + w as u32, v))
+            .collect();
+        self.backend.enqueue(reqs)?;
         debug_assert!(NR_CLASSES == desc.rate_fp.len());
         self.tasks.push(TaskInfo {
             name: name.to_string(),
@@ -400,11 +551,23 @@ impl Machine {
             .tasks
             .iter()
             .position(|t| t.name == name && !t.stopped)
-            .ok_or_else(|| MachineError::Invalid(format!("no running task named `{name}`")))?;
+            .ok_or_else(|| {
+                KernelError::new(Errno::ESRCH, format!("no running task named `{name}`"))
+            })?;
         self.tasks[i].stopped = true;
-        let b = self.backend.buffers_mut();
-        b.tasks[i].alive = 0;
-        b.task_state[i].pending = [0; NR_CLASSES];
+        // exit_mmap(): its memory goes in the next tick's `free`.
+        let mut path = Path::new("exit_mmap", self.tick);
+        path.lock(LockClass::MmapLock, Mode::Write);
+        self.backend.config_mut().tasks[i].alive = 0;
+        // Its deferred requests are dropped (task state: a request).
+        let words = std::mem::size_of::<TaskState>() / 4;
+        let pending = std::mem::offset_of!(TaskState, pending) / 4;
+        let reqs = (0..NR_CLASSES)
+            .map(|c| Request::set_task_word((i * words + pending + c) as u32, 0))
+            .collect();
+        path.unlock(LockClass::MmapLock);
+        self.paths.push(path);
+        self.backend.enqueue(reqs)?;
         Ok(())
     }
 
@@ -473,7 +636,7 @@ impl Machine {
     /// Configuration as the host wrote it (zones, nodes, tasks): current
     /// without synchronizing with a GPU.
     pub fn config(&self) -> &SimBuffers {
-        self.backend.host()
+        self.backend.config()
     }
 
     /// Reads the cumulative counters and the newest tick's counters.
@@ -495,7 +658,7 @@ impl Machine {
             tick,
             detail: e.to_string(),
         })?;
-        invariants::check(b, &totals, &self.hugetlb.contig_taken, tick)?;
+        invariants::check(b, &totals, &self.mm.contig_taken, tick)?;
         if let Some(sv) = &self.hugetlb.step_violation {
             return Err(invariants::Violation {
                 name: sv.name,

@@ -82,13 +82,13 @@ pub const VMF_ALL: u32 = (1 << 2) - 1;
 /// `KIND_RESERVED` flag: memory taken offline (`memoryN/state`).
 pub const RF_OFFLINE: u32 = 1 << 0;
 
-const KIND_MASK: u32 = 0xf;
-const ORDER_SHIFT: u32 = 4;
-const ORDER_MASK: u32 = 0xf;
-const MT_SHIFT: u32 = 8;
-const MT_MASK: u32 = 0x7;
-const CLASS_SHIFT: u32 = 11;
-const CLASS_MASK: u32 = 0xf;
+pub const KIND_MASK: u32 = 0xf;
+pub const ORDER_SHIFT: u32 = 4;
+pub const ORDER_MASK: u32 = 0xf;
+pub const MT_SHIFT: u32 = 8;
+pub const MT_MASK: u32 = 0x7;
+pub const CLASS_SHIFT: u32 = 11;
+pub const CLASS_MASK: u32 = 0xf;
 pub const FLAGS_SHIFT: u32 = 16;
 
 /// Owner word of a frame nobody owns (free blocks, tails, reserved memory).
@@ -170,6 +170,65 @@ pub const MIGRATETYPE_NAMES: [&str; MIGRATE_TYPES] = [
 #[inline(always)]
 pub const fn migratetype_is_mergeable(mt: u32) -> bool {
     mt < MIGRATE_PCPTYPES
+}
+
+/// A free block of exactly order `k` heads at a frame with this state
+/// (`PageBuddy(page) && buddy_order(page) == k`).
+#[inline(always)]
+pub const fn is_free_block(state: u32, k: u32) -> bool {
+    state == make_free(k)
+}
+
+/// `__free_one_page()`'s rule for two free buddies of order >=
+/// `pageblock_order` in pageblocks of types `ma` and `mb`: they merge when
+/// the types agree or both are mergeable (the buddy's pageblock then takes
+/// `ma`, as `change_pageblock_range()` does since 6.9's free-list hygiene).
+#[inline(always)]
+pub const fn buddies_merge(ma: u32, mb: u32) -> bool {
+    ma == mb || (migratetype_is_mergeable(ma) && migratetype_is_mergeable(mb))
+}
+
+/// The head of the block holding `pfn`, reading states through `state`:
+/// the first aligned frame at or below it, order by order, that heads a
+/// block reaching `pfn`. Blocks never cross a chunk, so `pfn` itself when
+/// nothing heads it (a corrupt array; the checker names that).
+#[inline]
+pub fn head_of(state: impl Fn(u32) -> u32, pfn: u32) -> u32 {
+    for o in 0..=MAX_PAGE_ORDER {
+        let h = pfn & !((1u32 << o) - 1);
+        let s = state(h);
+        if kind(s) != KIND_TAIL && order(s) >= o {
+            return h;
+        }
+    }
+    pfn
+}
+
+/// `ZoneState` fields a block's head adds to, as counted by `count` (the
+/// free areas by order and migratetype, NR_FREE_PAGES, pages per class,
+/// hugetlb and vmemmap frames): up to two (word, amount) pairs over the
+/// struct's words, `zsw::NONE` meaning none. `mt` is the
+/// head's pageblock type.
+#[inline(always)]
+pub fn count_words(state: u32, mt: u32) -> [(usize, u32); 2] {
+    use crate::engine::types::zsw;
+    let none = (zsw::NONE, 0);
+    let o = order(state);
+    let pages = 1u32 << o;
+    match kind(state) {
+        KIND_FREE => [
+            (o as usize * MIGRATE_TYPES + mt as usize, 1),
+            (zsw::NR_FREE, pages),
+        ],
+        KIND_ALLOC => [(zsw::CLASS_PAGES + class(state) as usize, pages), none],
+        KIND_HUGE if flags(state) & HF_INUSE != 0 => {
+            [(zsw::HUGE_FRAMES, pages), (zsw::HUGE_INUSE, pages)]
+        }
+        KIND_HUGE => [(zsw::HUGE_FRAMES, pages), none],
+        KIND_VMEMMAP if flags(state) & VMF_RUNTIME != 0 => [(zsw::VMEMMAP_RUNTIME, pages), none],
+        KIND_VMEMMAP => [(zsw::VMEMMAP_BOOT, pages), none],
+        _ => [none, none],
+    }
 }
 
 /// `fallbacks[]` of mm/page_alloc.c: where each pcp type looks when its own

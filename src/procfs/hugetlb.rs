@@ -4,9 +4,9 @@
 //! drivers/base/memory.c) and writes with its semantics and errno.
 
 use super::{fs_err, Errno, FsError};
-use crate::kernel::hugetlb::machine::OpError;
 use crate::kernel::hugetlb::*;
 use crate::kernel::Machine;
+use crate::kernel::MachineError;
 use std::fmt::Write as _;
 
 /// `/proc/meminfo`'s hugetlb lines (default hstate: 2 MiB).
@@ -208,7 +208,7 @@ pub fn read(m: &Machine, path: &str) -> Option<Result<String, FsError>> {
             }
             Some(Ok(match name {
                 "state" => {
-                    if h.offline_blocks.contains(&b) {
+                    if m.mm.offline_blocks.contains(&b) {
                         "offline\n".into()
                     } else {
                         "online\n".into()
@@ -254,19 +254,13 @@ fn parse_ulong(path: &str, v: &str) -> Result<u64, FsError> {
     })
 }
 
-fn op_err(path: &str, e: OpError) -> FsError {
-    match e {
-        OpError::Hugetlb(e) => fs_err(
-            path,
-            match e.errno {
-                "ENOMEM" => Errno::ENOMEM,
-                "EBUSY" => Errno::EBUSY,
-                _ => Errno::EINVAL,
-            },
-            e.detail,
-        ),
-        OpError::Machine(e) => fs_err(path, Errno::EINVAL, e.to_string()),
-    }
+fn op_err(path: &str, e: MachineError) -> FsError {
+    let errno = e.errno();
+    let detail = match e {
+        MachineError::Kernel(k) => k.detail,
+        other => other.to_string(),
+    };
+    fs_err(path, errno, detail)
 }
 
 /// `echo VALUE > PATH` for a hugetlb file; None when `path` is not one.

@@ -8,43 +8,8 @@ pub mod shell;
 use crate::kernel::Machine;
 use crate::model::workload::format_nodelist;
 
-/// The errno values the tree answers with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Errno {
-    ENOENT,
-    EACCES,
-    EINVAL,
-    EISDIR,
-    ENOTDIR,
-    ENOMEM,
-    EBUSY,
-}
-
-impl Errno {
-    pub fn code(self) -> i32 {
-        match self {
-            Errno::ENOENT => 2,
-            Errno::EACCES => 13,
-            Errno::EINVAL => 22,
-            Errno::EISDIR => 21,
-            Errno::ENOTDIR => 20,
-            Errno::ENOMEM => 12,
-            Errno::EBUSY => 16,
-        }
-    }
-    /// `strerror()`.
-    pub fn message(self) -> &'static str {
-        match self {
-            Errno::ENOENT => "No such file or directory",
-            Errno::EACCES => "Permission denied",
-            Errno::EINVAL => "Invalid argument",
-            Errno::EISDIR => "Is a directory",
-            Errno::ENOTDIR => "Not a directory",
-            Errno::ENOMEM => "Cannot allocate memory",
-            Errno::EBUSY => "Device or resource busy",
-        }
-    }
-}
+/// The errno values the tree answers with: the kernel layer's own.
+pub use crate::kernel::errno::Errno;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: {} ({:?}){}", errno.message(), errno, if detail.is_empty() { String::new() } else { format!(": {detail}") })]
@@ -151,9 +116,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
             ));
         }
         let b = m
-            .buffers()
-            .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
-            .clone();
+            .state()
+            .map_err(|e| fs_err(path, e.errno(), e.to_string()))?
+            .small_clone();
         return match file {
             "meminfo" => {
                 Ok(format::node_meminfo(&b, n) + &hugetlb::node_meminfo_lines(&m.hugetlb, n))
@@ -184,26 +149,26 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
     let all: Vec<u32> = (0..nr_nodes).collect();
     Ok(match path {
         "/proc/buddyinfo" => format::buddyinfo(
-            m.buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+            m.state()
+                .map_err(|e| fs_err(path, e.errno(), e.to_string()))?,
         ),
         "/proc/pagetypeinfo" => {
             let b = m
-                .buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?;
+                .state()
+                .map_err(|e| fs_err(path, e.errno(), e.to_string()))?;
             format::pagetypeinfo(b, nr_nodes)
         }
         "/proc/meminfo" => {
             format::meminfo(
-                m.buffers()
-                    .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+                m.state()
+                    .map_err(|e| fs_err(path, e.errno(), e.to_string()))?,
             ) + &hugetlb::meminfo_lines(&m.hugetlb)
         }
         "/proc/zoneinfo" | "/proc/vmstat" => {
             let b = m
-                .buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?
-                .clone();
+                .state()
+                .map_err(|e| fs_err(path, e.errno(), e.to_string()))?
+                .small_clone();
             if path == "/proc/vmstat" {
                 format::vmstat(m, &b)
             } else {
@@ -224,12 +189,12 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
             format!("{}\n", format_nodelist(&topo.nodes_with_memory()))
         }
         "/sys/kernel/debug/extfrag/extfrag_index" => format::extfrag_index(
-            m.buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+            m.state()
+                .map_err(|e| fs_err(path, e.errno(), e.to_string()))?,
         ),
         "/sys/kernel/debug/extfrag/unusable_index" => format::unusable_index(
-            m.buffers()
-                .map_err(|e| fs_err(path, Errno::EINVAL, e.to_string()))?,
+            m.state()
+                .map_err(|e| fs_err(path, e.errno(), e.to_string()))?,
         ),
         "/sys/kernel/debug/numasim/tasks" => tasks_table(m),
         "/sys/kernel/debug/numasim/stats" => model_stats(m),

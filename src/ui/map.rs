@@ -11,8 +11,8 @@
 use super::session::Session;
 use super::theme;
 use crate::engine::frame_map::{
-    self, category_name, FrameMapParams, Probe, CAT_ALLOC, CAT_FREE, CAT_NONE, CAT_RESERVED,
-    NO_PROBE, NR_CATEGORIES_USED, PALETTE,
+    category_name, FrameMapParams, Probe, CAT_ALLOC, CAT_FREE, CAT_NONE, CAT_RESERVED, NO_PROBE,
+    NR_CATEGORIES_USED, PALETTE,
 };
 use crate::model::frame::{self as fr, MIGRATETYPE_NAMES};
 use crate::model::workload::CLASS_NAMES;
@@ -321,7 +321,15 @@ impl MapView {
                     nr_frames: b.frames.len() as u32,
                     ..view.params
                 };
-                self.probe = Probe::from_words(pfn, &frame_map::probe_words(b, &p));
+                self.probe = Probe::from_words(
+                    pfn,
+                    &crate::engine::cpu::frame_map::probe_words(
+                        &p,
+                        &b.frames,
+                        &b.owners,
+                        &b.pageblocks,
+                    ),
+                );
             }
             let text = self.describe(s, pfn);
             resp.on_hover_ui_at_pointer(|ui| {
@@ -390,11 +398,7 @@ impl MapView {
         view: &View,
     ) -> Result<(), String> {
         let p = &view.params;
-        let words = s
-            .machine
-            .backend_mut()
-            .frame_map(p)
-            .map_err(|e| e.to_string())?;
+        let words = s.machine.frame_map(p).map_err(|e| e.to_string())?;
         let px = &words[..p.pixels()];
         let image = egui::ColorImage::from_rgba_unmultiplied(
             [p.width as usize, p.height as usize],

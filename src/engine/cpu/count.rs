@@ -1,80 +1,87 @@
-//! Phase `count` (twin of shaders/count.wgsl): recounts free blocks per
-//! chunk (for ranking) and per zone (free_area, NR_FREE_PAGES, pages per
-//! class), as a reduction.
+//! Phase `count` (twin of shaders/tick/count.wgsl): every chunk recounts
+//! its blocks (free blocks per order and migratetype for ranking, and
+//! everything `count_words` counts) and adds them to its zone's state.
 
-use super::chunk::{ChunkMut, Shared};
-use crate::engine::types::NR_PCP;
+use super::chunk::{fold_chunks, rows, rows_ref, zone_runs};
+use crate::engine::state::CtlMut;
+use crate::engine::types::*;
 use crate::model::frame::*;
-use crate::model::workload::NR_CLASSES;
 
+/// One chunk's counts as `ZoneState` words.
 #[derive(Clone, Copy)]
-pub struct ZoneCount {
-    pub free_area: [[u32; MIGRATE_TYPES]; NR_PAGE_ORDERS],
-    pub nr_free: u32,
-    pub class_pages: [u32; NR_CLASSES],
-    /// `ZoneState::huge_frames` .. `vmemmap_runtime_frames`.
-    pub hugetlb: [u32; 4],
-}
+pub struct Words(pub [u32; zsw::WORDS]);
 
-impl Default for ZoneCount {
+impl Default for Words {
     fn default() -> Self {
-        ZoneCount {
-            free_area: [[0; MIGRATE_TYPES]; NR_PAGE_ORDERS],
-            nr_free: 0,
-            class_pages: [0; NR_CLASSES],
-            hugetlb: [0; 4],
-        }
+        Words([0; zsw::WORDS])
     }
 }
 
-impl std::ops::Add for ZoneCount {
-    type Output = ZoneCount;
-    fn add(mut self, o: ZoneCount) -> ZoneCount {
-        for (a, b) in self.free_area.iter_mut().zip(o.free_area.iter()) {
-            for (x, y) in a.iter_mut().zip(b.iter()) {
-                *x += *y;
-            }
-        }
-        self.nr_free += o.nr_free;
-        for (x, y) in self.class_pages.iter_mut().zip(o.class_pages.iter()) {
-            *x += *y;
-        }
-        for (x, y) in self.hugetlb.iter_mut().zip(o.hugetlb.iter()) {
-            *x += *y;
+impl std::ops::Add for Words {
+    type Output = Words;
+    fn add(mut self, o: Words) -> Words {
+        for (a, b) in self.0.iter_mut().zip(o.0.iter()) {
+            *a += *b;
         }
         self
     }
 }
 
-pub fn count_chunk(_sh: &Shared, ch: ChunkMut) -> ZoneCount {
-    let mut zc = ZoneCount::default();
-    ch.counts.fill(0);
+/// The counts of one chunk's frames, walking its blocks head by head.
+pub fn count_chunk(frames: &[u32], pageblocks: &[u32]) -> Words {
+    let mut wc = Words::default();
     let mut i = 0usize;
-    while i < ch.frames.len() {
-        let s = ch.frames[i];
-        let o = order(s);
-        match kind(s) {
-            KIND_FREE => {
-                let mt = ch.pageblocks[i >> PAGEBLOCK_ORDER];
-                zc.free_area[o as usize][mt as usize] += 1;
-                zc.nr_free += 1 << o;
-                if mt < MIGRATE_PCPTYPES {
-                    ch.counts[o as usize * NR_PCP + mt as usize] += 1;
-                }
+    while i < frames.len() {
+        let s = frames[i];
+        for (w, n) in count_words(s, pageblocks[i >> PAGEBLOCK_ORDER]) {
+            if w < zsw::NONE {
+                wc.0[w] += n;
             }
-            KIND_ALLOC => zc.class_pages[class(s) as usize] += 1 << o,
-            KIND_HUGE => {
-                zc.hugetlb[0] += 1 << o;
-                if flags(s) & HF_INUSE != 0 {
-                    zc.hugetlb[1] += 1 << o;
-                }
-            }
-            KIND_VMEMMAP => {
-                zc.hugetlb[if flags(s) & VMF_RUNTIME != 0 { 3 } else { 2 }] += 1 << o;
-            }
-            _ => {}
         }
-        i += 1 << o;
+        i += 1 << order(s);
     }
-    zc
+    wc
+}
+
+/// A chunk's `chunk_counts` row: its free blocks per order and pcp type.
+pub fn write_chunk_counts(wc: &Words, counts: &mut [u32]) {
+    for o in 0..NR_PAGE_ORDERS {
+        for m in 0..NR_PCP {
+            counts[o * NR_PCP + m] = wc.0[o * MIGRATE_TYPES + m];
+        }
+    }
+}
+
+pub fn count(
+    _params: &TickParams,
+    frames: &[u32],
+    pageblocks: &[u32],
+    chunk_zone: &[u32],
+    chunk_counts: &mut [u32],
+    ctl: &mut CtlMut,
+    _order: u32,
+) {
+    for (zone, chunks) in zone_runs(chunk_zone) {
+        let parts = (
+            rows_ref(frames, &chunks, CHUNK_FRAMES as usize),
+            rows_ref(pageblocks, &chunks, PAGEBLOCKS_PER_CHUNK as usize),
+            rows(chunk_counts, &chunks, CHUNK_COUNT_WORDS),
+        );
+        let zc = fold_chunks(
+            chunks,
+            parts,
+            |_, (frames, pageblocks, counts)| {
+                let wc = count_chunk(frames, pageblocks);
+                write_chunk_counts(&wc, counts);
+                wc
+            },
+            |a, b| a + b,
+        );
+        let zs = ctl.zone_state[zone].words_mut();
+        for (w, v) in zc.0.iter().enumerate() {
+            if zsw::counted(w) {
+                zs[w] += v;
+            }
+        }
+    }
 }

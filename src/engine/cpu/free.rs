@@ -1,8 +1,10 @@
-//! Phase `free` (twin of shaders/free.wgsl): every allocated block decides
-//! on its own whether it is freed this tick: its task stopped, its lifetime
-//! ended (a geometric draw), or reclaim picked it.
+//! Phase `free` (twin of shaders/tick/free.wgsl): every allocated block
+//! decides on its own whether it is freed this tick: its task stopped, its
+//! lifetime ended (a geometric draw), or reclaim picked it.
 
-use super::chunk::{ChunkMut, Shared};
+use super::chunk::{fold_chunks, rows, zone_runs};
+use crate::engine::state::CtlRef;
+use crate::engine::types::*;
 use crate::model::frame::*;
 use crate::model::hash::{hash_at, hash_prefix, STREAM_FREE, STREAM_RECLAIM};
 use crate::model::workload::CLASSES;
@@ -27,43 +29,73 @@ impl std::ops::Add for FreeStats {
     }
 }
 
-pub fn free_chunk(sh: &Shared, ch: ChunkMut) -> FreeStats {
-    let p = sh.params;
-    let zone = sh.chunk_zone[ch.chunk] as usize;
-    let kp16 = sh.zone_state[zone].kswapd_p16;
-    let dp16 = sh.zone_state[zone].direct_p16;
-    let base_pfn = (ch.chunk as u64 * CHUNK_FRAMES) as u32;
-    let free_prefix = hash_prefix(p.seed, p.tick, STREAM_FREE);
-    let reclaim_prefix = hash_prefix(p.seed, p.tick, STREAM_RECLAIM);
-    let mut st = FreeStats::default();
-    let mut i = 0usize;
-    while i < ch.frames.len() {
-        let s = ch.frames[i];
-        let o = order(s);
-        if kind(s) == KIND_ALLOC {
-            let pfn = base_pfn + i as u32;
-            let task = &sh.tasks[(ch.owners[i] - OWNER_TASK_BASE) as usize];
-            let cls = class(s) as usize;
-            let mut free = task.alive == 0 || hash_at(free_prefix, pfn) < task.free_thresh[cls];
-            if !free && CLASSES[cls].reclaimable && (kp16 | dp16) != 0 {
-                let r = hash_at(reclaim_prefix, pfn) >> 16;
-                if r < kp16 {
-                    free = true;
-                    st.steal_kswapd += 1 << o;
-                } else if r < kp16 + dp16 {
-                    free = true;
-                    st.steal_direct += 1 << o;
+#[allow(clippy::too_many_arguments)]
+pub fn free(
+    params: &TickParams,
+    frames: &mut [u32],
+    owners: &mut [u32],
+    chunk_zone: &[u32],
+    ctl: &CtlRef,
+    tasks: &[TaskDesc],
+    zone_stats: &mut [ZoneStats],
+    chunk_dirty: &mut [u32],
+    _order: u32,
+) {
+    let cf = CHUNK_FRAMES as usize;
+    let free_prefix = hash_prefix(params.seed, params.tick, STREAM_FREE);
+    let reclaim_prefix = hash_prefix(params.seed, params.tick, STREAM_RECLAIM);
+    for (zone, chunks) in zone_runs(chunk_zone) {
+        let kp16 = ctl.zone_state[zone].kswapd_p16;
+        let dp16 = ctl.zone_state[zone].direct_p16;
+        let parts = (
+            rows(frames, &chunks, cf),
+            rows(owners, &chunks, cf),
+            rows(chunk_dirty, &chunks, 1),
+        );
+        let st = fold_chunks(
+            chunks,
+            parts,
+            |chunk, (frames, owners, dirty)| {
+                let base_pfn = (chunk as u64 * CHUNK_FRAMES) as u32;
+                let mut st = FreeStats::default();
+                let mut i = 0usize;
+                while i < frames.len() {
+                    let s = frames[i];
+                    let o = order(s);
+                    if kind(s) == KIND_ALLOC {
+                        let pfn = base_pfn + i as u32;
+                        let task = &tasks[(owners[i] - OWNER_TASK_BASE) as usize];
+                        let cls = class(s) as usize;
+                        let mut free =
+                            task.alive == 0 || hash_at(free_prefix, pfn) < task.free_thresh[cls];
+                        if !free && CLASSES[cls].reclaimable && (kp16 | dp16) != 0 {
+                            let r = hash_at(reclaim_prefix, pfn) >> 16;
+                            if r < kp16 {
+                                free = true;
+                                st.steal_kswapd += 1 << o;
+                            } else if r < kp16 + dp16 {
+                                free = true;
+                                st.steal_direct += 1 << o;
+                            }
+                        }
+                        if free {
+                            frames[i] = make_free(o);
+                            owners[i] = OWNER_NONE;
+                            st.pgfree += 1 << o;
+                            st.frees += 1;
+                            dirty[0] = 1;
+                        }
+                    }
+                    i += 1 << o;
                 }
-            }
-            if free {
-                ch.frames[i] = make_free(o);
-                ch.owners[i] = OWNER_NONE;
-                st.pgfree += 1 << o;
-                st.frees += 1;
-                *ch.dirty = 1;
-            }
-        }
-        i += 1 << o;
+                st
+            },
+            |a, c| a + c,
+        );
+        let s = &mut zone_stats[zone].v;
+        s[ZS_PGFREE] += st.pgfree;
+        s[ZS_FREES] += st.frees;
+        s[ZS_PGSTEAL_KSWAPD] += st.steal_kswapd;
+        s[ZS_PGSTEAL_DIRECT] += st.steal_direct;
     }
-    st
 }

@@ -1,21 +1,27 @@
-//! The CPU reference backend: the CPU twin of every shader, run in
-//! parallel over chunks with rayon. It allocates nothing inside the tick.
+//! The CPU reference backend: the CPU twin of every shader (one file each,
+//! of the shader's name, taking the shader's bindings in `@binding` order),
+//! run in parallel over chunks with rayon. It allocates nothing inside
+//! the tick.
 
 pub mod alloc_split;
 pub mod chunk;
 pub mod count;
+pub mod count_clear;
+pub mod end_tick;
+pub mod frame_map;
 pub mod free;
-pub mod hugetlb_apply;
+pub mod free_heads;
 pub mod merge;
 pub mod plan;
+pub mod recount;
+pub mod requests;
 pub mod scan;
 pub mod steal;
 
-use super::state::SimBuffers;
+use super::requests::{Batch, Request};
+use super::state::{CtlMut, SimBuffers};
 use super::types::*;
-use super::{Backend, EngineError, Phase};
-use crate::model::frame::MAX_PAGE_ORDER;
-use chunk::fold_chunks;
+use super::{tick_phases, Backend, EngineError, FrameSource, HostFrames, Phase, StatsSample};
 
 pub struct CpuBackend {
     bufs: SimBuffers,
@@ -29,7 +35,7 @@ impl CpuBackend {
     pub fn new(bufs: SimBuffers) -> Self {
         CpuBackend {
             bufs,
-            phases: super::tick_phases(),
+            phases: tick_phases(),
             #[cfg(feature = "parallel")]
             pool: None,
         }
@@ -47,7 +53,7 @@ impl CpuBackend {
         let _ = threads;
         CpuBackend {
             bufs,
-            phases: super::tick_phases(),
+            phases: tick_phases(),
             #[cfg(feature = "parallel")]
             pool,
         }
@@ -79,94 +85,58 @@ impl CpuBackend {
     pub fn into_buffers(self) -> SimBuffers {
         self.bufs
     }
-}
 
-/// Runs one phase on the CPU.
-pub fn run_phase_on(b: &mut SimBuffers, phase: Phase) {
-    let all = 0..b.nr_chunks();
-    match phase {
-        Phase::Free => {
-            for z in 0..b.zones.len() {
-                let zd = b.zones[z];
-                let range = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
-                let st = fold_chunks(b, range, free::free_chunk, |a, c| a + c);
-                let s = &mut b.zone_stats[z].v;
-                s[ZS_PGFREE] += st.pgfree;
-                s[ZS_FREES] += st.frees;
-                s[ZS_PGSTEAL_KSWAPD] += st.steal_kswapd;
-                s[ZS_PGSTEAL_DIRECT] += st.steal_direct;
-            }
-        }
-        Phase::Merge => fold_chunks(b, all, merge::merge_chunk, |_, _| ()),
-        Phase::Count => {
-            for z in 0..b.zones.len() {
-                let zd = b.zones[z];
-                let range = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
-                let zc = fold_chunks(b, range, count::count_chunk, |a, c| a + c);
-                let zs = &mut b.zone_state[z];
-                zs.free_area = zc.free_area;
-                zs.nr_free = zc.nr_free;
-                zs.class_pages = zc.class_pages;
-                [
-                    zs.huge_frames,
-                    zs.huge_inuse_frames,
-                    zs.vmemmap_boot_frames,
-                    zs.vmemmap_runtime_frames,
-                ] = zc.hugetlb;
-            }
-        }
-        Phase::Plan => plan::plan(b),
-        Phase::Scan(o) => scan::scan(b, o as usize),
-        Phase::Steal(k) => fold_chunks(b, all, |sh, ch| steal::steal_chunk(sh, ch, k), |_, _| ()),
-        Phase::AllocSplit(j) => {
-            // Only the chunks the scan found work in (a prefix of each zone).
-            for z in 0..b.zones.len() {
-                let first = b.dispatch[DISPATCH_FIRST + z] as usize;
-                let n = b.dispatch[DISPATCH_COUNT + z] as usize;
-                fold_chunks(
-                    b,
-                    first..first + n,
-                    |sh, ch| alloc_split::alloc_split_chunk(sh, ch, j),
-                    |_, _| (),
-                );
-            }
-        }
-        Phase::EndTick => end_tick(b),
+    /// Applies a batch: the touched chunks' counts out, the requests, the
+    /// counts back in (`recount`, `requests`, `recount`).
+    pub fn apply_batch(&mut self, batch: &Batch) {
+        self.install(|b| apply_batch_on(b, batch));
     }
 }
 
-/// Phase `end_tick` (twin of shaders/end_tick.wgsl): adds the tick's
-/// counters to the 64-bit totals and advances the tick number.
-pub fn end_tick(b: &mut SimBuffers) {
-    for (z, s) in b.zone_stats.iter().enumerate() {
-        for (i, &v) in s.v.iter().enumerate() {
-            let w = (z * NR_ZONE_STATS + i) * 2;
-            let (lo, carry) = b.totals[w].overflowing_add(v);
-            b.totals[w] = lo;
-            b.totals[w + 1] = b.totals[w + 1].wrapping_add(carry as u32);
+/// Applies a batch of requests to host buffers with the ops' CPU twins,
+/// as the GPU records it: `recount` (subtract), `requests`, `recount` (add).
+pub fn apply_batch_on(b: &mut SimBuffers, batch: &Batch) {
+    if batch.is_empty() {
+        return;
+    }
+    let listed = batch.chunks.len() as u32;
+    for subtract in [1, 0] {
+        if subtract == 0 {
+            requests::requests(
+                &ReqParams {
+                    nr_requests: batch.requests.len() as u32,
+                    _pad: [0; 3],
+                },
+                &mut b.frames,
+                &mut b.owners,
+                &mut b.pageblocks,
+                &mut b.chunk_dirty,
+                &batch.requests,
+                &mut b.totals,
+                &mut b.task_state,
+            );
         }
+        recount::recount(
+            &RecountParams {
+                nr_listed: listed,
+                subtract,
+                _pad: [0; 2],
+            },
+            &b.frames,
+            &b.pageblocks,
+            &b.chunk_zone,
+            &mut b.chunk_counts,
+            &mut CtlMut {
+                zone_state: &mut b.zone_state,
+                node_state: &mut b.node_state,
+                plan_hdr: &mut b.plan_hdr,
+            },
+            &batch.chunks,
+        );
     }
-    b.params.tick = b.params.tick.wrapping_add(1);
-}
-
-/// Resets what a tick accumulates afresh.
-pub fn begin_tick(b: &mut SimBuffers) {
-    for s in b.zone_stats.iter_mut() {
-        *s = ZoneStats::default();
-    }
-}
-
-/// Applies control-path ops and recounts (see `Backend::apply_ops`).
-pub fn apply_ops_on(b: &mut SimBuffers, ops: &[FrameOp]) {
-    hugetlb_apply::hugetlb_apply(b, ops);
-    run_phase_on(b, Phase::Count);
 }
 
 impl Backend for CpuBackend {
-    fn apply_ops(&mut self, ops: &[FrameOp]) -> Result<(), EngineError> {
-        self.install(|b| apply_ops_on(b, ops));
-        Ok(())
-    }
     fn name(&self) -> String {
         if cfg!(feature = "parallel") {
             format!("cpu (reference, rayon, {} threads)", self.threads())
@@ -174,35 +144,59 @@ impl Backend for CpuBackend {
             "cpu (reference, 1 thread)".to_string()
         }
     }
+    fn config(&self) -> &SimBuffers {
+        &self.bufs
+    }
+    fn config_mut(&mut self) -> &mut SimBuffers {
+        &mut self.bufs
+    }
+    fn state(&mut self) -> Result<&SimBuffers, EngineError> {
+        Ok(&self.bufs)
+    }
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
         Ok(&self.bufs)
     }
-    fn buffers_mut(&mut self) -> &mut SimBuffers {
-        &mut self.bufs
+    fn frames(&mut self) -> Result<Box<dyn FrameSource + '_>, EngineError> {
+        Ok(Box::new(HostFrames(&self.bufs)))
     }
-    fn snapshot(&self) -> Option<&SimBuffers> {
-        Some(&self.bufs)
-    }
-    fn host(&self) -> &SimBuffers {
-        &self.bufs
-    }
-    fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
-        if phase == Phase::Free {
-            begin_tick(&mut self.bufs);
-        }
-        self.install(|b| run_phase_on(b, phase));
+    fn enqueue(&mut self, requests: Vec<Request>) -> Result<(), EngineError> {
+        let batch = Batch::new(requests);
+        self.apply_batch(&batch);
         Ok(())
     }
-    fn run_tick(&mut self) -> Result<(), EngineError> {
+    fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
+        self.install(|b| phase.run_cpu(b));
+        Ok(())
+    }
+    fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
         let phases = std::mem::take(&mut self.phases);
         self.install(|b| {
-            begin_tick(b);
-            for &p in &phases {
-                run_phase_on(b, p);
+            for _ in 0..n {
+                for p in &phases {
+                    p.run_cpu(b);
+                }
             }
         });
         self.phases = phases;
-        debug_assert!(self.phases.len() == 4 + 4 + 2 * (MAX_PAGE_ORDER as usize + 1) + 1);
         Ok(())
+    }
+    fn read_stats(
+        &mut self,
+        totals: &mut [[u64; NR_ZONE_STATS]],
+        last: &mut [ZoneStats],
+    ) -> Result<(), EngineError> {
+        self.bufs.read_counters(totals, last);
+        Ok(())
+    }
+    fn latest_stats(&mut self) -> Option<StatsSample> {
+        // Always current: every call gets the state as it is (a control
+        // path between ticks changes it too).
+        let b = &self.bufs;
+        Some(StatsSample {
+            tick: b.params.tick,
+            totals: (0..b.zones.len()).map(|z| b.zone_totals(z)).collect(),
+            last: b.zone_stats.clone(),
+            zones: b.zone_state.clone(),
+        })
     }
 }

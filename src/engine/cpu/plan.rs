@@ -21,7 +21,7 @@
 //! - kswapd: a woken node reclaims, in each zone below its high watermark,
 //!   up to its rate per tick, and sleeps when every zone is balanced.
 
-use crate::engine::state::SimBuffers;
+use crate::engine::state::{CtlMut, PlanMut, TopoRef};
 use crate::engine::types::*;
 use crate::model::frame::*;
 use crate::model::hash::{hash4, STREAM_REQUEST};
@@ -34,7 +34,57 @@ pub const MAX_PENDING: u32 = 1 << 16;
 /// `SWAP_CLUSTER_MAX`: direct reclaim asks for at least this many pages.
 pub const SWAP_CLUSTER_MAX: u32 = 32;
 
-pub fn plan(b: &mut SimBuffers) {
+/// The plan's bindings, under the names the code below reads them by.
+struct B<'a> {
+    params: &'a TickParams,
+    zones: &'a [ZoneDesc],
+    nodes: &'a [NodeDesc],
+    zonelists: &'a [u32],
+    zone_state: &'a mut [ZoneState],
+    node_state: &'a mut [NodeState],
+    plan_hdr: &'a mut PlanHeader,
+    zone_stats: &'a mut [ZoneStats],
+    tasks: &'a [TaskDesc],
+    task_state: &'a mut [TaskState],
+    cells: &'a mut [PlanCell],
+    steals: &'a mut [StealCell],
+    grants: &'a mut [Grant],
+    segs: &'a mut [Grant],
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    params: &TickParams,
+    topo: &TopoRef,
+    ctl: &mut CtlMut,
+    zone_stats: &mut [ZoneStats],
+    tasks: &[TaskDesc],
+    task_state: &mut [TaskState],
+    plan: &mut PlanMut,
+    grants: &mut [Grant],
+    segs: &mut [Grant],
+    _order: u32,
+) {
+    let mut b = B {
+        params,
+        zones: topo.zones,
+        nodes: topo.nodes,
+        zonelists: topo.zonelists,
+        zone_state: ctl.zone_state,
+        node_state: ctl.node_state,
+        plan_hdr: ctl.plan_hdr,
+        zone_stats,
+        tasks,
+        task_state,
+        cells: plan.cells,
+        steals: plan.steals,
+        grants,
+        segs,
+    };
+    plan_on(&mut b);
+}
+
+fn plan_on(b: &mut B) {
     let nr_zones = b.zones.len();
     let tick = b.params.tick;
     let seed = b.params.seed;
@@ -55,7 +105,7 @@ pub fn plan(b: &mut SimBuffers) {
         }
         b.zone_state[z].direct_target = 0;
     }
-    b.plan_hdr = PlanHeader::default();
+    *b.plan_hdr = PlanHeader::default();
 
     // Requests, task by task, class by class.
     for t in 0..b.tasks.len() {
@@ -86,7 +136,7 @@ pub fn plan(b: &mut SimBuffers) {
 
 /// Distributes `n` allocations of class `c` for task `t` over nodes as the
 /// task's mempolicy says, and allocates them. Returns how many were deferred.
-fn request(b: &mut SimBuffers, t: usize, c: u32, n: u32) -> u32 {
+fn request(b: &mut B, t: usize, c: u32, n: u32) -> u32 {
     let td = b.tasks[t];
     let mut per_node = [0u32; MAX_NODES];
     let mut order_of = [0u32; MAX_NODES];
@@ -189,7 +239,7 @@ fn next_node_in(prev: u32, mask: u32, nr_nodes: u32) -> u32 {
 
 /// `__alloc_pages` for `k` blocks of class `c` preferring `node`.
 /// Returns how many are deferred to the next tick.
-fn alloc_zonelist(b: &mut SimBuffers, t: usize, c: u32, node: u32, k: u32) -> u32 {
+fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
     let td = b.tasks[t];
     let ci = CLASSES[c as usize];
     let o = ci.order;
@@ -308,12 +358,12 @@ fn alloc_zonelist(b: &mut SimBuffers, t: usize, c: u32, node: u32, k: u32) -> u3
     0
 }
 
-fn usable(b: &SimBuffers, z: usize, highest: u32, mask: u32) -> bool {
+fn usable(b: &B, z: usize, highest: u32, mask: u32) -> bool {
     let zd = &b.zones[z];
     zd.zone_type <= highest && mask & (1 << zd.node) != 0 && zd.managed > 0
 }
 
-pub fn reclaimable_pages(b: &SimBuffers, z: usize) -> u32 {
+fn reclaimable_pages(b: &B, z: usize) -> u32 {
     let mut r = 0;
     for (c, ci) in CLASSES.iter().enumerate() {
         if ci.reclaimable {
@@ -326,7 +376,7 @@ pub fn reclaimable_pages(b: &SimBuffers, z: usize) -> u32 {
 /// `zone_statistics()` and PGALLOC for `n` allocations of order `o` in `z`.
 #[allow(clippy::too_many_arguments)]
 fn account_alloc(
-    b: &mut SimBuffers,
+    b: &mut B,
     z: usize,
     preferred: usize,
     pref_node: u32,
@@ -359,7 +409,7 @@ fn account_alloc(
 
 /// `__rmqueue` for a batch of `n` blocks of order `o`, migratetype `mt`, in
 /// zone `z`. Returns how many were granted.
-fn take(b: &mut SimBuffers, z: usize, o: u32, mt: u32, n: u32, owner: u32, class: u32) -> u32 {
+fn take(b: &mut B, z: usize, o: u32, mt: u32, n: u32, owner: u32, class: u32) -> u32 {
     let mut left = n;
     left -= take_list(b, z, o, mt, mt, left, MAX_PAGE_ORDER, owner, class);
     // __rmqueue_claim: whole free pageblocks of a fallback type, largest first.
@@ -415,7 +465,7 @@ fn take(b: &mut SimBuffers, z: usize, o: u32, mt: u32, n: u32, owner: u32, class
 /// the grant list. Returns how many were granted.
 #[allow(clippy::too_many_arguments)]
 fn take_list(
-    b: &mut SimBuffers,
+    b: &mut B,
     z: usize,
     o: u32,
     list: u32,
@@ -482,7 +532,7 @@ fn take_list(
 }
 
 /// kswapd: reclaim targets for the next tick's free phase.
-fn kswapd_balance(b: &mut SimBuffers) {
+fn kswapd_balance(b: &mut B) {
     for nd in 0..b.nodes.len() {
         let active = b.node_state[nd].kswapd_active != 0;
         let first = b.nodes[nd].first_zone as usize;
@@ -523,7 +573,7 @@ fn kswapd_balance(b: &mut SimBuffers) {
 
 /// Stable counting sort of the grants by cell: each cell's grants become a
 /// contiguous run of segments with their first rank.
-fn build_segments(b: &mut SimBuffers) {
+fn build_segments(b: &mut B) {
     let n = b.plan_hdr.nr_grants as usize;
     // seg_count per cell, then exclusive prefix into seg_start.
     for g in 0..n {

@@ -1,48 +1,68 @@
-//! Phase `steal` (twin of shaders/steal.wgsl): converts the whole free
-//! pageblocks the plan claimed for another migratetype (the lowest-ranked
-//! pre-existing blocks of each list at order 10 and 9).
+//! Phase `steal` (twin of shaders/tick/steal.wgsl): converts the whole
+//! free pageblocks the plan claimed for another migratetype (the
+//! lowest-ranked pre-existing blocks of each list at order 10 and 9).
 
-use super::chunk::{ChunkMut, Shared};
-use crate::engine::types::{steal_index, NR_PCP};
+use super::chunk::{for_chunks, rows, rows_ref};
+use crate::engine::state::PlanRef;
+use crate::engine::types::*;
 use crate::model::frame::*;
 
-pub fn steal_chunk(sh: &Shared, ch: ChunkMut, k: u32) {
-    let z = sh.chunk_zone[ch.chunk] as usize;
-    let mut rank = [0u32; NR_PCP];
-    let mut any = false;
-    for (f, r) in rank.iter_mut().enumerate() {
-        *r = ch.prefix[f];
-        let st = &sh.steals[steal_index(z, k as usize, f)];
-        if *r < st.to.iter().sum::<u32>() {
-            any = true;
+#[allow(clippy::too_many_arguments)]
+pub fn steal(
+    params: &TickParams,
+    frames: &[u32],
+    pageblocks: &mut [u32],
+    chunk_zone: &[u32],
+    chunk_counts: &mut [u32],
+    chunk_prefix: &[u32],
+    plan: &PlanRef,
+    order: u32,
+) {
+    let k = order;
+    let all = 0..params.nr_chunks as usize;
+    let parts = (
+        rows_ref(frames, &all, CHUNK_FRAMES as usize),
+        rows(pageblocks, &all, PAGEBLOCKS_PER_CHUNK as usize),
+        rows(chunk_counts, &all, CHUNK_COUNT_WORDS),
+        rows_ref(chunk_prefix, &all, NR_PCP),
+    );
+    for_chunks(all, parts, |chunk, (frames, pageblocks, counts, prefix)| {
+        let z = chunk_zone[chunk] as usize;
+        let mut rank = [0u32; NR_PCP];
+        let mut any = false;
+        for (f, r) in rank.iter_mut().enumerate() {
+            *r = prefix[f];
+            let st = &plan.steals[steal_index(z, k as usize, f)];
+            if *r < st.to.iter().sum::<u32>() {
+                any = true;
+            }
         }
-    }
-    if !any {
-        return;
-    }
-    let step = 1usize << k;
-    let mut p = 0usize;
-    while p < ch.frames.len() {
-        if ch.frames[p] == make_free(k) {
-            let f = ch.pageblocks[p >> PAGEBLOCK_ORDER] as usize;
-            if f < NR_PCP {
-                let r = rank[f];
-                rank[f] += 1;
-                let st = &sh.steals[steal_index(z, k as usize, f)];
-                let mut acc = 0;
-                for m in 0..NR_PCP {
-                    acc += st.to[m];
-                    if r < acc {
-                        for pb in (p >> PAGEBLOCK_ORDER)..((p + step) >> PAGEBLOCK_ORDER) {
-                            ch.pageblocks[pb] = m as u32;
+        if !any {
+            return;
+        }
+        let step = 1usize << k;
+        let mut p = 0usize;
+        while p < frames.len() {
+            if is_free_block(frames[p], k) {
+                let f = pageblocks[p >> PAGEBLOCK_ORDER] as usize;
+                if f < NR_PCP {
+                    let r = rank[f];
+                    rank[f] += 1;
+                    let st = &plan.steals[steal_index(z, k as usize, f)];
+                    let mut acc = 0;
+                    for m in 0..NR_PCP {
+                        acc += st.to[m];
+                        if r < acc {
+                            pageblocks[(p >> PAGEBLOCK_ORDER)..((p + step) >> PAGEBLOCK_ORDER)]
+                                .fill(m as u32);
+                            counts[k as usize * NR_PCP + f] -= 1;
+                            counts[k as usize * NR_PCP + m] += 1;
+                            break;
                         }
-                        ch.counts[k as usize * NR_PCP + f] -= 1;
-                        ch.counts[k as usize * NR_PCP + m] += 1;
-                        break;
                     }
                 }
             }
+            p += step;
         }
-        p += step;
-    }
+    });
 }

@@ -1,153 +1,126 @@
-//! Whole-state downloads without waiting: every device buffer is copied
-//! into a mappable staging buffer in one submission and mapped
-//! asynchronously; once all are mapped, a new host copy is assembled and
-//! replaces the old one. The blocking `sync_all` is the same download
-//! followed by a wait, so both paths fill the host copy the same way.
-//! (A browser cannot block on the GPU: this is how its console and its
-//! state digest get the device's state.)
+//! Getting the device's state to the host, by the buffer table's `sync`:
+//!
+//! - the full download (every row but configuration) into a new snapshot,
+//!   without waiting (`begin_download`/`poll_download`; `buffers` waits for
+//!   it): the browser's console and the dashboard's checkpoints use it;
+//! - the small download (the `Small` rows: a few kilobytes and the
+//!   pageblocks), blocking: what /proc and /sys read;
+//! - ranged reads of frames and owners by chunks, and the `free_heads`
+//!   summary of a range of chunks, blocking: what a control path reads.
 
-use super::{ctl_bytes, plan_bytes, GpuBackend};
+use super::pipelines::bind_group;
+use super::GpuBackend;
+use crate::engine::buffers::{Buf, Sync, BUFFERS};
+use crate::engine::phases::grid_2d;
+use crate::engine::requests::{Config, FREE_HEADS_WORDS};
 use crate::engine::state::SimBuffers;
-use crate::engine::types::*;
+use crate::engine::types::HeadsParams;
 use crate::engine::EngineError;
-use crate::model::frame::NR_PAGE_ORDERS;
-use crate::model::scenario::MAX_NODES;
+use crate::model::frame::CHUNK_FRAMES;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use wgpu::util::DeviceExt;
 
-/// Where a staging buffer's bytes go in the host copy.
-#[derive(Clone, Copy, Debug)]
-enum Dst {
-    Params,
-    Ctl,
-    ZoneStats,
-    TaskState,
-    Totals,
-    Frames(usize),
-    Owners(usize),
-    Pageblocks,
-    ChunkCounts,
-    ChunkPrefix,
-    ChunkDirty,
-    Dispatch,
-    Grants,
-    Segs,
-    Plan,
+/// A copy of part of a row into a staging buffer.
+struct Staged {
+    row: Buf,
+    /// Byte offset of the copy in the row's device image.
+    offset: u64,
+    buf: wgpu::Buffer,
 }
 
-/// A download in flight.
+/// A full download in flight.
 pub(super) struct PendingDownload {
-    staging: Vec<(Dst, wgpu::Buffer)>,
+    staging: Vec<Staged>,
     left: Arc<AtomicUsize>,
     failed: Arc<AtomicBool>,
+    /// Journal entries the snapshot will include.
+    journal_len: usize,
+    /// The configuration the device had when the download began.
+    config: Config,
 }
 
-fn copy_words<T: bytemuck::Pod>(dst: &mut [T], bytes: &[u8]) {
-    let n = std::mem::size_of_val(dst);
-    bytemuck::cast_slice_mut::<T, u8>(dst).copy_from_slice(&bytes[..n]);
+fn map_all(staging: &[Staged]) -> (Arc<AtomicUsize>, Arc<AtomicBool>) {
+    let left = Arc::new(AtomicUsize::new(staging.len()));
+    let failed = Arc::new(AtomicBool::new(false));
+    for s in staging {
+        let (l, f) = (left.clone(), failed.clone());
+        s.buf.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            if r.is_err() {
+                f.store(true, Ordering::SeqCst);
+            }
+            l.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    (left, failed)
 }
 
 impl GpuBackend {
-    /// Starts a whole-state download (no-op when one is in flight or the
-    /// host copy is current). Never waits.
+    fn staging(&self, size: u64) -> wgpu::Buffer {
+        self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("numasim.download.staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Records copies of every row whose sync is in `which` (whole rows;
+    /// the per-frame arrays part by part, up to the machine's frames).
+    fn stage_rows(&self, which: &[Sync], enc: &mut wgpu::CommandEncoder) -> Vec<Staged> {
+        let mut v = Vec::new();
+        let h = &self.snapshot;
+        for row in BUFFERS.iter().filter(|r| which.contains(&r.sync)) {
+            // The per-frame and per-chunk arrays as large as the machine;
+            // the small rows as the host's configuration sizes them (the
+            // tasks there are now).
+            let host_bytes = match row.sync {
+                Sync::Frame => h.frames.len() as u64 * 4,
+                Sync::Full => (row.device_bytes)(h),
+                _ => (row.device_bytes)(&self.host),
+            };
+            let mut offset = 0u64;
+            for part in self.bufs.parts(row.id) {
+                let n = part.size().min(host_bytes - offset);
+                if n == 0 {
+                    break;
+                }
+                let s = self.staging(n);
+                enc.copy_buffer_to_buffer(part, 0, &s, 0, n);
+                v.push(Staged {
+                    row: row.id,
+                    offset,
+                    buf: s,
+                });
+                offset += n;
+            }
+        }
+        v
+    }
+
+    /// Starts a full download (no-op when one is in flight or the
+    /// snapshot is current). Never waits.
     pub fn begin_download(&mut self) -> Result<(), EngineError> {
-        if self.download.is_some() || self.host_fresh {
+        self.flush()?;
+        if self.download.is_some() || self.fresh {
             return Ok(());
         }
         self.check_error()?;
-        let h = &self.host;
-        let b = &self.bufs;
-        let pf = (b.frames[0].size() / 4) as usize;
-        let part_bytes = |i: usize| ((h.frames.len() - i * pf).min(pf) * 4) as u64;
-        let mut list: Vec<(Dst, &wgpu::Buffer, u64)> = vec![
-            (
-                Dst::Params,
-                &b.params,
-                std::mem::size_of::<TickParams>() as u64,
-            ),
-            (Dst::Ctl, &b.ctl, ctl_bytes(h).len() as u64),
-            (
-                Dst::ZoneStats,
-                &b.zone_stats,
-                std::mem::size_of_val(h.zone_stats.as_slice()) as u64,
-            ),
-            (
-                Dst::TaskState,
-                &b.task_state,
-                std::mem::size_of_val(h.task_state.as_slice()) as u64,
-            ),
-            (Dst::Totals, &b.totals, h.totals.len() as u64 * 4),
-            (
-                Dst::Pageblocks,
-                &b.pageblocks,
-                h.pageblocks.len() as u64 * 4,
-            ),
-            (
-                Dst::ChunkCounts,
-                &b.chunk_counts,
-                h.chunk_counts.len() as u64 * 4,
-            ),
-            (
-                Dst::ChunkPrefix,
-                &b.chunk_prefix,
-                h.chunk_prefix.len() as u64 * 4,
-            ),
-            (
-                Dst::ChunkDirty,
-                &b.chunk_dirty,
-                h.chunk_dirty.len() as u64 * 4,
-            ),
-            (Dst::Dispatch, &b.dispatch, h.dispatch.len() as u64 * 4),
-            (
-                Dst::Grants,
-                &b.grants,
-                std::mem::size_of_val(h.grants.as_slice()) as u64,
-            ),
-            (
-                Dst::Segs,
-                &b.segs,
-                std::mem::size_of_val(h.segs.as_slice()) as u64,
-            ),
-            (Dst::Plan, &b.plan, plan_bytes(h).len() as u64),
-        ];
-        for (i, buf) in b.frames.iter().enumerate() {
-            list.push((Dst::Frames(i), buf, part_bytes(i)));
-        }
-        for (i, buf) in b.owners.iter().enumerate() {
-            list.push((Dst::Owners(i), buf, part_bytes(i)));
-        }
-        list.retain(|(_, _, n)| *n > 0);
-        let d = &self.ctx.device;
-        let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("numasim.download"),
-        });
-        let mut staging = Vec::with_capacity(list.len());
-        for (dst, src, n) in list {
-            let s = d.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("numasim.download.staging"),
-                size: n,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.download"),
             });
-            enc.copy_buffer_to_buffer(src, 0, &s, 0, n);
-            staging.push((dst, s));
-        }
+        let staging = self.stage_rows(&[Sync::Small, Sync::Full, Sync::Frame], &mut enc);
         self.ctx.queue.submit([enc.finish()]);
-        let left = Arc::new(AtomicUsize::new(staging.len()));
-        let failed = Arc::new(AtomicBool::new(false));
-        for (_, s) in &staging {
-            let (l, f) = (left.clone(), failed.clone());
-            s.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-                if r.is_err() {
-                    f.store(true, Ordering::SeqCst);
-                }
-                l.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
+        let (left, failed) = map_all(&staging);
         self.download = Some(PendingDownload {
             staging,
             left,
             failed,
+            journal_len: self.journal.len(),
+            config: Config::of(&self.host),
         });
         self.submitted_since_download = false;
         Ok(())
@@ -159,7 +132,7 @@ impl GpuBackend {
     }
 
     /// Finishes the download in flight if every buffer is mapped: the
-    /// host copy becomes the device's state (`Some(Ok)`); `None` while
+    /// snapshot becomes the device's state (`Some(Ok)`); `None` while
     /// buffers are still on their way. Never waits.
     pub fn poll_download(&mut self) -> Option<Result<(), EngineError>> {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
@@ -180,11 +153,7 @@ impl GpuBackend {
     /// Waits for the download in flight and finishes it.
     pub(super) fn wait_download(&mut self) -> Result<(), EngineError> {
         loop {
-            self.ctx
-                .device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))?;
-            self.check_error()?;
+            self.wait()?;
             match self.poll_download() {
                 Some(r) => return r,
                 None if self.download.is_none() => return Ok(()),
@@ -193,72 +162,260 @@ impl GpuBackend {
         }
     }
 
-    /// Assembles a new host copy from mapped staging buffers and swaps it
-    /// in (the old one stays if anything is missing).
+    /// A snapshot-shaped copy of the host's configuration with zeroed
+    /// state, for a download to fill.
+    fn blank(&self, config: &Config) -> SimBuffers {
+        let s = &self.snapshot;
+        let mut h = SimBuffers {
+            params: self.host.params,
+            frames: vec![0; s.frames.len()],
+            owners: vec![0; s.owners.len()],
+            pageblocks: vec![0; s.pageblocks.len()],
+            chunk_zone: self.host.chunk_zone.clone(),
+            chunk_counts: vec![0; s.chunk_counts.len()],
+            chunk_prefix: vec![0; s.chunk_prefix.len()],
+            chunk_dirty: vec![0; s.chunk_dirty.len()],
+            dispatch: vec![0; s.dispatch.len()],
+            zone_state: vec![Default::default(); s.zone_state.len()],
+            zone_stats: vec![Default::default(); s.zone_stats.len()],
+            node_state: vec![Default::default(); s.node_state.len()],
+            cells: vec![Default::default(); s.cells.len()],
+            steals: vec![Default::default(); s.steals.len()],
+            grants: vec![Default::default(); s.grants.len()],
+            segs: vec![Default::default(); s.segs.len()],
+            totals: vec![0; s.totals.len()],
+            ..Default::default()
+        };
+        config.install(&mut h);
+        h.task_state = vec![Default::default(); config.tasks.len()];
+        h
+    }
+
+    /// Unpacks mapped staging buffers into `h`.
+    fn unpack(&self, h: &mut SimBuffers, staging: &[Staged]) -> Result<(), EngineError> {
+        for s in staging {
+            let view = s
+                .buf
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| EngineError::DeviceLost(format!("reading back: {e:?}")))?;
+            let row = crate::engine::buffers::BufDef::of(s.row);
+            (row.unpack)(h, s.offset as usize, &view);
+        }
+        for s in staging {
+            s.buf.unmap();
+        }
+        Ok(())
+    }
+
+    /// Assembles a new snapshot from mapped staging buffers and swaps it in
+    /// (the old one stays if anything is missing).
     fn finish_download(&mut self, p: PendingDownload) -> Result<(), EngineError> {
         self.check_error()?;
-        let frames = std::mem::take(&mut self.host.frames);
-        let owners = std::mem::take(&mut self.host.owners);
-        let mut h: SimBuffers = self.host.clone();
-        h.frames = vec![0; frames.len()];
-        h.owners = vec![0; owners.len()];
-        self.host.frames = frames;
-        self.host.owners = owners;
-        let pf = (self.bufs.frames[0].size() / 4) as usize;
-        let nz = h.zones.len();
-        let nn = h.nodes.len();
-        for (dst, s) in &p.staging {
+        let mut h = self.blank(&p.config);
+        self.unpack(&mut h, &p.staging)?;
+        self.snapshot = h;
+        self.journal.drain(..p.journal_len.min(self.journal.len()));
+        // Work submitted after the download began makes it stale at once.
+        self.fresh = !self.submitted_since_download;
+        if self.fresh {
+            self.refresh_small_from_snapshot();
+        }
+        Ok(())
+    }
+
+    /// The small copy from a current snapshot.
+    fn refresh_small_from_snapshot(&mut self) {
+        let s = &self.snapshot;
+        let h = &mut self.host;
+        h.params = s.params;
+        h.pageblocks.clone_from(&s.pageblocks);
+        h.dispatch.clone_from(&s.dispatch);
+        h.zone_state.clone_from(&s.zone_state);
+        h.zone_stats.clone_from(&s.zone_stats);
+        h.node_state.clone_from(&s.node_state);
+        h.task_state.clone_from(&s.task_state);
+        h.plan_hdr = s.plan_hdr;
+        h.totals.clone_from(&s.totals);
+        self.small_fresh = true;
+    }
+
+    /// Makes the small copy current (blocking; the small rows only).
+    pub(super) fn download_small(&mut self) -> Result<(), EngineError> {
+        self.flush()?;
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.download_small"),
+            });
+        let staging = self.stage_rows(&[Sync::Small], &mut enc);
+        self.ctx.queue.submit([enc.finish()]);
+        let (left, failed) = map_all(&staging);
+        while left.load(Ordering::SeqCst) > 0 {
+            self.wait()?;
+            if failed.load(Ordering::SeqCst) {
+                return Err(EngineError::DeviceLost(
+                    "mapping a download buffer failed".into(),
+                ));
+            }
+        }
+        let mut h = std::mem::take(&mut self.host);
+        h.task_state
+            .resize(h.tasks.len(), crate::engine::types::TaskState::default());
+        let r = self.unpack(&mut h, &staging);
+        self.host = h;
+        r?;
+        self.small_fresh = true;
+        Ok(())
+    }
+
+    /// Maps `staging` and waits for it (ranged reads).
+    fn read_staged(&self, staging: &[wgpu::Buffer]) -> Result<Vec<Vec<u32>>, EngineError> {
+        let left = Arc::new(AtomicUsize::new(staging.len()));
+        let failed = Arc::new(AtomicBool::new(false));
+        for s in staging {
+            let (l, f) = (left.clone(), failed.clone());
+            s.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                if r.is_err() {
+                    f.store(true, Ordering::SeqCst);
+                }
+                l.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        while left.load(Ordering::SeqCst) > 0 {
+            self.wait()?;
+        }
+        if failed.load(Ordering::SeqCst) {
+            return Err(EngineError::DeviceLost(
+                "mapping a read buffer failed".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(staging.len());
+        for s in staging {
             let view = s
                 .slice(..)
                 .get_mapped_range()
                 .map_err(|e| EngineError::DeviceLost(format!("reading back: {e:?}")))?;
-            let bytes: &[u8] = &view;
-            match *dst {
-                Dst::Params => h.params = *bytemuck::from_bytes(bytes),
-                Dst::Ctl => {
-                    let zs_bytes = std::mem::size_of::<ZoneState>();
-                    let ns_off = MAX_ZONES * zs_bytes;
-                    h.zone_state
-                        .copy_from_slice(bytemuck::cast_slice(&bytes[..nz * zs_bytes]));
-                    h.node_state
-                        .copy_from_slice(bytemuck::cast_slice(&bytes[ns_off..ns_off + nn * 16]));
-                    let hdr_off = ns_off + MAX_NODES * 16;
-                    h.plan_hdr = *bytemuck::from_bytes(&bytes[hdr_off..hdr_off + 16]);
-                }
-                Dst::ZoneStats => copy_words(&mut h.zone_stats, bytes),
-                Dst::TaskState => copy_words(&mut h.task_state, bytes),
-                Dst::Totals => copy_words(&mut h.totals, bytes),
-                Dst::Frames(i) => {
-                    copy_words(&mut h.frames[i * pf..(i * pf + bytes.len() / 4)], bytes)
-                }
-                Dst::Owners(i) => {
-                    copy_words(&mut h.owners[i * pf..(i * pf + bytes.len() / 4)], bytes)
-                }
-                Dst::Pageblocks => copy_words(&mut h.pageblocks, bytes),
-                Dst::ChunkCounts => copy_words(&mut h.chunk_counts, bytes),
-                Dst::ChunkPrefix => copy_words(&mut h.chunk_prefix, bytes),
-                Dst::ChunkDirty => copy_words(&mut h.chunk_dirty, bytes),
-                Dst::Dispatch => copy_words(&mut h.dispatch, bytes),
-                Dst::Grants => copy_words(&mut h.grants, bytes),
-                Dst::Segs => copy_words(&mut h.segs, bytes),
-                Dst::Plan => {
-                    let ncells = nz * NR_PAGE_ORDERS * NR_PCP;
-                    h.cells
-                        .copy_from_slice(bytemuck::cast_slice(&bytes[..ncells * 16]));
-                    let st_off = MAX_ZONES * NR_PAGE_ORDERS * NR_PCP * 16;
-                    h.steals.copy_from_slice(bytemuck::cast_slice(
-                        &bytes[st_off..st_off + nz * 2 * NR_PCP * 16],
-                    ));
-                }
-            }
-        }
-        for (_, s) in &p.staging {
+            out.push(bytemuck::cast_slice::<u8, u32>(&view).to_vec());
+            drop(view);
             s.unmap();
         }
-        // Work submitted after the download began makes it stale at once.
-        let stale = self.submitted_since_download;
-        self.host = h;
-        self.host_fresh = !stale;
+        Ok(out)
+    }
+
+    /// The frames and owners of chunks `[first, first + n)` (blocking; the
+    /// copies split where the per-frame arrays' parts do).
+    pub(super) fn read_chunks(
+        &self,
+        first: u32,
+        n: u32,
+    ) -> Result<(Vec<u32>, Vec<u32>), EngineError> {
+        self.check_error()?;
+        let pf = self.bufs.parts(Buf::Frames)[0].size() / 4;
+        let (a, b) = (
+            first as u64 * CHUNK_FRAMES,
+            (first + n) as u64 * CHUNK_FRAMES,
+        );
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.read_chunks"),
+            });
+        let mut staging = Vec::new();
+        for row in [Buf::Frames, Buf::Owners] {
+            let s = self.staging((b - a) * 4);
+            let parts = self.bufs.parts(row);
+            let mut f = a;
+            while f < b {
+                let p = (f / pf) as usize;
+                let end = b.min((p as u64 + 1) * pf);
+                enc.copy_buffer_to_buffer(
+                    &parts[p],
+                    (f - p as u64 * pf) * 4,
+                    &s,
+                    (f - a) * 4,
+                    (end - f) * 4,
+                );
+                f = end;
+            }
+            staging.push(s);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        let mut v = self.read_staged(&staging)?;
+        let owners = v.pop().expect("two reads");
+        let frames = v.pop().expect("two reads");
+        Ok((frames, owners))
+    }
+
+    /// The `free_heads` summary of chunks `[first, first + n)`:
+    /// `FREE_HEADS_WORDS` per chunk (blocking).
+    pub(super) fn read_free_heads(&self, first: u32, n: u32) -> Result<Vec<u32>, EngineError> {
+        self.check_error()?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let d = &self.ctx.device;
+        let bytes = n as u64 * FREE_HEADS_WORDS as u64 * 4;
+        let heads = d.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("numasim.heads"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let params = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("numasim.heads_params"),
+            contents: bytemuck::bytes_of(&HeadsParams {
+                first_chunk: first,
+                nr_chunks: n,
+                _pad: [0; 2],
+            }),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let c = self.compiled("free_heads");
+        let (pv, hv) = (vec![params], vec![heads]);
+        let bg = bind_group(&self.ctx, c, self.layout, |b| match b {
+            Buf::HeadsParams => pv.as_slice(),
+            Buf::Heads => hv.as_slice(),
+            other => self.bufs.parts(other),
+        });
+        let staging = self.staging(bytes);
+        let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("numasim.free_heads"),
+        });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("numasim.free_heads"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(c.pipeline(None));
+            pass.set_bind_group(0, &bg, &[]);
+            let (x, y) = grid_2d(n.div_ceil(64));
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        enc.copy_buffer_to_buffer(&hv[0], 0, &staging, 0, bytes);
+        self.ctx.queue.submit([enc.finish()]);
+        let mut v = self.read_staged(std::slice::from_ref(&staging))?;
+        Ok(v.pop().expect("one read"))
+    }
+
+    /// Copies a device buffer back into `dst` (blocking).
+    pub(super) fn read_into(&self, src: &wgpu::Buffer, dst: &mut [u8]) -> Result<(), EngineError> {
+        if dst.is_empty() {
+            return Ok(());
+        }
+        let s = self.staging(dst.len() as u64);
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("numasim.readback"),
+            });
+        enc.copy_buffer_to_buffer(src, 0, &s, 0, dst.len() as u64);
+        self.ctx.queue.submit([enc.finish()]);
+        let v = self.read_staged(std::slice::from_ref(&s))?;
+        dst.copy_from_slice(bytemuck::cast_slice(&v[0]));
         Ok(())
     }
 }

@@ -1,16 +1,17 @@
-//! The frame map on the GPU: `shaders/frame_map.wgsl` over the device's own
+//! The frame map on the GPU: `shaders/view/frame_map.wgsl` over the device's own
 //! frame array, into a storage buffer that is copied to a texture (the
 //! dashboard) or read back (tests, screenshots). The probe (what block a
 //! hovered frame is in) comes back through one mappable buffer, mapped
 //! asynchronously, so hovering never waits for the simulation's queue.
 
+use super::pipelines::bind_group;
 use super::{GpuBackend, SlotState};
+use crate::engine::buffers::Buf;
 use crate::engine::frame_map::{FrameMapParams, Probe, PROBE_WORDS};
 use crate::engine::EngineError;
 use std::sync::{Arc, Mutex};
 
 pub(super) struct FrameMapGpu {
-    pipeline: wgpu::ComputePipeline,
     params: wgpu::Buffer,
     out: wgpu::Buffer,
     cap_words: usize,
@@ -23,35 +24,18 @@ pub(super) struct FrameMapGpu {
 const PROBE_BYTES: u64 = (PROBE_WORDS * 4) as u64;
 
 impl GpuBackend {
-    fn frame_map_bind_group(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        params: &wgpu::Buffer,
-        out: &wgpu::Buffer,
-    ) -> wgpu::BindGroup {
-        let b = &self.bufs;
-        let mut entries = vec![
-            wgpu::BindGroupEntry {
-                binding: 0,
-                resource: params.as_entire_binding(),
+    fn frame_map_bind_group(&self, params: &wgpu::Buffer, out: &wgpu::Buffer) -> wgpu::BindGroup {
+        let (pv, ov) = (vec![params.clone()], vec![out.clone()]);
+        bind_group(
+            &self.ctx,
+            self.compiled("frame_map"),
+            self.layout,
+            |b| match b {
+                Buf::Fmp => pv.as_slice(),
+                Buf::PixelsOut => ov.as_slice(),
+                other => self.bufs.parts(other),
             },
-            wgpu::BindGroupEntry {
-                binding: 1,
-                resource: out.as_entire_binding(),
-            },
-            wgpu::BindGroupEntry {
-                binding: 2,
-                resource: b.pageblocks.as_entire_binding(),
-            },
-        ];
-        entries.extend(b.frame_part_entries());
-        self.ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("numasim.frame_map"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            })
+        )
     }
 
     /// Makes sure the pipeline exists and the output holds `words`.
@@ -68,10 +52,9 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let (pipeline, params, probe, probe_state) = match self.frame_map.take() {
-            Some(m) => (m.pipeline, m.params, m.probe, m.probe_state),
+        let (params, probe, probe_state) = match self.frame_map.take() {
+            Some(m) => (m.params, m.probe, m.probe_state),
             None => {
-                let pipeline = self.compute_pipeline("frame_map");
                 let params = d.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("numasim.frame_map.params"),
                     size: std::mem::size_of::<FrameMapParams>() as u64,
@@ -84,17 +67,11 @@ impl GpuBackend {
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                (
-                    pipeline,
-                    params,
-                    probe,
-                    Arc::new(Mutex::new(SlotState::Idle)),
-                )
+                (params, probe, Arc::new(Mutex::new(SlotState::Idle)))
             }
         };
-        let bind_group = self.frame_map_bind_group(&pipeline, &params, &out);
+        let bind_group = self.frame_map_bind_group(&params, &out);
         self.frame_map = Some(FrameMapGpu {
-            pipeline,
             params,
             out,
             cap_words,
@@ -112,13 +89,14 @@ impl GpuBackend {
     ) -> Result<wgpu::CommandEncoder, EngineError> {
         self.check_error()?;
         p.validate().map_err(EngineError::Invalid)?;
-        if p.nr_frames as usize != self.host.frames.len() {
+        let nf = self.host.params.nr_chunks as u64 * crate::model::frame::CHUNK_FRAMES;
+        if p.nr_frames as u64 != nf {
             return Err(EngineError::Invalid(format!(
-                "nr_frames {} does not match the machine's {} frames",
-                p.nr_frames,
-                self.host.frames.len()
+                "nr_frames {} does not match the machine's {nf} frames",
+                p.nr_frames
             )));
         }
+        self.flush()?;
         self.frame_map_ready(p.out_words());
         let m = self.frame_map.as_ref().expect("frame map ready");
         self.ctx
@@ -135,9 +113,9 @@ impl GpuBackend {
                 label: Some("numasim.frame_map"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(&m.pipeline);
+            pass.set_pipeline(self.compiled("frame_map").pipeline(None));
             pass.set_bind_group(0, &m.bind_group, &[]);
-            let (x, y) = super::grid((p.pixels() as u32).div_ceil(256).max(1));
+            let (x, y) = crate::engine::phases::grid_2d((p.pixels() as u32).div_ceil(256).max(1));
             pass.dispatch_workgroups(x, y, 1);
         }
         Ok(enc)
@@ -232,7 +210,7 @@ impl GpuBackend {
     }
 
     /// Renders the map and reads it back (blocking): pixels then probe.
-    pub fn frame_map_words(&mut self, p: &FrameMapParams) -> Result<Vec<u32>, EngineError> {
+    pub fn frame_map(&mut self, p: &FrameMapParams) -> Result<Vec<u32>, EngineError> {
         let enc = self.frame_map_encode(p)?;
         self.ctx.queue.submit([enc.finish()]);
         let mut v = vec![0u32; p.out_words()];

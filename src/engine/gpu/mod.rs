@@ -1,199 +1,122 @@
-//! The GPU backend: every phase of the tick as a wgpu compute shader over
-//! the same buffers as the CPU reference, many ticks per submission.
+//! The GPU backend: every row of the shader table as a wgpu compute
+//! pipeline over device buffers made from the buffer table, many ticks per
+//! submission.
 //!
-//! Buffers mirror `SimBuffers`; the small configuration and state arrays are
-//! packed into a few buffers (`topo`, `ctl`, `plan`) so that no shader
-//! binds more than eight storage buffers (the WebGPU default) while the
-//! per-frame arrays fit one binding each. Larger machines split those
-//! arrays over several bindings (`shaders::FrameLayout`), which needs an
-//! adapter allowing more storage buffers per stage (native ones do).
+//! - `pipelines`: layouts, pipelines and bind groups from the tables.
+//! - `record`: encoding the tick's phases (clears included) and a request
+//!   batch (`recount`, `requests`, `recount`) at the head of a submission.
+//! - `stats_ring`: counters back without waiting.
+//! - `download`: the full, the small and the ranged downloads.
+//! - `source`: the frames a control path reads, by chunk summaries and
+//!   ranges (`FrameSource`).
 //!
-//! The host copy (`SimBuffers`) is replaced only by a full download that
-//! completed (it downloads into a new copy first), so it is always the
-//! consistent state of one tick: the snapshot to continue from on the CPU
-//! after a device loss. Counters are read separately, through a ring of
-//! mapped buffers.
+//! The host keeps two copies. `host` holds the configuration (the truth,
+//! uploaded when changed) and the small state as of the last small sync;
+//! it never holds frames. `snapshot` is a whole, consistent state of one
+//! tick, replaced only by a full download that completed; everything the
+//! device was given since (configuration uploads, request batches) is in
+//! the `journal`, so a lost device is replayed on the CPU reference from
+//! the snapshot to the tick it had reached, exactly. While no tick has run
+//! since the snapshot (`fresh`), batches and configuration are applied to
+//! the snapshot too, and it serves every read without a download (the
+//! browser, which cannot wait for the device, relies on that).
+//!
+//! The small configuration and state arrays are packed into a few buffers
+//! (`topo`, `ctl`, `plan`) so that no shader binds more than eight storage
+//! buffers (the WebGPU default) while the per-frame arrays fit one binding
+//! each. Larger machines split those arrays over several bindings
+//! (`shaders::FrameLayout`), which needs an adapter allowing more storage
+//! buffers per stage (native ones do).
 
-mod apply;
 pub mod device;
 mod download;
 mod frame_map;
+mod pipelines;
+mod record;
 pub mod shaders;
+mod source;
+mod stats_ring;
 
-use super::frame_map::FrameMapParams;
+use super::buffers::{Buf, Extra, Sync, BUFFERS};
+use super::requests::{Batch, Config, JournalEntry, Request};
 use super::state::SimBuffers;
 use super::types::*;
-use super::{tick_phases, Backend, EngineError, Phase, StatsSample};
-use crate::model::frame::NR_PAGE_ORDERS;
-use crate::model::scenario::{MAX_NODES, MAX_TASKS};
+use super::{Backend, EngineError, FrameSource, HostFrames, Phase, Recovery, StatsSample};
+use crate::model::frame::CHUNK_FRAMES;
 pub use device::GpuContext;
+use pipelines::{Compiled, DevBufs};
+pub(crate) use stats_ring::SlotState;
+use stats_ring::StatsRing;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
 
-const CHUNK_FRAMES: u64 = crate::model::frame::CHUNK_FRAMES;
 /// Ticks recorded into one command buffer.
 const TICKS_PER_SUBMIT: u32 = 16;
 
-struct Bufs {
-    params: wgpu::Buffer,
-    /// Per-frame arrays, split into parts (see `shaders::FrameLayout`).
-    frames: Vec<wgpu::Buffer>,
-    owners: Vec<wgpu::Buffer>,
-    pageblocks: wgpu::Buffer,
-    chunk_zone: wgpu::Buffer,
-    chunk_counts: wgpu::Buffer,
-    chunk_prefix: wgpu::Buffer,
-    chunk_dirty: wgpu::Buffer,
-    topo: wgpu::Buffer,
-    ctl: wgpu::Buffer,
-    zone_stats: wgpu::Buffer,
-    tasks: wgpu::Buffer,
-    task_state: wgpu::Buffer,
-    plan: wgpu::Buffer,
-    grants: wgpu::Buffer,
-    segs: wgpu::Buffer,
-    totals: wgpu::Buffer,
-    /// Indirect arguments and per-zone ranges for `alloc_split`.
-    dispatch: wgpu::Buffer,
-}
-
-impl Bufs {
-    /// Bind group entries for every part of the frame and owner arrays,
-    /// at `shaders::FRAMES_BINDING..` and `shaders::OWNERS_BINDING..`.
-    fn frame_part_entries(&self) -> Vec<wgpu::BindGroupEntry<'_>> {
-        let mut v = Vec::new();
-        for (first, parts) in [
-            (shaders::FRAMES_BINDING, &self.frames),
-            (shaders::OWNERS_BINDING, &self.owners),
-        ] {
-            for (p, buf) in parts.iter().enumerate() {
-                v.push(wgpu::BindGroupEntry {
-                    binding: first + p as u32,
-                    resource: buf.as_entire_binding(),
-                });
-            }
-        }
-        v
-    }
-}
-
-/// Slots in the ring of statistics buffers.
-const STATS_RING: usize = 4;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum SlotState {
-    Idle,
-    Pending,
-    Ready,
-    Failed,
-}
-
-/// One mappable buffer holding params, totals and the last tick's zone
-/// counters, copied at the end of a submission.
-struct StatsSlot {
-    buf: wgpu::Buffer,
-    state: Arc<Mutex<SlotState>>,
-    /// Order in which slots were filled.
-    seq: u64,
-}
-
-enum Bind<'a> {
-    B(&'a wgpu::Buffer),
-    Frames,
-    Owners,
-    /// A binding number the shader does not use.
-    Skip,
-}
-use Bind::B;
-
+/// One recorded step of the tick.
 struct Step {
-    label: String,
-    pipeline: wgpu::ComputePipeline,
+    phase: Phase,
     bind_group: wgpu::BindGroup,
-    groups: (u32, u32),
+    /// None: indirect.
+    groups: Option<(u32, u32)>,
+}
+
+/// A request batch waiting for the next submission.
+struct Pending {
+    batch: Batch,
+    /// Already applied to the snapshot (which was current).
+    mirrored: bool,
 }
 
 pub struct GpuBackend {
     ctx: GpuContext,
+    /// Configuration (current) and small state (as of `small_fresh`).
     host: SimBuffers,
-    /// The host copy matches the device (no work submitted since the
-    /// last full download).
-    host_fresh: bool,
+    small_fresh: bool,
+    /// The last whole, consistent state (see the module docs).
+    snapshot: SimBuffers,
+    /// No tick ran since the snapshot: it is the device's state.
+    fresh: bool,
+    /// What the device was given since the snapshot.
+    journal: Vec<JournalEntry>,
     /// The host changed configuration that must be uploaded.
-    dirty: bool,
-    bufs: Bufs,
+    config_dirty: bool,
+    pending: Option<Pending>,
+    bufs: DevBufs,
     layout: shaders::FrameLayout,
-    /// Steps per phase, in `tick_phases()` order.
-    phases: Vec<(Phase, Vec<Step>)>,
-    error: Arc<Mutex<Option<String>>>,
-    ring: Vec<StatsSlot>,
-    ring_seq: u64,
+    compiled: Vec<Compiled>,
+    steps: Vec<Step>,
+    error: Arc<Mutex<Option<EngineError>>>,
+    ring: StatsRing,
+    /// A request batch reached the device after the ring's newest sample.
+    ring_stale: bool,
     /// Ticks the device will have completed once submitted work is done.
     device_tick: u32,
-    /// The newest sample taken off the ring.
-    newest: Option<StatsSample>,
-    /// The tick of the newest sample `latest_stats` returned.
-    reported_tick: Option<u32>,
-    /// The frame map's pipeline and buffers, made on first use.
+    /// The frame map's buffers, made on first use.
     frame_map: Option<frame_map::FrameMapGpu>,
-    /// A whole-state download in flight.
+    /// A full download in flight.
     download: Option<download::PendingDownload>,
-    /// `hugetlb_apply`'s pipeline and buffers, made on first use.
-    apply: Option<apply::ApplyGpu>,
     /// Work was submitted after the download in flight began.
     submitted_since_download: bool,
 }
 
-fn topo_bytes(b: &SimBuffers) -> Vec<u8> {
-    let mut zones = b.zones.clone();
-    zones.resize(MAX_ZONES, ZoneDesc::default());
-    let mut nodes = b.nodes.clone();
-    nodes.resize(MAX_NODES, NodeDesc::default());
-    let mut zl = b.zonelists.clone();
-    zl.resize(MAX_NODES * ZONELIST_STRIDE, ZONE_NONE);
-    let mut v = Vec::new();
-    v.extend_from_slice(bytemuck::cast_slice(&zones));
-    v.extend_from_slice(bytemuck::cast_slice(&nodes));
-    v.extend_from_slice(bytemuck::cast_slice(&zl));
-    v
+/// The label of the pipeline, pass or buffer a wgpu message names
+/// (`numasim.free`), if it names one.
+fn label_of(msg: &str) -> String {
+    msg.find("numasim.")
+        .map(|i| {
+            msg[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "._[]".contains(*c))
+                .collect::<String>()
+                .trim_end_matches(']')
+                .to_string()
+        })
+        .unwrap_or_else(|| "unlabelled".into())
 }
 
-fn ctl_bytes(b: &SimBuffers) -> Vec<u8> {
-    let mut zs = b.zone_state.clone();
-    zs.resize(MAX_ZONES, ZoneState::default());
-    let mut ns = b.node_state.clone();
-    ns.resize(MAX_NODES, NodeState::default());
-    let mut v = Vec::new();
-    v.extend_from_slice(bytemuck::cast_slice(&zs));
-    v.extend_from_slice(bytemuck::cast_slice(&ns));
-    v.extend_from_slice(bytemuck::bytes_of(&b.plan_hdr));
-    v
-}
-
-fn plan_bytes(b: &SimBuffers) -> Vec<u8> {
-    let mut cells = b.cells.clone();
-    cells.resize(MAX_ZONES * NR_PAGE_ORDERS * NR_PCP, PlanCell::default());
-    let mut steals = b.steals.clone();
-    steals.resize(MAX_ZONES * 2 * NR_PCP, StealCell::default());
-    let mut v = Vec::new();
-    v.extend_from_slice(bytemuck::cast_slice(&cells));
-    v.extend_from_slice(bytemuck::cast_slice(&steals));
-    v
-}
-
-fn padded<T: bytemuck::Pod + Default>(v: &[T], n: usize) -> Vec<u8> {
-    let mut w = v.to_vec();
-    w.resize(n.max(v.len()), T::default());
-    bytemuck::cast_slice(&w).to_vec()
-}
-
-/// Marks a step dispatched with the arguments in the `dispatch` buffer.
-const INDIRECT: (u32, u32) = (0, 0);
-
-/// Workgroup grid for one workgroup per item, at most 32768 wide.
-fn grid(n: u32) -> (u32, u32) {
-    let x = n.clamp(1, 32768);
-    (x, n.div_ceil(x).max(1))
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl GpuBackend {
@@ -228,10 +151,10 @@ impl GpuBackend {
     /// could bind more: the split path, testable on any device.
     pub fn with_part_frames(
         ctx: GpuContext,
-        host: SimBuffers,
+        bufs: SimBuffers,
         part_frames: Option<u64>,
     ) -> Result<GpuBackend, EngineError> {
-        let nf = host.frames.len() as u64;
+        let nf = bufs.frames.len() as u64;
         let max = Self::max_frames(&ctx);
         if nf > max {
             return Err(EngineError::Unavailable {
@@ -251,600 +174,250 @@ impl GpuBackend {
             pf = pf.min(f.max(CHUNK_FRAMES) / CHUNK_FRAMES * CHUNK_FRAMES);
         }
         let parts = nf.div_ceil(pf).max(1);
-        if parts > Self::parts_max(&ctx) {
-            return Err(EngineError::Unavailable {
-                backend: "gpu".into(),
-                reason: format!(
-                    "{parts} parts of {pf} frames exceed the {} the adapter can bind",
-                    Self::parts_max(&ctx)
-                ),
-            });
-        }
         let layout = shaders::FrameLayout {
             parts: parts as u32,
             part_frames: if parts == 1 { u32::MAX } else { pf as u32 },
         };
-        if host.zones.len() > MAX_ZONES || host.nodes.len() > MAX_NODES {
+        if bufs.zones.len() > MAX_ZONES || bufs.nodes.len() > crate::model::scenario::MAX_NODES {
             return Err(EngineError::Unavailable {
                 backend: "gpu".into(),
                 reason: "too many zones or nodes".into(),
             });
         }
         let d = &ctx.device;
-        let error = Arc::new(Mutex::new(None));
+        let error = Arc::new(Mutex::new(None::<EngineError>));
         {
             let e = error.clone();
             d.on_uncaptured_error(Arc::new(move |err: wgpu::Error| {
-                let mut g = e.lock().unwrap_or_else(|p| p.into_inner());
+                let mut g = lock(&e);
                 if g.is_none() {
-                    *g = Some(err.to_string());
+                    *g = Some(match err {
+                        wgpu::Error::Validation { description, .. } => EngineError::Validation {
+                            label: label_of(&description),
+                            message: description,
+                        },
+                        other => EngineError::DeviceLost(format!("GPU error: {other}")),
+                    });
                 }
             }));
             let e = error.clone();
             d.set_device_lost_callback(move |reason, msg| {
-                let mut g = e.lock().unwrap_or_else(|p| p.into_inner());
+                let mut g = lock(&e);
                 if g.is_none() {
-                    *g = Some(format!("device lost ({reason:?}): {msg}"));
+                    *g = Some(EngineError::DeviceLost(format!("{reason:?}: {msg}")));
                 }
             });
         }
+        let mut dev = DevBufs::new();
         use wgpu::BufferUsages as U;
-        let st = U::STORAGE | U::COPY_DST | U::COPY_SRC;
-        let mk = |label: &str, bytes: &[u8], usage: U| {
-            d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytes,
-                usage,
-            })
-        };
-        let bufs = Bufs {
-            params: mk(
-                "numasim.params",
-                bytemuck::bytes_of(&host.params),
-                st | U::UNIFORM,
-            ),
-            frames: host
-                .frames
-                .chunks(pf as usize)
-                .enumerate()
-                .map(|(i, c)| mk(&format!("numasim.frames[{i}]"), bytemuck::cast_slice(c), st))
-                .collect(),
-            owners: host
-                .owners
-                .chunks(pf as usize)
-                .enumerate()
-                .map(|(i, c)| mk(&format!("numasim.owners[{i}]"), bytemuck::cast_slice(c), st))
-                .collect(),
-            pageblocks: mk(
-                "numasim.pageblocks",
-                bytemuck::cast_slice(&host.pageblocks),
-                st,
-            ),
-            chunk_zone: mk(
-                "numasim.chunk_zone",
-                bytemuck::cast_slice(&host.chunk_zone),
-                st,
-            ),
-            chunk_counts: mk(
-                "numasim.chunk_counts",
-                bytemuck::cast_slice(&host.chunk_counts),
-                st,
-            ),
-            chunk_prefix: mk(
-                "numasim.chunk_prefix",
-                bytemuck::cast_slice(&host.chunk_prefix),
-                st,
-            ),
-            chunk_dirty: mk(
-                "numasim.chunk_dirty",
-                bytemuck::cast_slice(&host.chunk_dirty),
-                st,
-            ),
-            dispatch: mk(
-                "numasim.dispatch",
-                bytemuck::cast_slice(&host.dispatch),
-                st | U::INDIRECT,
-            ),
-            topo: mk("numasim.topo", &topo_bytes(&host), st),
-            ctl: mk("numasim.ctl", &ctl_bytes(&host), st),
-            zone_stats: mk(
-                "numasim.zone_stats",
-                bytemuck::cast_slice(&host.zone_stats),
-                st,
-            ),
-            tasks: mk("numasim.tasks", &padded(&host.tasks, MAX_TASKS), st),
-            task_state: mk(
-                "numasim.task_state",
-                &padded(&host.task_state, MAX_TASKS),
-                st,
-            ),
-            plan: mk("numasim.plan", &plan_bytes(&host), st),
-            grants: mk("numasim.grants", bytemuck::cast_slice(&host.grants), st),
-            segs: mk("numasim.segs", bytemuck::cast_slice(&host.segs), st),
-            totals: mk("numasim.totals", bytemuck::cast_slice(&host.totals), st),
-        };
-        let stats_bytes = 32
-            + host.totals.len() as u64 * 4
-            + std::mem::size_of_val(host.zone_stats.as_slice()) as u64
-            + std::mem::size_of_val(host.zone_state.as_slice()) as u64;
-        let ring = (0..STATS_RING)
-            .map(|i| StatsSlot {
-                buf: d.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(&format!("numasim.stats_ring[{i}]")),
-                    size: stats_bytes,
-                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
-                state: Arc::new(Mutex::new(SlotState::Idle)),
-                seq: 0,
-            })
-            .collect();
+        for row in BUFFERS.iter().filter(|r| r.sync != Sync::Transient) {
+            let mut usage = U::STORAGE | U::COPY_DST | U::COPY_SRC;
+            match row.extra {
+                Extra::Uniform => usage |= U::UNIFORM,
+                Extra::Indirect => usage |= U::INDIRECT,
+                Extra::None => {}
+            }
+            let bytes = (row.pack)(&bufs);
+            let label = format!("numasim.{}", row.name);
+            let list = if row.sync == Sync::Frame {
+                bytes
+                    .chunks(pf as usize * 4)
+                    .enumerate()
+                    .map(|(i, c)| {
+                        d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some(&format!("{label}[{i}]")),
+                            contents: c,
+                            usage,
+                        })
+                    })
+                    .collect()
+            } else {
+                let mut v = bytes.into_owned();
+                v.resize((row.device_bytes)(&bufs) as usize, 0);
+                vec![d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(&label),
+                    contents: &v,
+                    usage,
+                })]
+            };
+            dev.insert(row.id, list);
+        }
+        let compiled = pipelines::compile_all(&ctx, layout);
+        let ring = StatsRing::new(d, bufs.zones.len());
+        let mut host = bufs.small_clone();
+        host.params = bufs.params;
         let mut me = GpuBackend {
             ctx,
             host,
-            host_fresh: true,
-            dirty: false,
-            bufs,
+            small_fresh: true,
+            device_tick: bufs.params.tick,
+            snapshot: bufs,
+            fresh: true,
+            journal: Vec::new(),
+            config_dirty: false,
+            pending: None,
+            bufs: dev,
             layout,
-            phases: Vec::new(),
+            compiled,
+            steps: Vec::new(),
             error,
             ring,
-            ring_seq: 0,
-            device_tick: 0,
-            newest: None,
-            reported_tick: None,
+            ring_stale: false,
             frame_map: None,
             download: None,
-            apply: None,
             submitted_since_download: false,
         };
-        me.device_tick = me.host.params.tick;
-        me.build_pipelines();
+        me.build_steps();
         me.check_error()?;
         Ok(me)
     }
 
-    /// The shader `name` (shaders/NAME.wgsl) for this backend's frame layout.
-    fn shader_module(&self, name: &str) -> wgpu::ShaderModule {
-        let src = shaders::source_for(name, self.layout).expect("shader exists");
-        self.ctx
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&format!("numasim.{name}")),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            })
-    }
-
-    /// The compute pipeline of shader `name` with no overrides, its bind
-    /// group layout derived from the shader.
-    fn compute_pipeline(&self, name: &str) -> wgpu::ComputePipeline {
-        let module = self.shader_module(name);
-        self.ctx
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&format!("numasim.{name}")),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-    }
-
-    fn build_pipelines(&mut self) {
-        let d = &self.ctx.device;
-        let b = &self.bufs;
-        let nc = self.host.nr_chunks() as u32;
+    /// The bind groups and grids of the tick's steps.
+    fn build_steps(&mut self) {
+        let nc = self.host.params.nr_chunks;
         let nz = self.host.zones.len() as u32;
-        let module = |name: &str| self.shader_module(name);
-        let step =
-            |name: &str, order: Option<u32>, bindings: &[Bind], groups: (u32, u32)| -> Step {
-                let m = module(name);
-                let label = match order {
-                    Some(o) => format!("numasim.{name}[{o}]"),
-                    None => format!("numasim.{name}"),
-                };
-                let constants: Vec<(&str, f64)> =
-                    order.map(|o| vec![("ORDER", o as f64)]).unwrap_or_default();
-                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(&label),
-                    layout: None,
-                    module: &m,
-                    entry_point: Some("main"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        zero_initialize_workgroup_memory: true,
-                    },
-                    cache: None,
-                });
-                let mut entries: Vec<wgpu::BindGroupEntry> = Vec::new();
-                for (i, bind) in bindings.iter().enumerate() {
-                    let (parts, first) = match bind {
-                        Bind::B(buf) => {
-                            entries.push(wgpu::BindGroupEntry {
-                                binding: i as u32,
-                                resource: buf.as_entire_binding(),
-                            });
-                            continue;
-                        }
-                        Bind::Skip => continue,
-                        Bind::Frames => (&b.frames, shaders::FRAMES_BINDING),
-                        Bind::Owners => (&b.owners, shaders::OWNERS_BINDING),
-                    };
-                    for (p, buf) in parts.iter().enumerate() {
-                        entries.push(wgpu::BindGroupEntry {
-                            binding: first + p as u32,
-                            resource: buf.as_entire_binding(),
-                        });
-                    }
-                }
-                let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(&label),
-                    layout: &pipeline.get_bind_group_layout(0),
-                    entries: &entries,
-                });
+        let bufs = &self.bufs;
+        self.steps = super::tick_phases()
+            .into_iter()
+            .map(|phase| {
+                let c = pipelines::find(&self.compiled, phase.def().name);
                 Step {
-                    label,
-                    pipeline,
-                    bind_group,
-                    groups,
+                    phase,
+                    bind_group: pipelines::bind_group(&self.ctx, c, self.layout, |b| bufs.parts(b)),
+                    groups: phase.def().grid.groups(nc, nz),
                 }
-            };
-        let chunks = grid(nc);
-        let mut phases = Vec::new();
-        for p in tick_phases() {
-            let steps = match p {
-                Phase::Free => vec![step(
-                    "free",
-                    None,
-                    &[
-                        B(&b.params),
-                        Bind::Frames,
-                        Bind::Owners,
-                        B(&b.chunk_zone),
-                        B(&b.ctl),
-                        B(&b.tasks),
-                        B(&b.zone_stats),
-                        B(&b.chunk_dirty),
-                    ],
-                    chunks,
-                )],
-                Phase::Merge => vec![step(
-                    "merge",
-                    None,
-                    &[
-                        B(&b.params),
-                        Bind::Frames,
-                        B(&b.pageblocks),
-                        B(&b.chunk_dirty),
-                    ],
-                    chunks,
-                )],
-                Phase::Count => vec![
-                    step(
-                        "count_clear",
-                        None,
-                        &[B(&b.params), B(&b.ctl)],
-                        (nz.div_ceil(128), 1),
-                    ),
-                    step(
-                        "count",
-                        None,
-                        &[
-                            B(&b.params),
-                            Bind::Frames,
-                            B(&b.pageblocks),
-                            B(&b.chunk_zone),
-                            B(&b.chunk_counts),
-                            B(&b.ctl),
-                        ],
-                        chunks,
-                    ),
-                ],
-                Phase::Plan => vec![step(
-                    "plan",
-                    None,
-                    &[
-                        B(&b.params),
-                        B(&b.topo),
-                        B(&b.ctl),
-                        B(&b.zone_stats),
-                        B(&b.tasks),
-                        B(&b.task_state),
-                        B(&b.plan),
-                        B(&b.grants),
-                        B(&b.segs),
-                    ],
-                    (1, 1),
-                )],
-                Phase::Scan(o) => vec![step(
-                    "scan",
-                    Some(o),
-                    &[
-                        B(&b.params),
-                        B(&b.topo),
-                        B(&b.chunk_counts),
-                        B(&b.chunk_prefix),
-                        B(&b.plan),
-                        B(&b.dispatch),
-                    ],
-                    (nz, 1),
-                )],
-                Phase::Steal(o) => vec![step(
-                    "steal",
-                    Some(o),
-                    &[
-                        B(&b.params),
-                        Bind::Frames,
-                        B(&b.pageblocks),
-                        B(&b.chunk_zone),
-                        B(&b.chunk_counts),
-                        B(&b.chunk_prefix),
-                        B(&b.plan),
-                    ],
-                    grid(nc.div_ceil(64)),
-                )],
-                Phase::AllocSplit(o) => vec![step(
-                    "alloc_split",
-                    Some(o),
-                    &[
-                        Bind::Skip,
-                        Bind::Frames,
-                        Bind::Owners,
-                        B(&b.pageblocks),
-                        B(&b.dispatch),
-                        B(&b.chunk_counts),
-                        B(&b.chunk_prefix),
-                        B(&b.plan),
-                        B(&b.segs),
-                    ],
-                    INDIRECT,
-                )],
-                Phase::EndTick => vec![step(
-                    "end_tick",
-                    None,
-                    &[B(&b.params), B(&b.zone_stats), B(&b.totals)],
-                    ((nz * NR_ZONE_STATS as u32).div_ceil(256), 1),
-                )],
-            };
-            phases.push((p, steps));
-        }
-        debug_assert_eq!(phases.len(), tick_phases().len());
-        self.phases = phases;
+            })
+            .collect();
+    }
+
+    fn compiled(&self, name: &str) -> &Compiled {
+        pipelines::find(&self.compiled, name)
     }
 
     fn check_error(&self) -> Result<(), EngineError> {
-        let g = self.error.lock().unwrap_or_else(|p| p.into_inner());
-        match g.as_ref() {
+        match lock(&self.error).as_ref() {
             None => Ok(()),
-            Some(msg) if msg.starts_with("device lost") => {
-                Err(EngineError::DeviceLost(msg.clone()))
-            }
-            Some(msg) => Err(EngineError::DeviceLost(format!("GPU error: {msg}"))),
+            Some(e) => Err(e.clone()),
         }
     }
 
-    /// Uploads what the host changed.
-    fn upload(&mut self) {
-        if !self.dirty {
-            return;
-        }
-        let q = &self.ctx.queue;
-        let b = &self.bufs;
-        q.write_buffer(&b.params, 0, bytemuck::bytes_of(&self.host.params));
-        self.device_tick = self.host.params.tick;
-        q.write_buffer(&b.topo, 0, &topo_bytes(&self.host));
-        q.write_buffer(&b.ctl, 0, &ctl_bytes(&self.host));
-        if !self.host.tasks.is_empty() {
-            q.write_buffer(&b.tasks, 0, bytemuck::cast_slice(&self.host.tasks));
-            q.write_buffer(
-                &b.task_state,
-                0,
-                bytemuck::cast_slice(&self.host.task_state),
-            );
-        }
-        self.dirty = false;
-    }
-
-    fn encode_phase(&self, enc: &mut wgpu::CommandEncoder, i: usize) {
-        let (phase, steps) = &self.phases[i];
-        match phase {
-            Phase::Free => enc.clear_buffer(&self.bufs.zone_stats, 0, None),
-            Phase::Scan(_) => enc.clear_buffer(&self.bufs.dispatch, 0, None),
-            _ => {}
-        }
-        for s in steps {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(&s.label),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&s.pipeline);
-            pass.set_bind_group(0, &s.bind_group, &[]);
-            if s.groups == INDIRECT {
-                pass.dispatch_workgroups_indirect(&self.bufs.dispatch, 0);
-            } else {
-                pass.dispatch_workgroups(s.groups.0, s.groups.1, 1);
-            }
-        }
-    }
-
-    fn submit(
-        &mut self,
-        f: impl FnOnce(&Self, &mut wgpu::CommandEncoder),
-    ) -> Result<(), EngineError> {
-        self.check_error()?;
-        self.upload();
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("numasim.ticks"),
-            });
-        f(self, &mut enc);
-        self.ctx.queue.submit([enc.finish()]);
-        self.host_fresh = false;
-        self.submitted_since_download |= self.download.is_some();
-        self.check_error()
-    }
-
-    /// Copies a device buffer back into `dst` (blocking).
-    fn read_into(&self, src: &wgpu::Buffer, dst: &mut [u8]) -> Result<(), EngineError> {
-        if dst.is_empty() {
-            return Ok(());
-        }
-        let size = dst.len() as u64;
-        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("numasim.readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("numasim.readback"),
-            });
-        enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
-        self.ctx.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
-        let done = Arc::new(Mutex::new(None));
-        let d2 = done.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            *d2.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        });
+    fn wait(&self) -> Result<(), EngineError> {
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))?;
-        self.check_error()?;
-        match done.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                return Err(EngineError::DeviceLost(format!(
-                    "mapping a readback buffer: {e}"
-                )))
-            }
-            None => return Err(EngineError::DeviceLost("a readback never completed".into())),
-        }
-        {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| EngineError::DeviceLost(format!("reading back: {e:?}")))?;
-            dst.copy_from_slice(&view);
-        }
-        staging.unmap();
-        Ok(())
+        self.check_error()
     }
 
-    /// Brings the whole host copy up to date, scratch buffers included
-    /// (blocking). The download goes into a new copy that replaces the
-    /// host's only when it completed: a download that fails half way (a
-    /// device lost during a checkpoint) leaves the previous snapshot intact.
-    fn sync_all(&mut self) -> Result<(), EngineError> {
-        while !self.host_fresh {
-            self.begin_download()?;
-            self.wait_download()?;
-        }
-        Ok(())
-    }
-
-    fn slot_state(&self, i: usize) -> SlotState {
-        *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Copies the counters into an idle ring slot and maps it
-    /// asynchronously. Never waits: with no idle slot, no sample is taken.
-    fn record_stats(&mut self) {
-        let Some(i) = (0..self.ring.len()).find(|&i| self.slot_state(i) == SlotState::Idle) else {
+    /// Uploads changed configuration (and the params it sizes), journaled
+    /// or mirrored into the snapshot.
+    fn upload_config(&mut self) {
+        if !self.config_dirty {
             return;
-        };
-        let tot = self.host.totals.len() as u64 * 4;
-        let zs = std::mem::size_of_val(self.host.zone_stats.as_slice()) as u64;
+        }
+        let q = &self.ctx.queue;
+        let h = &mut self.host;
+        h.params.tick = self.device_tick;
+        h.params.nr_tasks = h.tasks.len() as u32;
+        for row in BUFFERS.iter().filter(|r| r.sync == Sync::Config) {
+            q.write_buffer(self.bufs.one(row.id), 0, &(row.pack)(h));
+        }
+        // Only the configuration words of params: the tick is the device's.
+        q.write_buffer(self.bufs.one(Buf::Params), 0, bytemuck::bytes_of(&h.params));
+        let config = Config::of(h);
+        if self.fresh {
+            config.install(&mut self.snapshot);
+        } else {
+            self.journal.push(JournalEntry::Config {
+                tick: self.device_tick,
+                config,
+            });
+        }
+        self.config_dirty = false;
+    }
+
+    /// Records pending configuration and requests, then `f`, into one
+    /// submission. `ticks`: whether `f` runs simulation work (the snapshot
+    /// stops being current).
+    fn submit(
+        &mut self,
+        ticks: bool,
+        f: impl FnOnce(&Self, &mut wgpu::CommandEncoder),
+    ) -> Result<(), EngineError> {
+        self.check_error()?;
+        self.upload_config();
         let mut enc = self
             .ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("numasim.stats_ring"),
+                label: Some("numasim.submission"),
             });
-        enc.copy_buffer_to_buffer(&self.bufs.params, 0, &self.ring[i].buf, 0, 32);
-        enc.copy_buffer_to_buffer(&self.bufs.totals, 0, &self.ring[i].buf, 32, tot);
-        enc.copy_buffer_to_buffer(&self.bufs.zone_stats, 0, &self.ring[i].buf, 32 + tot, zs);
-        // ZoneState sits first in `ctl` (see ctl_bytes).
-        let zst = std::mem::size_of_val(self.host.zone_state.as_slice()) as u64;
-        enc.copy_buffer_to_buffer(&self.bufs.ctl, 0, &self.ring[i].buf, 32 + tot + zs, zst);
+        if let Some(p) = self.pending.take() {
+            self.encode_batch(&mut enc, &p.batch);
+            if !p.mirrored {
+                self.journal.push(JournalEntry::Batch {
+                    tick: self.device_tick,
+                    batch: p.batch,
+                });
+            }
+            self.small_fresh = false;
+            self.ring_stale = true;
+        }
+        f(self, &mut enc);
         self.ctx.queue.submit([enc.finish()]);
-        *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner()) = SlotState::Pending;
-        let st = self.ring[i].state.clone();
-        self.ring[i]
-            .buf
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |r| {
-                *st.lock().unwrap_or_else(|p| p.into_inner()) = if r.is_ok() {
-                    SlotState::Ready
-                } else {
-                    SlotState::Failed
-                };
-            });
-        self.ring_seq += 1;
-        self.ring[i].seq = self.ring_seq;
+        if ticks {
+            self.fresh = false;
+            self.small_fresh = false;
+            self.submitted_since_download |= self.download.is_some();
+        }
+        self.check_error()
     }
 
-    fn take_newest_ready(&mut self) -> Option<StatsSample> {
-        let done: Vec<usize> = (0..self.ring.len())
-            .filter(|&i| matches!(self.slot_state(i), SlotState::Ready | SlotState::Failed))
-            .collect();
-        let newest = done
-            .iter()
-            .copied()
-            .filter(|&i| self.slot_state(i) == SlotState::Ready)
-            .max_by_key(|&i| self.ring[i].seq);
-        let nz = self.host.zones.len();
-        let sample = newest.and_then(|i| {
-            let view = self.ring[i].buf.slice(..).get_mapped_range().ok()?;
-            let words: &[u32] = bytemuck::cast_slice(&view);
-            let tick = words[2];
-            let t = &words[8..8 + nz * NR_ZONE_STATS * 2];
-            let totals = (0..nz)
-                .map(|z| {
-                    std::array::from_fn(|s| {
-                        let w = (z * NR_ZONE_STATS + s) * 2;
-                        t[w] as u64 | (t[w + 1] as u64) << 32
-                    })
-                })
-                .collect();
-            let l = &words[8 + nz * NR_ZONE_STATS * 2..];
-            let last = (0..nz)
-                .map(|z| ZoneStats {
-                    v: std::array::from_fn(|s| l[z * NR_ZONE_STATS + s]),
-                })
-                .collect();
-            let zw = &l[nz * NR_ZONE_STATS..];
-            let zones: Vec<ZoneState> =
-                bytemuck::cast_slice(&zw[..nz * std::mem::size_of::<ZoneState>() / 4]).to_vec();
-            Some(StatsSample {
-                tick,
-                totals,
-                last,
-                zones,
-            })
-        });
-        for i in done {
-            if self.slot_state(i) == SlotState::Ready {
-                self.ring[i].buf.unmap();
-            }
-            *self.ring[i].state.lock().unwrap_or_else(|p| p.into_inner()) = SlotState::Idle;
+    /// Applies pending configuration and requests now (no ticks).
+    fn flush(&mut self) -> Result<(), EngineError> {
+        if self.pending.is_some() || self.config_dirty {
+            self.submit(false, |_, _| {})?;
         }
-        if let Some(s) = &sample {
-            if self.newest.as_ref().is_none_or(|n| s.tick >= n.tick) {
-                self.newest = Some(s.clone());
-            }
-        }
-        sample
+        Ok(())
     }
 
     pub fn context(&self) -> &GpuContext {
         &self.ctx
+    }
+
+    /// Bytes of device memory per simulated frame.
+    pub fn device_bytes_per_frame(&self) -> f64 {
+        let total: u64 = self.bufs.all().map(|b| b.size()).sum();
+        total as f64 / self.snapshot.frames.len().max(1) as f64
+    }
+
+    /// Makes the device unusable as a lost device would be (tests of the
+    /// device-loss path).
+    pub fn simulate_device_loss(&mut self) {
+        self.ctx.device.destroy();
+        let mut g = lock(&self.error);
+        if g.is_none() {
+            *g = Some(EngineError::DeviceLost(
+                "Destroyed: destroyed on request".into(),
+            ));
+        }
+    }
+
+    /// Records a dispatch no device accepts (more workgroups than any
+    /// dimension allows): the test of how a validation error is reported.
+    pub fn inject_invalid_dispatch(&mut self) -> Result<(), EngineError> {
+        let x = self.ctx.limits.max_compute_workgroups_per_dimension + 1;
+        self.submit(false, |me, enc| {
+            let s = &me.steps[0];
+            let c = me.compiled(s.phase.def().name);
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("numasim.injected_invalid_dispatch"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(c.pipeline(None));
+            pass.set_bind_group(0, &s.bind_group, &[]);
+            pass.dispatch_workgroups(x, 1, 1);
+        })
     }
 }
 
@@ -852,49 +425,88 @@ impl Backend for GpuBackend {
     fn name(&self) -> String {
         format!("gpu: {}", self.ctx.describe())
     }
-    fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
-        self.sync_all()?;
+    fn config(&self) -> &SimBuffers {
+        &self.host
+    }
+    fn config_mut(&mut self) -> &mut SimBuffers {
+        self.config_dirty = true;
+        &mut self.host
+    }
+    fn state(&mut self) -> Result<&SimBuffers, EngineError> {
+        if self.fresh {
+            self.flush()?;
+            return Ok(&self.snapshot);
+        }
+        if !self.small_fresh || self.pending.is_some() || self.config_dirty {
+            self.flush()?;
+            self.download_small()?;
+        }
         Ok(&self.host)
     }
-    fn buffers_mut(&mut self) -> &mut SimBuffers {
-        // The host is about to change configuration: its copy of the state
-        // the upload rewrites must be current first (a whole, consistent
-        // snapshot: control writes are rare, so a full download is fine).
-        if let Err(e) = self.sync_all() {
-            let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
-            if g.is_none() {
-                *g = Some(format!("device lost (sync): {e}"));
-            }
+    fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
+        self.flush()?;
+        while !self.fresh {
+            self.begin_download()?;
+            self.wait_download()?;
         }
-        self.dirty = true;
-        &mut self.host
+        Ok(&self.snapshot)
+    }
+    fn frames(&mut self) -> Result<Box<dyn FrameSource + '_>, EngineError> {
+        self.flush()?;
+        if self.fresh {
+            return Ok(Box::new(HostFrames(&self.snapshot)));
+        }
+        if cfg!(target_arch = "wasm32") {
+            return Err(EngineError::Invalid(
+                "a control path on the browser's GPU needs the state downloaded first".into(),
+            ));
+        }
+        if !self.small_fresh {
+            self.download_small()?;
+        }
+        Ok(Box::new(source::DeviceFrames::new(self)))
+    }
+    fn enqueue(&mut self, requests: Vec<Request>) -> Result<(), EngineError> {
+        if requests.is_empty() {
+            return Ok(());
+        }
+        let batch = Batch::new(requests);
+        // While the snapshot is the device's state, it takes the batch too
+        // and stays so (the CPU twins apply it the way the shaders will).
+        let mirrored = self.fresh && self.pending.as_ref().is_none_or(|p| p.mirrored);
+        if mirrored {
+            super::cpu::apply_batch_on(&mut self.snapshot, &batch);
+        }
+        match &mut self.pending {
+            Some(p) => {
+                p.batch.merge(batch.requests);
+                p.mirrored &= mirrored;
+            }
+            None => self.pending = Some(Pending { batch, mirrored }),
+        }
+        self.small_fresh = false;
+        Ok(())
     }
     fn run_phase(&mut self, phase: Phase) -> Result<(), EngineError> {
         let i = self
-            .phases
+            .steps
             .iter()
-            .position(|(p, _)| *p == phase)
-            .ok_or_else(|| EngineError::DeviceLost(format!("no phase {}", phase.name())))?;
-        self.submit(|me, enc| me.encode_phase(enc, i))?;
-        if phase == Phase::EndTick {
+            .position(|s| s.phase == phase)
+            .ok_or_else(|| EngineError::Invalid(format!("no phase {}", phase.name())))?;
+        self.submit(true, |me, enc| me.encode_step(enc, i))?;
+        if phase.def().name == "end_tick" {
             self.device_tick = self.device_tick.wrapping_add(1);
         }
         Ok(())
-    }
-    fn run_tick(&mut self) -> Result<(), EngineError> {
-        self.run_ticks(1)
-    }
-    fn apply_ops(&mut self, ops: &[FrameOp]) -> Result<(), EngineError> {
-        self.apply_ops_gpu(ops)
     }
     fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
         let mut left = n;
         while left > 0 {
             let k = left.min(TICKS_PER_SUBMIT);
-            self.submit(|me, enc| {
+            self.submit(true, |me, enc| {
                 for _ in 0..k {
-                    for i in 0..me.phases.len() {
-                        me.encode_phase(enc, i);
+                    for i in 0..me.steps.len() {
+                        me.encode_step(enc, i);
                     }
                 }
             })?;
@@ -902,11 +514,9 @@ impl Backend for GpuBackend {
             self.device_tick = self.device_tick.wrapping_add(k);
             // Samples inside a long batch are extras; one slot is kept for
             // the sample at the batch's end, which readers wait for.
-            let idle = (0..self.ring.len())
-                .filter(|&i| self.slot_state(i) == SlotState::Idle)
-                .count();
-            if left == 0 || idle >= 2 {
-                self.record_stats();
+            if left == 0 || self.ring.idle_slots() >= 2 {
+                self.ring.record(&self.ctx, &self.bufs);
+                self.ring_stale = false;
             }
         }
         Ok(())
@@ -916,35 +526,36 @@ impl Backend for GpuBackend {
         totals: &mut [[u64; NR_ZONE_STATS]],
         last: &mut [ZoneStats],
     ) -> Result<(), EngineError> {
-        // A current host copy holds them (after a download): no wait.
-        if self.host_fresh {
+        // A current copy holds them: no wait.
+        if self.fresh && self.pending.is_none() {
+            self.snapshot.read_counters(totals, last);
+            return Ok(());
+        }
+        if self.small_fresh && self.pending.is_none() {
             self.host.read_counters(totals, last);
             return Ok(());
         }
-        // Counters only, through the ring: the host copy of the state
-        // stays a consistent snapshot of one tick.
+        self.flush()?;
         self.check_error()?;
-        let wait = |me: &Self| {
-            me.ctx
-                .device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))
-        };
-        wait(self)?;
-        self.check_error()?;
-        self.take_newest_ready();
+        self.wait()?;
+        self.ring.take_newest_ready();
         if self
+            .ring
             .newest
             .as_ref()
             .is_none_or(|n| n.tick != self.device_tick)
+            || self.ring_stale
         {
-            // Every slot was busy when the last batch ended, or nothing ran
-            // since boot: sample now.
-            self.record_stats();
-            wait(self)?;
-            self.take_newest_ready();
+            // Every slot was busy when the last batch ended, nothing ran
+            // since boot, or a request batch changed the counters since the
+            // newest sample: sample now.
+            self.ring.record(&self.ctx, &self.bufs);
+            self.ring_stale = false;
+            self.wait()?;
+            self.ring.take_newest_ready();
         }
         let s = self
+            .ring
             .newest
             .clone()
             .filter(|n| n.tick == self.device_tick)
@@ -953,45 +564,36 @@ impl Backend for GpuBackend {
         last.copy_from_slice(&s.last);
         Ok(())
     }
-    fn snapshot(&self) -> Option<&SimBuffers> {
-        // Replaced only by complete downloads: always one tick's state.
-        Some(&self.host)
-    }
     fn finish(&mut self) -> Result<(), EngineError> {
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| EngineError::DeviceLost(format!("waiting for the GPU: {e}")))?;
-        self.check_error()
+        self.flush()?;
+        self.wait()
     }
     fn latest_stats(&mut self) -> Option<StatsSample> {
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
-        self.take_newest_ready();
+        self.ring.take_newest_ready();
         // The newest sample, once, even when `read_stats` took it off the
         // ring first (a blocking read between two polls).
-        let n = self.newest.as_ref()?;
-        if self.reported_tick == Some(n.tick) {
+        let n = self.ring.newest.as_ref()?;
+        if self.ring.reported_tick == Some(n.tick) {
             return None;
         }
-        self.reported_tick = Some(n.tick);
+        self.ring.reported_tick = Some(n.tick);
         Some(n.clone())
     }
-    fn host(&self) -> &SimBuffers {
-        &self.host
-    }
     fn begin_sync(&mut self) -> Result<bool, EngineError> {
-        if self.host_fresh {
+        self.flush()?;
+        if self.fresh {
             return Ok(true);
         }
         self.begin_download()?;
         Ok(false)
     }
     fn poll_sync(&mut self) -> Option<Result<(), EngineError>> {
-        if self.host_fresh {
+        if self.fresh {
             return Some(Ok(()));
         }
         match self.poll_download() {
-            Some(Ok(())) if !self.host_fresh => {
+            Some(Ok(())) if !self.fresh => {
                 // Ticks were submitted meanwhile: fetch again.
                 self.begin_download().err().map(Err)
             }
@@ -1000,49 +602,24 @@ impl Backend for GpuBackend {
             None => None,
         }
     }
-    fn frame_map(&mut self, p: &FrameMapParams) -> Result<Vec<u32>, EngineError> {
-        self.frame_map_words(p)
+    fn take_recovery(&mut self) -> Option<Recovery> {
+        let mut journal = std::mem::take(&mut self.journal);
+        if let Some(p) = self.pending.take() {
+            if !p.mirrored {
+                journal.push(JournalEntry::Batch {
+                    tick: self.device_tick,
+                    batch: p.batch,
+                });
+            }
+        }
+        let snapshot = std::mem::take(&mut self.snapshot);
+        Some(Recovery {
+            snapshot,
+            journal,
+            config: Config::of(&self.host),
+        })
     }
     fn as_gpu(&mut self) -> Option<&mut GpuBackend> {
         Some(self)
-    }
-    fn device_bytes_per_frame(&self) -> Option<f64> {
-        let b = &self.bufs;
-        let parts: u64 = b
-            .frames
-            .iter()
-            .chain(b.owners.iter())
-            .map(|x| x.size())
-            .sum();
-        let total: u64 = parts
-            + [
-                &b.params,
-                &b.pageblocks,
-                &b.chunk_zone,
-                &b.chunk_counts,
-                &b.chunk_prefix,
-                &b.chunk_dirty,
-                &b.dispatch,
-                &b.topo,
-                &b.ctl,
-                &b.zone_stats,
-                &b.tasks,
-                &b.task_state,
-                &b.plan,
-                &b.grants,
-                &b.segs,
-                &b.totals,
-            ]
-            .iter()
-            .map(|x| x.size())
-            .sum::<u64>();
-        Some(total as f64 / self.host.frames.len().max(1) as f64)
-    }
-    fn simulate_device_loss(&mut self) {
-        self.ctx.device.destroy();
-        let mut g = self.error.lock().unwrap_or_else(|p| p.into_inner());
-        if g.is_none() {
-            *g = Some("device lost (Destroyed): destroyed on request".into());
-        }
     }
 }

@@ -1,72 +1,18 @@
-//! WGSL sources: each phase file is prefixed with a generated header (the
-//! class and fallback tables, written from the Rust tables so they cannot
-//! drift) and the shared files under shaders/shared/.
+//! WGSL sources: each shader of the table (`engine::phases::SHADERS`) is
+//! prefixed with the generated header (`engine::header`: every constant and
+//! table Rust owns), the shared structs, the hash, the workgroup scan and
+//! the buddy rules, and, where it binds the frame array, the accessors for
+//! the frame array's parts and the helpers that read it.
 
-use crate::model::frame::FALLBACKS;
-use crate::model::workload::{CLASSES, NR_CLASSES};
+use crate::engine::phases::shader;
 
 pub const TYPES_WGSL: &str = include_str!("../../../shaders/shared/types.wgsl");
 pub const HASH_WGSL: &str = include_str!("../../../shaders/shared/hash.wgsl");
 pub const SCAN_WGSL: &str = include_str!("../../../shaders/shared/scan.wgsl");
+pub const BUDDY_WGSL: &str = include_str!("../../../shaders/shared/buddy.wgsl");
+pub const FRAMES_WGSL: &str = include_str!("../../../shaders/shared/frames.wgsl");
 
-/// Every compute shader: (name, source). One entry point, `main`, each.
-pub const SHADERS: [(&str, &str); 11] = [
-    ("free", include_str!("../../../shaders/free.wgsl")),
-    ("merge", include_str!("../../../shaders/merge.wgsl")),
-    (
-        "count_clear",
-        include_str!("../../../shaders/count_clear.wgsl"),
-    ),
-    ("count", include_str!("../../../shaders/count.wgsl")),
-    ("plan", include_str!("../../../shaders/plan.wgsl")),
-    ("scan", include_str!("../../../shaders/scan.wgsl")),
-    ("steal", include_str!("../../../shaders/steal.wgsl")),
-    (
-        "alloc_split",
-        include_str!("../../../shaders/alloc_split.wgsl"),
-    ),
-    ("end_tick", include_str!("../../../shaders/end_tick.wgsl")),
-    // Not tick phases: control-path writes between ticks, and the
-    // dashboard's frame map (engine::frame_map).
-    (
-        "hugetlb_apply",
-        include_str!("../../../shaders/hugetlb_apply.wgsl"),
-    ),
-    ("frame_map", include_str!("../../../shaders/frame_map.wgsl")),
-];
-
-/// The tables generated from `model::workload::CLASSES` and `FALLBACKS`.
-pub fn generated_header() -> String {
-    let list = |f: &dyn Fn(usize) -> u32| {
-        (0..NR_CLASSES)
-            .map(|c| format!("{}u", f(c)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mask = |f: &dyn Fn(usize) -> bool| {
-        (0..NR_CLASSES)
-            .filter(|&c| f(c))
-            .fold(0u32, |m, c| m | 1 << c)
-    };
-    let fallbacks: Vec<String> = FALLBACKS
-        .iter()
-        .flatten()
-        .map(|f| format!("{f}u"))
-        .collect();
-    format!(
-        "// Generated from src/model/workload.rs and src/model/frame.rs.\n\
-         var<private> CLASS_ORDER: array<u32, {NR_CLASSES}> = array<u32, {NR_CLASSES}>({});\n\
-         var<private> CLASS_MT: array<u32, {NR_CLASSES}> = array<u32, {NR_CLASSES}>({});\n\
-         const RECLAIMABLE_CLASS_MASK: u32 = {:#x}u;\n\
-         const MOVABLE_ZONE_CLASS_MASK: u32 = {:#x}u;\n\
-         var<private> FALLBACKS: array<u32, 6> = array<u32, 6>({});\n",
-        list(&|c| CLASSES[c].order),
-        list(&|c| CLASSES[c].migratetype),
-        mask(&|c| CLASSES[c].reclaimable),
-        mask(&|c| CLASSES[c].movable_zone_ok),
-        fallbacks.join(", ")
-    )
-}
+pub use crate::engine::header::generated_header;
 
 /// How the per-frame arrays are split over bindings: `parts` buffers of
 /// `part_frames` frames each (a multiple of a chunk, so no workgroup's
@@ -128,12 +74,14 @@ fn frame_array(name: &str, mode: &str, first_binding: u32, layout: FrameLayout) 
 
 /// The complete source of shader `name` for frame arrays split as `layout`.
 pub fn source_for(name: &str, layout: FrameLayout) -> Option<String> {
-    let body = SHADERS.iter().find(|(n, _)| *n == name)?.1;
+    let body = shader(name)?.source;
     let mut out = String::new();
+    let mut frames = false;
     for line in body.lines() {
         let t = line.trim();
         if let Some(mode) = t.strip_prefix("//@frames ") {
             out += &frame_array("frames", mode.trim(), FRAMES_BINDING, layout);
+            frames = true;
         } else if let Some(mode) = t.strip_prefix("//@owners ") {
             out += &frame_array("owners", mode.trim(), OWNERS_BINDING, layout);
         } else {
@@ -142,10 +90,14 @@ pub fn source_for(name: &str, layout: FrameLayout) -> Option<String> {
         }
     }
     Some(format!(
-        "{}{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{out}",
+        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{BUDDY_WGSL}\n{}{out}",
         generated_header(),
-        crate::engine::frame_map::palette_wgsl(),
-        layout.part_frames
+        layout.part_frames,
+        if frames {
+            format!("{out_frames}\n", out_frames = FRAMES_WGSL)
+        } else {
+            String::new()
+        },
     ))
 }
 

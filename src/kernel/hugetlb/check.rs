@@ -94,7 +94,7 @@ pub fn check(
             continue;
         }
         // The backing frame is a vmemmap page holding this index.
-        let head = crate::engine::frame_map::head_of(&b.frames, backing);
+        let head = head_of(|q| b.frames[q as usize], backing);
         let st = b.frames[head as usize];
         let ok = kind(st) == KIND_VMEMMAP
             && flags(st) & VMF_PTE == 0

@@ -1,121 +1,20 @@
-//! The hugetlb operations of a `Machine`: each runs one path over a
-//! transaction on the current frames and applies its writes on the
-//! backend (`Backend::apply_ops`), then updates the zones' managed pages.
+//! The hugetlb operations of a `Machine`: each runs one kernel path
+//! (`Machine::run_path`) over the hugetlb pools and memory, whose writes
+//! reach the backend as one request batch.
 
-use super::buddy::Txn;
 use super::*;
-use crate::engine::types::NR_ZONE_STATS;
 use crate::kernel::{Machine, MachineError};
 
-impl From<HugetlbError> for MachineError {
-    fn from(e: HugetlbError) -> Self {
-        MachineError::Invalid(format!("{}: {}", e.errno, e.detail))
-    }
-}
-
-/// Where one control path spent its time: copying the pools for a
-/// rollback, getting the current frames (a download on the GPU), running
-/// the path over its transaction on the host, and applying and recounting
-/// its frame writes on the backend (submitted; the GPU may still be busy).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PathTimes {
-    pub rollback_copy: std::time::Duration,
-    pub fetch: std::time::Duration,
-    pub path: std::time::Duration,
-    pub apply: std::time::Duration,
-    /// Writes applied (frames, pageblocks and counter words).
-    pub ops: u64,
-}
-
-/// A hugetlb operation's outcome: the path's own error (with its errno)
-/// or the engine's.
-#[derive(Debug)]
-pub enum OpError {
-    Hugetlb(HugetlbError),
-    Machine(MachineError),
-}
-
-impl From<MachineError> for OpError {
-    fn from(e: MachineError) -> Self {
-        OpError::Machine(e)
-    }
-}
-impl From<HugetlbError> for OpError {
-    fn from(e: HugetlbError) -> Self {
-        OpError::Hugetlb(e)
-    }
-}
-impl std::fmt::Display for OpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpError::Hugetlb(e) => write!(f, "{} ({})", e.detail, e.errno),
-            OpError::Machine(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 impl Machine {
-    /// Runs `f` as one hugetlb path: on success its frame writes are
-    /// applied; on error the pools are put back as they were and nothing
-    /// is written (every path that can fail part way is all or nothing).
+    /// Runs `f` as one hugetlb path named `name` (the kernel function it
+    /// models): all or nothing (see `Machine::run_path`).
     pub fn hugetlb_path<R>(
         &mut self,
-        f: impl FnOnce(&mut Path) -> Result<R, HugetlbError>,
-    ) -> Result<R, OpError> {
+        name: &'static str,
+        f: impl FnOnce(&mut Op) -> Result<R, MachineError>,
+    ) -> Result<R, MachineError> {
         let tick = self.tick;
-        let t0 = std::time::Instant::now();
-        let saved = self.hugetlb.clone();
-        let t1 = std::time::Instant::now();
-        let b = self.backend.buffers().map_err(MachineError::from)?;
-        let t2 = std::time::Instant::now();
-        let nz = b.zones.len();
-        let mut txn = Txn::new(b);
-        let mut path = Path {
-            h: &mut self.hugetlb,
-            t: &mut txn,
-            topo: &self.scenario.topology,
-            tick,
-            managed_delta: vec![0; nz],
-        };
-        let r = f(&mut path);
-        let delta = std::mem::take(&mut path.managed_delta);
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                // A failure found part way keeps the violation it saw.
-                let v = self.hugetlb.step_violation.clone();
-                self.hugetlb = saved;
-                self.hugetlb.step_violation = v;
-                return Err(e.into());
-            }
-        };
-        let ops = txn.ops();
-        let totals = txn.totals_after();
-        let t3 = std::time::Instant::now();
-        if delta.iter().any(|&d| d != 0) {
-            let b = self.backend.buffers_mut();
-            for (z, d) in delta.into_iter().enumerate() {
-                b.zones[z].managed = (b.zones[z].managed as i64 + d) as u32;
-                b.zones[z].reserved = (b.zones[z].reserved as i64 - d) as u32;
-            }
-        }
-        if !ops.is_empty() {
-            self.backend.apply_ops(&ops).map_err(MachineError::from)?;
-        }
-        // The machine's copy of the counters takes the path's changes now
-        // (the path read them from a current copy, so the values are
-        // exact); the next fold reads the same values back.
-        for (i, v) in totals {
-            self.totals[i / NR_ZONE_STATS][i % NR_ZONE_STATS] = v;
-        }
-        self.path_times = PathTimes {
-            rollback_copy: t1 - t0,
-            fetch: t2 - t1,
-            path: t3 - t2,
-            apply: t3.elapsed(),
-            ops: ops.len() as u64,
-        };
-        Ok(r)
+        self.run_path(name, |mm, h| f(&mut Op { h, mm, tick }))
     }
 
     /// Writes the persistent pool size (`nr_hugepages`), globally or for
@@ -126,13 +25,13 @@ impl Machine {
         count: u64,
         nid: Option<u32>,
         allowed: Option<Vec<u32>>,
-    ) -> Result<(), OpError> {
+    ) -> Result<(), MachineError> {
         let allowed = match (nid, allowed) {
             (Some(n), _) => vec![n],
             (None, Some(a)) => a,
             (None, None) => self.scenario.topology.nodes_with_memory(),
         };
-        self.hugetlb_path(|p| {
+        self.hugetlb_path("set_max_huge_pages", |p| {
             p.set_max_huge_pages(hs, count, nid, &allowed);
             Ok(())
         })
@@ -143,13 +42,12 @@ impl Machine {
         self.hugetlb.optimize_vmemmap = on;
     }
 
-    fn task_index(&self, name: &str) -> Result<usize, HugetlbError> {
+    fn task_index(&self, name: &str) -> Result<usize, KernelError> {
         self.tasks
             .iter()
             .position(|t| t.name == name && !t.stopped)
-            .ok_or_else(|| HugetlbError {
-                errno: "ESRCH",
-                detail: format!("no running task named `{name}`"),
+            .ok_or_else(|| {
+                KernelError::new(Errno::ESRCH, format!("no running task named `{name}`"))
             })
     }
 
@@ -162,15 +60,17 @@ impl Machine {
         nr: u64,
         shared: bool,
         noreserve: bool,
-    ) -> Result<(), OpError> {
+    ) -> Result<(), MachineError> {
         let t = self.task_index(task)?;
         let nodes = policy_mask(&self.tasks[t].policy, &self.scenario.topology);
-        self.hugetlb_path(|p| p.map(name, t, hs, nr, shared, noreserve, &nodes))
+        self.hugetlb_path("hugetlb_reserve_pages", |p| {
+            Ok(p.map(name, t, hs, nr, shared, noreserve, &nodes)?)
+        })
     }
 
-    fn mapping_index(&self, name: &str) -> Result<usize, HugetlbError> {
-        self.hugetlb.mapping(name).ok_or_else(|| HugetlbError {
-            errno: "EINVAL",
+    fn mapping_index(&self, name: &str) -> Result<usize, KernelError> {
+        self.hugetlb.mapping(name).ok_or_else(|| KernelError {
+            errno: Errno::EINVAL,
             detail: format!(
                 "no mapping named `{name}` (mappings: {})",
                 if self.hugetlb.mappings.is_empty() {
@@ -189,7 +89,7 @@ impl Machine {
 
     /// Faults the first `n` pages of the mapping not yet faulted. Pages
     /// faulted before a SIGBUS stay; returns how many were faulted.
-    pub fn hugetlb_touch(&mut self, name: &str, n: Option<u64>) -> Result<u64, OpError> {
+    pub fn hugetlb_touch(&mut self, name: &str, n: Option<u64>) -> Result<u64, MachineError> {
         let m = self.mapping_index(name)?;
         let mp = &self.hugetlb.mappings[m];
         let ti = &self.tasks[mp.task];
@@ -205,7 +105,7 @@ impl Machine {
             .collect();
         let weights = self.il_weights.clone();
         let mut sigbus = None;
-        let done = self.hugetlb_path(|p| {
+        let done = self.hugetlb_path("hugetlb_fault", |p| {
             let mut done = 0;
             for idx in todo {
                 let nid = fault_node(&policy, node, idx, &weights);
@@ -220,17 +120,16 @@ impl Machine {
             Ok(done)
         })?;
         match sigbus {
-            Some(e) => Err(OpError::Hugetlb(HugetlbError {
-                errno: e.errno,
-                detail: format!("{} (after {done} pages faulted)", e.detail),
-            })),
+            Some(Sigbus(detail)) => Err(MachineError::Sigbus(format!(
+                "{detail} (after {done} pages faulted)"
+            ))),
             None => Ok(done),
         }
     }
 
-    pub fn hugetlb_unmap(&mut self, name: &str) -> Result<(), OpError> {
+    pub fn hugetlb_unmap(&mut self, name: &str) -> Result<(), MachineError> {
         let m = self.mapping_index(name)?;
-        self.hugetlb_path(|p| {
+        self.hugetlb_path("munmap", |p| {
             p.unmap(m);
             Ok(())
         })?;
@@ -248,14 +147,15 @@ impl Machine {
 
     /// Migrates every huge page of `task` not on `node` to `node`
     /// (`migrate_pages(2)`); returns (migrated, failed).
-    pub fn hugetlb_migrate(&mut self, task: &str, node: u32) -> Result<(u64, u64), OpError> {
+    pub fn hugetlb_migrate(&mut self, task: &str, node: u32) -> Result<(u64, u64), MachineError> {
         let t = self.task_index(task)?;
         let nn = self.scenario.topology.nodes.len() as u32;
         if node >= nn || self.scenario.topology.nodes[node as usize].frames == 0 {
-            return Err(OpError::Hugetlb(HugetlbError {
-                errno: "EINVAL",
-                detail: format!("node {node} is not a node with memory (nodes 0-{})", nn - 1),
-            }));
+            return Err(KernelError::new(
+                Errno::EINVAL,
+                format!("node {node} is not a node with memory (nodes 0-{})", nn - 1),
+            )
+            .into());
         }
         let pages: Vec<u32> = self
             .hugetlb
@@ -265,7 +165,7 @@ impl Machine {
             .flat_map(|m| m.pages.iter().flatten().copied())
             .filter(|p| self.hugetlb.pages[p].node != node)
             .collect();
-        self.hugetlb_path(|p| {
+        self.hugetlb_path("migrate_pages", |p| {
             let (mut ok, mut failed) = (0, 0);
             for pfn in pages {
                 if p.migrate_page(pfn, node) {
@@ -279,26 +179,30 @@ impl Machine {
     }
 
     /// `echo offline > /sys/devices/system/memory/memoryN/state`.
-    pub fn offline_block(&mut self, block: u32) -> Result<(), OpError> {
+    pub fn offline_block(&mut self, block: u32) -> Result<(), MachineError> {
         let start = block as u64 * MEMORY_BLOCK_FRAMES;
         self.check_block(block)?;
-        if self.hugetlb.offline_blocks.contains(&block) {
+        if self.mm.offline_blocks.contains(&block) {
             return Ok(());
         }
-        self.hugetlb_path(|p| p.offline_range(start as u32, MEMORY_BLOCK_FRAMES as u32))?;
-        self.hugetlb.offline_blocks.insert(block);
+        self.hugetlb_path("offline_pages", |p| {
+            Ok(p.offline_range(start as u32, MEMORY_BLOCK_FRAMES as u32)?)
+        })?;
+        self.mm.offline_blocks.insert(block);
         Ok(())
     }
 
     /// `echo online > /sys/devices/system/memory/memoryN/state`.
-    pub fn online_block(&mut self, block: u32) -> Result<(), OpError> {
+    pub fn online_block(&mut self, block: u32) -> Result<(), MachineError> {
         let start = block as u64 * MEMORY_BLOCK_FRAMES;
         self.check_block(block)?;
-        if !self.hugetlb.offline_blocks.contains(&block) {
+        if !self.mm.offline_blocks.contains(&block) {
             return Ok(());
         }
-        self.hugetlb_path(|p| Ok(p.online_range(start as u32, MEMORY_BLOCK_FRAMES as u32)))?;
-        self.hugetlb.offline_blocks.remove(&block);
+        self.hugetlb_path("online_pages", |p| {
+            Ok(p.online_range(start as u32, MEMORY_BLOCK_FRAMES as u32))
+        })?;
+        self.mm.offline_blocks.remove(&block);
         Ok(())
     }
 
@@ -307,7 +211,7 @@ impl Machine {
         (self.scenario.topology.total_frames() / MEMORY_BLOCK_FRAMES) as u32
     }
 
-    fn check_block(&self, block: u32) -> Result<(), HugetlbError> {
+    fn check_block(&self, block: u32) -> Result<(), KernelError> {
         let t = &self.scenario.topology;
         let start = block as u64 * MEMORY_BLOCK_FRAMES;
         let end = start + MEMORY_BLOCK_FRAMES;
@@ -317,8 +221,8 @@ impl Machine {
         {
             Ok(())
         } else {
-            Err(HugetlbError {
-                errno: "EINVAL",
+            Err(KernelError {
+                errno: Errno::EINVAL,
                 detail: format!(
                     "memory block {block} (pfn {start:#x}-{:#x}) does not lie inside one zone",
                     end - 1

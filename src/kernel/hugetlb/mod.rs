@@ -15,16 +15,17 @@
 //! a free list hands out its lowest pfn first; buddy allocations take the
 //! smallest block, lowest pfn first (`buddy::Txn`).
 
-pub mod buddy;
 pub mod check;
 pub mod machine;
-pub use machine::PathTimes;
+pub use crate::kernel::mm::mempolicy::{fault_node, node_order, policy_mask};
+pub use crate::kernel::PathTimes;
 
-use crate::engine::types::{ZS_PGALLOC, ZS_PGFREE};
+use crate::engine::types::ZS_PGFREE;
+use crate::kernel::errno::{err, Errno, KernelError};
+use crate::kernel::mm::Mm;
+use crate::kernel::path::{Gfp, LockClass, Mode};
 use crate::model::frame::*;
 use crate::model::topology::{Topology, ZoneType};
-use crate::model::workload::Mempolicy;
-use buddy::Txn;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Index of the 2 MiB hstate (the default one, `default_hstate`).
@@ -49,19 +50,9 @@ pub fn hstate_name(hs: usize) -> String {
     format!("hugepages-{}kB", HSTATE_KB[hs])
 }
 
-/// Errors of hugetlb paths, with the errno a system call would return.
+/// A fault that found no page: the task gets SIGBUS (not an errno).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HugetlbError {
-    pub errno: &'static str,
-    pub detail: String,
-}
-
-fn err<T>(errno: &'static str, detail: impl Into<String>) -> Result<T, HugetlbError> {
-    Err(HugetlbError {
-        errno,
-        detail: detail.into(),
-    })
-}
+pub struct Sigbus(pub String);
 
 /// `struct hstate`: counters and free lists of one page size.
 #[derive(Clone, Debug, Default)]
@@ -207,16 +198,8 @@ pub struct Hugetlb {
     /// Per vmemmap PMD: 0 while PMD-mapped, else the PTE table's pfn + 1.
     pub pmd_split: Vec<u32>,
     pub node_stats: Vec<NodeHugeStats>,
-    /// Offline memory blocks.
-    pub offline_blocks: BTreeSet<u32>,
     /// The first invariant a path broke between steps.
     pub step_violation: Option<StepViolation>,
-    /// Per zone, frames taken from the buddy allocator by contiguous-range
-    /// allocation (1 GiB pages): `alloc_contig_range()` isolates them
-    /// without counting `pgalloc`, while freeing the page later counts
-    /// `pgfree` for each (`free_contig_range()`). The invariant checker
-    /// needs the difference this leaves between the two counters.
-    pub contig_taken: Vec<u64>,
 }
 
 /// Frames per memory block (`memory_block_size_bytes()`, 128 MiB on x86-64).
@@ -243,9 +226,7 @@ impl Hugetlb {
             pmd_split: vec![0; (frames / 64).div_ceil(PMD_SLOTS as u64) as usize],
             vmemmap,
             node_stats: vec![NodeHugeStats::default(); nn],
-            offline_blocks: BTreeSet::new(),
             step_violation: None,
-            contig_taken: vec![0; t.zones.len()],
         }
     }
 
@@ -377,26 +358,29 @@ impl Hugetlb {
     }
 }
 
-/// Nodes in fallback order from `nid` (the node order of its zonelist).
-pub fn node_order(t: &Topology, nid: u32) -> Vec<u32> {
-    let mut v: Vec<u32> = (0..t.nodes.len() as u32).collect();
-    v.sort_by_key(|&n| (t.distance[nid as usize][n as usize], n));
-    v
-}
-
-/// A path in progress: the pools, the frame transaction, the topology.
-pub struct Path<'a, 'b> {
+/// A hugetlb operation in progress: the pools and the memory it works on
+/// (the buddy transaction, the topology and the path's record).
+pub struct Op<'a, 'm, 'b, 'c> {
     pub h: &'a mut Hugetlb,
-    pub t: &'a mut Txn<'b>,
-    pub topo: &'a Topology,
+    pub mm: &'m mut Mm<'b, 'c>,
     pub tick: u64,
-    /// Change of `managed_pages` (and the opposite of reserved) per zone.
-    pub managed_delta: Vec<i64>,
 }
 
-impl Path<'_, '_> {
+/// `htlb_alloc_mask()` for a 2 MiB page plus what
+/// `alloc_buddy_hugetlb_folio()` adds: a compound page of this node only,
+/// trying hard, without a warning.
+pub const HUGE_PAGE_GFP: Gfp = Gfp::HIGHUSER_MOVABLE
+    .with(Gfp::COMP)
+    .with(Gfp::THISNODE)
+    .with(Gfp::NOWARN)
+    .with(Gfp::RETRY_MAYFAIL);
+/// `hugetlb_vmemmap_restore_folio()`'s mask for the vmemmap pages.
+pub const VMEMMAP_RESTORE_GFP: Gfp = Gfp::KERNEL.with(Gfp::NORETRY).with(Gfp::THISNODE);
+
+impl Op<'_, '_, '_, '_> {
     fn nodes_with_memory(&self) -> Vec<u32> {
-        self.topo
+        self.mm
+            .topo
             .nodes
             .iter()
             .filter(|n| n.frames > 0)
@@ -421,33 +405,48 @@ impl Path<'_, '_> {
         let keep = if self.h.variants.hvo_keep_two { 2 } else { 1 };
         let slots = Self::slot_range(hs, pfn);
         let freed_slots = slots.start + keep..slots.end;
-        // vmemmap_remap_split(): every PMD covering the remapped range.
+        // vmemmap_remap_split(): every PMD covering the remapped range,
+        // under init_mm's mmap_lock (read): a PTE table each
+        // (`split_vmemmap_huge_pmd()`), populated under the page-table lock.
+        self.mm.path.lock(LockClass::InitMmMmapLock, Mode::Read);
         let pmds = freed_slots.start / PMD_SLOTS..=(freed_slots.end - 1) / PMD_SLOTS;
         for pmd in pmds {
             if self.h.pmd_split[pmd as usize] != 0 {
                 continue;
             }
-            // pte_alloc_one_kernel(): GFP_KERNEL, from the node.
-            let Some(pt) = self
-                .t
-                .alloc_on_node(node, 0, MIGRATE_UNMOVABLE, ZoneType::Normal)
-            else {
+            // pte_alloc_one_kernel(): GFP_PGTABLE_KERNEL, from the node.
+            let Some(pt) = self.mm.alloc_pages(
+                "pte_alloc_one_kernel",
+                Gfp::PGTABLE_KERNEL,
+                node,
+                0,
+                MIGRATE_UNMOVABLE,
+                ZoneType::Normal,
+            ) else {
                 self.h.node_stats[node as usize].hvo_failures += 1;
+                self.mm.path.unlock(LockClass::InitMmMmapLock);
                 return 0;
             };
-            self.count(pt, ZS_PGALLOC, 1);
-            self.t
+            self.mm
+                .path
+                .lock(LockClass::InitMmPageTableLock, Mode::Spin);
+            self.mm
+                .t
                 .set(pt, make_vmemmap(0, VMF_RUNTIME | VMF_PTE), pmd + 1);
+            self.mm.path.unlock(LockClass::InitMmPageTableLock);
             self.h.pmd_split[pmd as usize] = pt + 1;
             self.h.node_stats[node as usize].pmd_splits += 1;
         }
+        // vmemmap_remap_free(): the tail pages remapped to the head's, and
+        // freed (free_vmemmap_page_list()).
+        self.mm.path.might_sleep("cond_resched");
         for s in freed_slots.clone() {
             let backing = self.h.vmemmap[s as usize];
             debug_assert_ne!(backing, SLOT_REMAPPED);
             self.h.vmemmap[s as usize] = SLOT_REMAPPED;
-            let st = self.t.state(self.t.head_of(backing));
+            let st = self.mm.t.state(self.mm.t.head_of(backing));
             if order(st) > 0 {
-                self.t.carve(backing, &|own, off| {
+                self.mm.t.carve(backing, &|own, off| {
                     if own == 0 {
                         0
                     } else {
@@ -455,20 +454,21 @@ impl Path<'_, '_> {
                     }
                 });
             }
-            let st = self.t.state(backing);
+            let st = self.mm.t.state(backing);
             debug_assert_eq!(kind(st), KIND_VMEMMAP);
             if flags(st) & VMF_RUNTIME == 0 {
                 // free_bootmem_page(): a reserved page joins the buddy
                 // allocator and its zone's managed pages. Like boot memory
                 // it enters the allocator uncounted (no pgfree here).
-                let z = self.t.zone_of(backing);
-                self.managed_delta[z] += 1;
+                let z = self.mm.t.zone_of(backing);
+                self.mm.managed_delta[z] += 1;
             } else {
-                self.count(backing, ZS_PGFREE, 1);
+                self.mm.count(backing, ZS_PGFREE, 1);
             }
-            self.t.set(backing, 0, 0);
-            self.t.free_block(backing, 0);
+            self.mm.t.set(backing, 0, 0);
+            self.mm.free_pages(backing, 0);
         }
+        self.mm.path.unlock(LockClass::InitMmMmapLock);
         let n = freed_slots.len() as u32;
         self.h.node_stats[node as usize].vmemmap_saved += n as u64;
         n
@@ -483,31 +483,39 @@ impl Path<'_, '_> {
         }
         let slots = Self::slot_range(hs, pfn);
         let first = slots.end - freed;
+        // alloc_vmemmap_page_list(): a sleeping allocation, which is why
+        // the callers have dropped hugetlb_lock (the HVO series: "a non
+        // sleeping allocation would be too fragile").
         let mut got = Vec::with_capacity(freed as usize);
         for _ in 0..freed {
-            match self
-                .t
-                .alloc_on_node(node, 0, MIGRATE_UNMOVABLE, ZoneType::Normal)
-            {
-                Some(p) => {
-                    self.count(p, ZS_PGALLOC, 1);
-                    got.push(p)
-                }
+            match self.mm.alloc_pages(
+                "alloc_vmemmap_page_list",
+                VMEMMAP_RESTORE_GFP,
+                node,
+                0,
+                MIGRATE_UNMOVABLE,
+                ZoneType::Normal,
+            ) {
+                Some(p) => got.push(p),
                 None => {
                     // free_vmemmap_page_list() of what was allocated.
                     for p in got {
-                        self.count(p, ZS_PGFREE, 1);
-                        self.t.free_block(p, 0);
+                        self.mm.count(p, ZS_PGFREE, 1);
+                        self.mm.free_pages(p, 0);
                     }
                     self.h.node_stats[node as usize].restore_failures += 1;
                     return false;
                 }
             }
         }
+        // vmemmap_remap_alloc(): the pages mapped back, under init_mm's
+        // mmap_lock.
+        self.mm.path.lock(LockClass::InitMmMmapLock, Mode::Read);
         for (s, p) in (first..slots.end).zip(got) {
             self.h.vmemmap[s as usize] = p;
-            self.t.set(p, make_vmemmap(0, VMF_RUNTIME), s + 1);
+            self.mm.t.set(p, make_vmemmap(0, VMF_RUNTIME), s + 1);
         }
+        self.mm.path.unlock(LockClass::InitMmMmapLock);
         self.h.node_stats[node as usize].vmemmap_saved -= freed as u64;
         true
     }
@@ -519,11 +527,11 @@ impl Path<'_, '_> {
         let p = &self.h.pages[&pfn];
         let head = p.head_state();
         if p.hs == HS_2M {
-            self.t.set(pfn, head, owner);
+            self.mm.t.set(pfn, head, owner);
         } else {
             for c in 0..GIGANTIC_CHUNKS {
                 let tail = if c == 0 { 0 } else { HF_GIG_TAIL };
-                self.t.set(
+                self.mm.t.set(
                     pfn + c * CHUNK_FRAMES as u32,
                     head | (tail << FLAGS_SHIFT),
                     owner,
@@ -547,17 +555,24 @@ impl Path<'_, '_> {
     fn alloc_fresh(&mut self, hs: usize, node: u32) -> Option<u32> {
         let pfn = if hs == HS_2M {
             // htlb_alloc_mask(): GFP_HIGHUSER_MOVABLE (2 MiB pages migrate).
-            let pfn = self
-                .t
-                .alloc_on_node(node, 9, MIGRATE_MOVABLE, ZoneType::Movable)?;
-            self.count(pfn, ZS_PGALLOC, 1 << 9);
-            pfn
+            self.mm.alloc_pages(
+                "alloc_buddy_hugetlb_folio",
+                HUGE_PAGE_GFP,
+                node,
+                9,
+                MIGRATE_MOVABLE,
+                ZoneType::Movable,
+            )?
         } else {
-            self.alloc_contig_gigantic(node)?
+            // alloc_gigantic_folio(): alloc_contig_pages() of the node.
+            self.mm.alloc_contig_pages(node, HSTATE_ORDER[HS_1G])?
         };
+        // __prep_account_new_huge_page(), under hugetlb_lock.
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let h = &mut self.h.hstates[hs];
         h.nr_huge_pages += 1;
         h.nr_huge_pages_node[node as usize] += 1;
+        self.mm.path.unlock(LockClass::HugetlbLock);
         self.h.pages.insert(
             pfn,
             HPage {
@@ -572,147 +587,6 @@ impl Path<'_, '_> {
         self.h.pages.get_mut(&pfn).expect("inserted").vmemmap_freed = freed;
         self.write_page(pfn, OWNER_NONE);
         Some(pfn)
-    }
-
-    /// `alloc_contig_pages()` for one 1 GiB page on `node`: every
-    /// 1 GiB-aligned range inside one of the node's zones, lowest first,
-    /// that holds no reserved, offline, vmemmap or hugetlb frame is tried:
-    /// its pageblocks are isolated, its movable allocations migrate out
-    /// (to free blocks of the node outside the range), and an unmovable
-    /// allocation fails the range. The pageblocks end up Movable
-    /// (`undo_isolate_page_range`).
-    fn alloc_contig_gigantic(&mut self, node: u32) -> Option<u32> {
-        let nr = 1u64 << HSTATE_ORDER[HS_1G];
-        let zones: Vec<usize> = (0..self.t.b.zones.len())
-            .filter(|&z| self.t.b.zones[z].node == node)
-            .collect();
-        for z in zones.into_iter().rev() {
-            let zd = self.t.b.zones[z];
-            let (zs, ze) = (zd.start_pfn as u64, (zd.start_pfn + zd.nr_frames) as u64);
-            let mut start = zs.next_multiple_of(nr);
-            while start + nr <= ze {
-                if let Some(p) = self.try_contig_range(start as u32, nr as u32) {
-                    return Some(p);
-                }
-                start += nr;
-            }
-        }
-        None
-    }
-
-    fn try_contig_range(&mut self, start: u32, nr: u32) -> Option<u32> {
-        // pfn_range_valid_contig() plus the unmovable check that makes
-        // alloc_contig_range() fail: a read-only scan first.
-        let mut movable = Vec::new();
-        let mut p = start;
-        while p < start + nr {
-            let s = self.t.state(p);
-            match kind(s) {
-                KIND_FREE => {}
-                KIND_ALLOC if alloc_mt(s) == MIGRATE_MOVABLE => movable.push(p),
-                _ => return None,
-            }
-            p += 1 << order(s);
-        }
-        // start_isolate_page_range().
-        let pb0 = start >> PAGEBLOCK_ORDER;
-        let npb = nr >> PAGEBLOCK_ORDER;
-        let saved: Vec<u32> = (pb0..pb0 + npb).map(|pb| self.t.pageblock(pb)).collect();
-        for pb in pb0..pb0 + npb {
-            self.t.set_pageblock(pb, MIGRATE_ISOLATE);
-        }
-        // __alloc_contig_migrate_range(): each movable block moves to a
-        // block of the same order on the node, outside the range (its
-        // pageblocks are isolated, so the allocator skips them).
-        let node = self.t.b.zones[self.t.zone_of(start)].node;
-        let mut moved = Vec::new();
-        for &src in &movable {
-            match self.migrate_block(src, node) {
-                Some(dst) => moved.push((src, dst)),
-                None => {
-                    // Undo: move the blocks back, restore the pageblocks.
-                    for (s, d) in moved.into_iter().rev() {
-                        self.unmigrate_block(s, d);
-                    }
-                    for (i, pb) in (pb0..pb0 + npb).enumerate() {
-                        self.t.set_pageblock(pb, saved[i]);
-                    }
-                    return None;
-                }
-            }
-        }
-        // The range is free: take its blocks off the lists (isolated, not
-        // allocated: no pgalloc).
-        let z = self.t.zone_of(start);
-        self.h.contig_taken[z] += nr as u64;
-        let mut p = start;
-        while p < start + nr {
-            let o = self.t.take_free(p);
-            if p & (CHUNK_FRAMES as u32 - 1) != 0 {
-                self.t.set(p, 0, 0);
-            }
-            p += 1 << o;
-        }
-        for pb in pb0..pb0 + npb {
-            self.t.set_pageblock(pb, MIGRATE_MOVABLE);
-        }
-        Some(start)
-    }
-
-    /// Migrates the allocated block at `src` to a free block on `node`
-    /// (zones from Movable down for a class that may use ZONE_MOVABLE),
-    /// counting the copy's allocation and the original's free.
-    fn migrate_block(&mut self, src: u32, node: u32) -> Option<u32> {
-        let s = self.t.state(src);
-        let o = order(s);
-        let cls = class(s) as usize;
-        let highest = if crate::model::workload::CLASSES[cls].movable_zone_ok {
-            ZoneType::Movable
-        } else {
-            ZoneType::Normal
-        };
-        let dst = self.t.alloc_on_node(node, o, alloc_mt(s), highest)?;
-        let owner = self.t.owner(src);
-        self.t.set(dst, s, owner);
-        self.t.set(src, 0, 0);
-        self.t.free_block(src, o);
-        let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
-        self.t.add_total(zd, ZS_PGALLOC, 1 << o);
-        self.t.add_total(zs, ZS_PGFREE, 1 << o);
-        Some(dst)
-    }
-
-    /// Adds `n` to a `ZS_*` counter of the zone holding `pfn`.
-    fn count(&mut self, pfn: u32, stat: usize, n: u64) {
-        let z = self.t.zone_of(pfn);
-        self.t.add_total(z, stat, n);
-    }
-
-    fn unmigrate_block(&mut self, src: u32, dst: u32) {
-        let s = self.t.state(dst);
-        let o = order(s);
-        let owner = self.t.owner(dst);
-        // The original's frames are free (possibly merged): carve it out.
-        let h = self.t.head_of(src);
-        let ho = self.t.take_free(h);
-        let mut k = ho;
-        let mut base = h;
-        while k > o {
-            k -= 1;
-            let half = base + (1 << k);
-            let other = if src >= half { base } else { half };
-            if src >= half {
-                base = half;
-            }
-            self.t.set(other, 0, 0);
-            self.t.free_block(other, k);
-        }
-        self.t.set(src, s, owner);
-        self.t.set(dst, 0, 0);
-        self.t.free_block(dst, o);
-        let (zs, zd) = (self.t.zone_of(src), self.t.zone_of(dst));
-        self.t.add_total(zs, ZS_PGALLOC, 1 << o);
-        self.t.add_total(zd, ZS_PGFREE, 1 << o);
     }
 
     // ----- pool lists (enqueue / dequeue / remove / add) -----
@@ -783,26 +657,40 @@ impl Path<'_, '_> {
         }
         self.h.pages.remove(&pfn);
         // __free_pages() / free_contig_range(): pgfree for every page.
-        self.count(pfn, ZS_PGFREE, 1 << HSTATE_ORDER[p.hs]);
+        self.mm.count(pfn, ZS_PGFREE, 1 << HSTATE_ORDER[p.hs]);
         if p.hs == HS_2M {
-            self.t.set(pfn, 0, 0);
-            self.t.free_block(pfn, 9);
+            self.mm.t.set(pfn, 0, 0);
+            self.mm.free_pages(pfn, 9);
         } else {
             for c in 0..GIGANTIC_CHUNKS {
                 let q = pfn + c * CHUNK_FRAMES as u32;
-                self.t.set(q, 0, 0);
-                self.t.free_block(q, MAX_PAGE_ORDER);
+                self.mm.t.set(q, 0, 0);
+                self.mm.free_pages(q, MAX_PAGE_ORDER);
             }
         }
         true
+    }
+
+    /// `update_and_free_pages_bulk()`, called without hugetlb_lock: each
+    /// page's vmemmap restored and its frames freed; a page whose restore
+    /// fails goes back to the pool as a surplus page (under the lock).
+    fn update_and_free_bulk(&mut self, pages: Vec<u32>) {
+        for p in pages {
+            if !self.update_and_free(p) {
+                self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
+                self.add_back(p, true);
+                self.mm.path.unlock(LockClass::HugetlbLock);
+            }
+        }
     }
 
     /// `free_huge_folio()`: a page a mapping no longer uses.
     fn free_huge_folio(&mut self, pfn: u32) {
         let p = self.h.pages[&pfn].clone();
         let n = p.node as usize;
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         self.h.pages.get_mut(&pfn).expect("page exists").user = None;
-        if p.temporary {
+        let to_buddy = if p.temporary {
             if self.h.variants.temporary_surplus_flaw
                 && self.h.hstates[p.hs].surplus_huge_pages_node[n] > 0
             {
@@ -810,16 +698,18 @@ impl Path<'_, '_> {
                 self.h.hstates[p.hs].surplus_huge_pages_node[n] -= 1;
             }
             self.remove(pfn, false);
-            if !self.update_and_free(pfn) {
-                self.add_back(pfn, true);
-            }
+            true
         } else if self.h.hstates[p.hs].surplus_huge_pages_node[n] > 0 {
             self.remove(pfn, true);
-            if !self.update_and_free(pfn) {
-                self.add_back(pfn, true);
-            }
+            true
         } else {
             self.enqueue(pfn);
+            false
+        };
+        self.mm.path.unlock(LockClass::HugetlbLock);
+        if to_buddy {
+            // update_and_free_hugetlb_folio() after the lock is dropped.
+            self.update_and_free_bulk(vec![pfn]);
         }
         self.h.step_check(self.tick);
     }
@@ -855,7 +745,12 @@ impl Path<'_, '_> {
     fn alloc_pool_page(&mut self, hs: usize, allowed: &[u32]) -> bool {
         let order = self.next_node(hs, allowed, false);
         for node in order {
-            if let Some(pfn) = self.alloc_fresh(hs, node) {
+            // Allocated with hugetlb_lock dropped (it may sleep).
+            self.mm.path.unlock(LockClass::HugetlbLock);
+            self.mm.path.might_sleep("cond_resched");
+            let got = self.alloc_fresh(hs, node);
+            self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
+            if let Some(pfn) = got {
                 self.advance_node(hs, allowed, node, false);
                 self.enqueue(pfn);
                 return true;
@@ -913,6 +808,8 @@ impl Path<'_, '_> {
     /// `set_max_huge_pages()`: the pool's persistent size becomes `count`
     /// as far as memory and the pool's users allow.
     pub fn set_max_huge_pages(&mut self, hs: usize, count: u64, nid: Option<u32>, allowed: &[u32]) {
+        self.mm.path.lock(LockClass::HugetlbResizeLock, Mode::Mutex);
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let mut count = count;
         if let Some(n) = nid {
             // A per-node write becomes a global target.
@@ -942,13 +839,12 @@ impl Path<'_, '_> {
                 None => break,
             }
         }
-        // update_and_free_pages_bulk(): a page whose vmemmap cannot be
-        // restored goes back as a surplus page.
-        for p in removed {
-            if !self.update_and_free(p) {
-                self.add_back(p, true);
-            }
-        }
+        // update_and_free_pages_bulk(), with hugetlb_lock dropped: the
+        // vmemmap restore allocates and may sleep. A page whose vmemmap
+        // cannot be restored goes back as a surplus page.
+        self.mm.path.unlock(LockClass::HugetlbLock);
+        self.update_and_free_bulk(removed);
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         // What cannot be freed becomes surplus, beyond the overcommit limit.
         while count < self.h.hstates[hs].persistent() {
             if !self.adjust_pool_surplus(hs, allowed, 1) {
@@ -957,20 +853,29 @@ impl Path<'_, '_> {
         }
         self.h.hstates[hs].max_huge_pages = self.h.hstates[hs].persistent();
         self.h.step_check(self.tick);
+        self.mm.path.unlock(LockClass::HugetlbLock);
+        self.mm.path.unlock(LockClass::HugetlbResizeLock);
     }
 
     /// `alloc_surplus_hugetlb_folio()`: a fresh page beyond the pool, if
     /// the overcommit limit allows (never for gigantic pages).
+    /// Called without hugetlb_lock, which it takes to check the limit and
+    /// to account the page, and drops for the allocation.
     fn alloc_surplus(&mut self, hs: usize, nodes: &[u32]) -> Option<u32> {
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let h = &self.h.hstates[hs];
-        if hs == HS_1G || h.surplus_huge_pages >= h.nr_overcommit_huge_pages {
+        let refused = hs == HS_1G || h.surplus_huge_pages >= h.nr_overcommit_huge_pages;
+        self.mm.path.unlock(LockClass::HugetlbLock);
+        if refused {
             return None;
         }
         for &node in nodes {
             if let Some(pfn) = self.alloc_fresh(hs, node) {
+                self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
                 let h = &mut self.h.hstates[hs];
                 h.surplus_huge_pages += 1;
                 h.surplus_huge_pages_node[node as usize] += 1;
+                self.mm.path.unlock(LockClass::HugetlbLock);
                 return Some(pfn);
             }
         }
@@ -980,25 +885,28 @@ impl Path<'_, '_> {
     /// `hugetlb_acct_memory(h, delta)` with `gather_surplus_pages()`:
     /// reserves `delta` pages, allocating surplus pages when the free
     /// ones do not cover the reservations. ENOMEM changes nothing.
-    fn reserve(&mut self, hs: usize, delta: u64, nodes: &[u32]) -> Result<(), HugetlbError> {
+    fn reserve(&mut self, hs: usize, delta: u64, nodes: &[u32]) -> Result<(), KernelError> {
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let h = &self.h.hstates[hs];
         let need = (h.resv_huge_pages + delta).saturating_sub(h.free_huge_pages);
+        // gather_surplus_pages(): the lock is dropped for the allocations.
+        self.mm.path.unlock(LockClass::HugetlbLock);
         let mut got = Vec::new();
         for _ in 0..need {
             match self.alloc_surplus(hs, nodes) {
                 Some(p) => got.push(p),
                 None => {
-                    for p in got {
+                    self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
+                    for p in &got {
                         // Back to the buddy allocator (they were never
                         // enqueued).
-                        self.remove(p, true);
-                        if !self.update_and_free(p) {
-                            self.add_back(p, true);
-                        }
+                        self.remove(*p, true);
                     }
+                    self.mm.path.unlock(LockClass::HugetlbLock);
+                    self.update_and_free_bulk(got);
                     let h = &self.h.hstates[hs];
                     return err(
-                        "ENOMEM",
+                        Errno::ENOMEM,
                         format!(
                             "cannot reserve {delta} {} pages: {} free, {} reserved, {} surplus of nr_overcommit_hugepages {}{}",
                             hstate_name(hs),
@@ -1012,17 +920,22 @@ impl Path<'_, '_> {
                 }
             }
         }
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         for p in got {
             self.enqueue(p);
         }
         self.h.hstates[hs].resv_huge_pages += delta;
+        self.mm.path.unlock(LockClass::HugetlbLock);
         Ok(())
     }
 
     /// `return_unused_surplus_pages()`.
+    /// Called without hugetlb_lock (`hugetlb_acct_memory()` takes it).
     fn unreserve(&mut self, hs: usize, unused: u64) {
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         self.h.hstates[hs].resv_huge_pages -= unused;
         if hs == HS_1G {
+            self.mm.path.unlock(LockClass::HugetlbLock);
             return;
         }
         let n = unused.min(self.h.hstates[hs].surplus_huge_pages);
@@ -1034,11 +947,8 @@ impl Path<'_, '_> {
                 None => break,
             }
         }
-        for p in removed {
-            if !self.update_and_free(p) {
-                self.add_back(p, true);
-            }
-        }
+        self.mm.path.unlock(LockClass::HugetlbLock);
+        self.update_and_free_bulk(removed);
     }
 
     // ----- mappings -----
@@ -1053,16 +963,22 @@ impl Path<'_, '_> {
         shared: bool,
         noreserve: bool,
         policy_nodes: &[u32],
-    ) -> Result<(), HugetlbError> {
+    ) -> Result<(), KernelError> {
         if self.h.mapping(name).is_some() {
-            return err("EEXIST", format!("a mapping named `{name}` exists"));
+            return err(Errno::EEXIST, format!("a mapping named `{name}` exists"));
         }
         if nr == 0 {
-            return err("EINVAL", "a mapping needs at least one page");
+            return err(Errno::EINVAL, "a mapping needs at least one page");
         }
+        // mmap(): hugetlb_reserve_pages() under the task's mmap_lock.
+        self.mm.path.lock(LockClass::MmapLock, Mode::Write);
         if !noreserve {
-            self.reserve(hs, nr, policy_nodes)?;
+            if let Err(e) = self.reserve(hs, nr, policy_nodes) {
+                self.mm.path.unlock(LockClass::MmapLock);
+                return Err(e);
+            }
         }
+        self.mm.path.unlock(LockClass::MmapLock);
         self.h.mappings.push(Mapping {
             name: name.to_string(),
             task,
@@ -1079,19 +995,19 @@ impl Path<'_, '_> {
     /// A fault on page `idx` of mapping `m` (`hugetlb_no_page()` and
     /// `alloc_hugetlb_folio()`): the page comes from the pool, preferring
     /// `nid` and falling back in distance order within `mask`.
-    pub fn fault(
-        &mut self,
-        m: usize,
-        idx: u64,
-        nid: u32,
-        mask: &[u32],
-    ) -> Result<u32, HugetlbError> {
+    pub fn fault(&mut self, m: usize, idx: u64, nid: u32, mask: &[u32]) -> Result<u32, Sigbus> {
         let hs = self.h.mappings[m].hs;
         let reserved = self.h.mappings[m].resv_left > 0;
-        let order: Vec<u32> = node_order(self.topo, nid)
+        let order: Vec<u32> = node_order(self.mm.topo, nid)
             .into_iter()
             .filter(|n| mask.contains(n))
             .collect();
+        // hugetlb_fault() -> hugetlb_no_page(): under the task's mmap_lock
+        // and the fault mutex of the page; alloc_hugetlb_folio() dequeues
+        // under hugetlb_lock, or allocates a surplus page without it.
+        self.mm.path.lock(LockClass::MmapLock, Mode::Read);
+        self.mm.path.lock(LockClass::HugetlbFaultMutex, Mode::Mutex);
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let mut pfn = None;
         if reserved || self.h.hstates[hs].available() > 0 {
             for &n in &order {
@@ -1101,33 +1017,40 @@ impl Path<'_, '_> {
                 }
             }
         }
+        self.mm.path.unlock(LockClass::HugetlbLock);
         if pfn.is_none() {
             pfn = self.alloc_surplus(hs, &order);
         }
         let Some(pfn) = pfn else {
+            self.mm.path.unlock(LockClass::HugetlbFaultMutex);
+            self.mm.path.unlock(LockClass::MmapLock);
             self.h.node_stats[nid as usize].sigbus += 1;
             let h = &self.h.hstates[hs];
-            return err(
-                "SIGBUS",
-                format!(
-                    "no {} page for page {idx} of `{}`: {} free, {} reserved, surplus {} of {}",
-                    hstate_name(hs),
-                    self.h.mappings[m].name,
-                    h.free_huge_pages,
-                    h.resv_huge_pages,
-                    h.surplus_huge_pages,
-                    h.nr_overcommit_huge_pages
-                ),
-            );
+            return Err(Sigbus(format!(
+                "no {} page for page {idx} of `{}`: {} free, {} reserved, surplus {} of {}",
+                hstate_name(hs),
+                self.h.mappings[m].name,
+                h.free_huge_pages,
+                h.resv_huge_pages,
+                h.surplus_huge_pages,
+                h.nr_overcommit_huge_pages
+            )));
         };
         if reserved {
+            self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
             self.h.hstates[hs].resv_huge_pages -= 1;
             self.h.mappings[m].resv_left -= 1;
+            self.mm.path.unlock(LockClass::HugetlbLock);
         }
+        // set_huge_pte_at() under the page-table lock.
+        self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
         self.h.mappings[m].pages[idx as usize] = Some(pfn);
         self.h.pages.get_mut(&pfn).expect("page exists").user = Some((m as u32, idx));
         let owner = self.owner_of(pfn);
         self.write_page(pfn, owner);
+        self.mm.path.unlock(LockClass::PtlPmd);
+        self.mm.path.unlock(LockClass::HugetlbFaultMutex);
+        self.mm.path.unlock(LockClass::MmapLock);
         self.h.step_check(self.tick);
         Ok(pfn)
     }
@@ -1135,8 +1058,14 @@ impl Path<'_, '_> {
     /// munmap (and, for a shared mapping, removing its hugetlbfs file):
     /// every page is freed, unused reservations are returned.
     pub fn unmap(&mut self, m: usize) {
+        // munmap(): unmap_hugepage_range() clears each PTE under the
+        // page-table lock and frees the folios; the reservations go back
+        // (hugetlb_vm_op_close()); all under the task's mmap_lock.
+        self.mm.path.lock(LockClass::MmapLock, Mode::Write);
         let pages: Vec<u32> = self.h.mappings[m].pages.iter().flatten().copied().collect();
         for p in pages {
+            self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
+            self.mm.path.unlock(LockClass::PtlPmd);
             self.free_huge_folio(p);
         }
         let hs = self.h.mappings[m].hs;
@@ -1144,6 +1073,7 @@ impl Path<'_, '_> {
         self.h.mappings[m].resv_left = 0;
         self.h.mappings[m].pages.iter_mut().for_each(|p| *p = None);
         self.unreserve(hs, unused);
+        self.mm.path.unlock(LockClass::MmapLock);
         self.h.step_check(self.tick);
     }
 
@@ -1153,11 +1083,14 @@ impl Path<'_, '_> {
     /// a free page of `node`'s pool if one is available, else a fresh
     /// temporary page outside the pool's limits (never gigantic).
     fn alloc_migration_target(&mut self, hs: usize, node: u32) -> Option<u32> {
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         if self.h.hstates[hs].available() > 0 {
             if let Some(p) = self.dequeue_node(hs, node) {
+                self.mm.path.unlock(LockClass::HugetlbLock);
                 return Some(p);
             }
         }
+        self.mm.path.unlock(LockClass::HugetlbLock);
         if hs == HS_1G {
             return None;
         }
@@ -1176,14 +1109,18 @@ impl Path<'_, '_> {
     pub fn migrate_page(&mut self, old: u32, node: u32) -> bool {
         let p = self.h.pages[&old].clone();
         let Some((m, idx)) = p.user else { return false };
+        // unmap_and_move_huge_page(): the target first (get_new_folio()),
+        // then the source's folio lock for the unmap and the copy.
         let Some(new) = self.alloc_migration_target(p.hs, node) else {
             self.h.node_stats[node as usize].migrate_failures += 1;
             return false;
         };
+        self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
         // The copy: the new page is mapped where the old one was.
         self.h.mappings[m as usize].pages[idx as usize] = Some(new);
         self.h.pages.get_mut(&new).expect("page exists").user = Some((m, idx));
-        // move_hugetlb_state().
+        // move_hugetlb_state(), under hugetlb_lock.
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         if self.h.pages[&new].temporary {
             self.h.pages.get_mut(&old).expect("page exists").temporary = true;
             self.h.pages.get_mut(&new).expect("page exists").temporary = false;
@@ -1193,9 +1130,11 @@ impl Path<'_, '_> {
                 h.surplus_huge_pages_node[node as usize] += 1;
             }
         }
+        self.mm.path.unlock(LockClass::HugetlbLock);
         let owner = self.owner_of(new);
         self.write_page(new, owner);
         self.write_page(old, owner);
+        self.mm.path.unlock(LockClass::FolioLock);
         self.h.node_stats[node as usize].migrated_in += 1;
         self.h.step_check(self.tick);
         self.free_huge_folio(old);
@@ -1205,107 +1144,65 @@ impl Path<'_, '_> {
     // ----- offlining (mm/memory_hotplug.c offline_pages) -----
 
     /// Takes `[start, start + nr)` (one memory block, inside one zone)
-    /// offline: in-use huge pages and movable allocations migrate out
-    /// (other nodes first), free huge pages are dissolved; anything else
-    /// (reserved, vmemmap, unmovable) fails with EBUSY and changes nothing
-    /// the caller keeps. Returns the zone.
-    pub fn offline_range(&mut self, start: u32, nr: u32) -> Result<usize, HugetlbError> {
-        let z = self.t.zone_of(start);
-        let node = self.t.b.zones[z].node;
-        let mut targets: Vec<u32> = node_order(self.topo, node)
-            .into_iter()
-            .filter(|&n| n != node && self.topo.nodes[n as usize].frames > 0)
-            .collect();
-        targets.push(node);
-        let pb0 = start >> PAGEBLOCK_ORDER;
-        for pb in pb0..pb0 + (nr >> PAGEBLOCK_ORDER) {
-            self.t.set_pageblock(pb, MIGRATE_ISOLATE);
-        }
-        let mut p = start;
-        while p < start + nr {
-            // A migration or dissolve before may have merged this block
-            // into a free one that starts below it.
-            let h = self.t.head_of(p);
-            if h != p {
-                p = h + (1 << order(self.t.state(h)));
-                continue;
+    /// offline (`mm::hotplug`): in-use huge pages migrate out (other nodes
+    /// first), free ones are dissolved, gigantic ones refuse (EBUSY).
+    /// Returns the zone.
+    pub fn offline_range(&mut self, start: u32, nr: u32) -> Result<usize, KernelError> {
+        let tick = self.tick;
+        let h = &mut *self.h;
+        self.mm.offline_pages(start, nr, &mut |mm, p, targets| {
+            Op {
+                h: &mut *h,
+                mm,
+                tick,
             }
-            let s = self.t.state(p);
-            let o = order(s);
-            match kind(s) {
-                KIND_FREE => {}
-                KIND_ALLOC if alloc_mt(s) == MIGRATE_MOVABLE => {
-                    if !targets.iter().any(|&n| self.migrate_block(p, n).is_some()) {
-                        return err(
-                            "EBUSY",
-                            format!("no memory to migrate the allocation at pfn {p:#x} to"),
-                        );
-                    }
-                }
-                KIND_HUGE => {
-                    if flags(s) & HF_GIGANTIC != 0 {
-                        return err("EBUSY", format!("pfn {p:#x} is part of a 1 GiB page"));
-                    }
-                    let page = self.h.pages[&p].clone();
-                    if page.user.is_some() {
-                        if !targets.iter().any(|&n| self.migrate_page(p, n)) {
-                            return err(
-                                "EBUSY",
-                                format!("no target for the huge page at pfn {p:#x}"),
-                            );
-                        }
-                    } else {
-                        self.dissolve_free(p)?;
-                    }
-                }
-                _ => {
-                    return err(
-                        "EBUSY",
-                        format!("pfn {p:#x} holds `{}`, which cannot be migrated", decode(s)),
-                    )
-                }
+            .offline_huge(p, targets)
+        })
+    }
+
+    /// A hugetlb page inside a range going offline.
+    fn offline_huge(&mut self, p: u32, targets: &[u32]) -> Result<(), KernelError> {
+        let s = self.mm.t.state(p);
+        if flags(s) & HF_GIGANTIC != 0 {
+            return err(Errno::EBUSY, format!("pfn {p:#x} is part of a 1 GiB page"));
+        }
+        let page = self.h.pages[&p].clone();
+        if page.user.is_some() {
+            if !targets.iter().any(|&n| self.migrate_page(p, n)) {
+                return err(
+                    Errno::EBUSY,
+                    format!("no target for the huge page at pfn {p:#x}"),
+                );
             }
-            p += 1 << o;
+            Ok(())
+        } else {
+            self.dissolve_free(p)
         }
-        // The range is free: it leaves the buddy allocator.
-        let mut p = start;
-        while p < start + nr {
-            let o = self.t.take_free(p);
-            self.t.set(p, 0, 0);
-            p += 1 << o;
-        }
-        for c in (start..start + nr).step_by(CHUNK_FRAMES as usize) {
-            self.t.set(
-                c,
-                make_reserved(MAX_PAGE_ORDER) | (RF_OFFLINE << FLAGS_SHIFT),
-                0,
-            );
-        }
-        for pb in pb0..pb0 + (nr >> PAGEBLOCK_ORDER) {
-            self.t.set_pageblock(pb, MIGRATE_MOVABLE);
-        }
-        self.managed_delta[z] -= nr as i64;
-        Ok(z)
     }
 
     /// `dissolve_free_hugetlb_folio()`: a free huge page leaves the pool
     /// for the buddy allocator; EBUSY if reservations need it, ENOMEM if
     /// its vmemmap cannot be restored (the page stays).
-    fn dissolve_free(&mut self, pfn: u32) -> Result<(), HugetlbError> {
+    fn dissolve_free(&mut self, pfn: u32) -> Result<(), KernelError> {
         let p = self.h.pages[&pfn].clone();
+        self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         if self.h.hstates[p.hs].available() == 0 {
+            self.mm.path.unlock(LockClass::HugetlbLock);
             return err(
-                "EBUSY",
+                Errno::EBUSY,
                 format!("the free huge page at pfn {pfn:#x} is reserved"),
             );
         }
         let surplus = self.h.hstates[p.hs].surplus_huge_pages_node[p.node as usize] > 0;
         self.remove(pfn, surplus);
+        self.mm.path.unlock(LockClass::HugetlbLock);
         if !self.update_and_free(pfn) {
+            self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
             self.add_back(pfn, surplus);
+            self.mm.path.unlock(LockClass::HugetlbLock);
             self.h.step_check(self.tick);
             return err(
-                "ENOMEM",
+                Errno::ENOMEM,
                 format!("cannot restore the vmemmap of the huge page at pfn {pfn:#x}"),
             );
         }
@@ -1318,65 +1215,6 @@ impl Path<'_, '_> {
 
     /// Brings an offline block back: its frames join the buddy allocator.
     pub fn online_range(&mut self, start: u32, nr: u32) -> usize {
-        let z = self.t.zone_of(start);
-        for c in (start..start + nr).step_by(CHUNK_FRAMES as usize) {
-            self.t.set(c, 0, 0);
-            self.t.free_block(c, MAX_PAGE_ORDER);
-        }
-        self.managed_delta[z] += nr as i64;
-        z
-    }
-}
-
-/// The nodes a mempolicy allows (`policy_nodemask()`), all nodes with
-/// memory for local and preferred policies.
-pub fn policy_mask(policy: &Mempolicy, t: &Topology) -> Vec<u32> {
-    match policy {
-        Mempolicy::Bind(_) => policy.nodes(),
-        _ => t
-            .nodes
-            .iter()
-            .filter(|n| n.frames > 0)
-            .map(|n| n.id)
-            .collect(),
-    }
-}
-
-/// `huge_node()`: the node a fault on page `idx` of a mapping prefers.
-pub fn fault_node(policy: &Mempolicy, task_node: u32, idx: u64, weights: &[u8]) -> u32 {
-    match policy {
-        Mempolicy::Preferred(n) => *n,
-        Mempolicy::Bind(_) => {
-            let nodes = policy.nodes();
-            if nodes.contains(&task_node) {
-                task_node
-            } else {
-                nodes[0]
-            }
-        }
-        Mempolicy::Interleave(_) => {
-            // interleave_nid(): the page offset picks the nth node.
-            let nodes = policy.nodes();
-            nodes[(idx % nodes.len() as u64) as usize]
-        }
-        Mempolicy::WeightedInterleave(_) => {
-            let nodes = policy.nodes();
-            let w = |n: u32| {
-                weights
-                    .get(n as usize)
-                    .map(|&w| w.max(1) as u64)
-                    .unwrap_or(1)
-            };
-            let total: u64 = nodes.iter().map(|&n| w(n)).sum();
-            let mut pos = idx % total;
-            for &n in &nodes {
-                if pos < w(n) {
-                    return n;
-                }
-                pos -= w(n);
-            }
-            nodes[0]
-        }
-        _ => task_node,
+        self.mm.online_pages(start, nr)
     }
 }

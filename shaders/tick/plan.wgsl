@@ -13,18 +13,9 @@
 @group(0) @binding(7) var<storage, read_write> grants: array<Grant>;
 @group(0) @binding(8) var<storage, read_write> segs: array<Grant>;
 
-const MAX_PENDING: u32 = 65536u;
-const SWAP_CLUSTER_MAX: u32 = 32u;
-const MPOL_LOCAL: u32 = 0u;
-const MPOL_BIND: u32 = 1u;
-const MPOL_PREFERRED: u32 = 2u;
-const MPOL_INTERLEAVE: u32 = 3u;
-const MPOL_WEIGHTED_INTERLEAVE: u32 = 4u;
-const ZONE_NORMAL: u32 = 1u;
-const ZONE_MOVABLE: u32 = 2u;
 
-var<private> per_node: array<u32, 32>;
-var<private> order_of: array<u32, 32>;
+var<private> per_node: array<u32, MAX_NODES>;
+var<private> order_of: array<u32, MAX_NODES>;
 var<private> nr_pieces: u32;
 
 fn push(node: u32, k: u32) {
@@ -191,7 +182,7 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
     if ((MOVABLE_ZONE_CLASS_MASK & (1u << c)) != 0u) {
         highest = ZONE_MOVABLE;
     }
-    var mask = 0xffffffffu;
+    var mask = U32_MAX;
     if (td.mode == MPOL_BIND) {
         mask = td.nodemask;
     }
@@ -265,7 +256,7 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
             let want = max(left << o, SWAP_CLUSTER_MAX);
             let dt = ctl.zone_state[z].direct_target;
             // saturating add
-            ctl.zone_state[z].direct_target = select(dt + want, 0xffffffffu, dt + want < dt);
+            ctl.zone_state[z].direct_target = select(dt + want, U32_MAX, dt + want < dt);
             return left;
         }
     }
@@ -361,17 +352,17 @@ fn kswapd_balance() {
             if (ksw_on && free < zd.wmark_high && rec > 0u) {
                 balanced = false;
                 any_reclaimable = true;
-                let goal = min(min(zd.wmark_high - free, zd.kswapd_pages_per_tick), 0xffffu);
-                p16 = min((goal << 16u) / rec, 0xffffu);
+                let goal = min(min(zd.wmark_high - free, zd.kswapd_pages_per_tick), FP16_MASK);
+                p16 = min((goal << 16u) / rec, FP16_MASK);
                 if (p16 == 0u) {
                     p16 = 1u;
                 }
             }
             ctl.zone_state[z].kswapd_p16 = p16;
-            let dt = min(ctl.zone_state[z].direct_target, 0xffffu);
+            let dt = min(ctl.zone_state[z].direct_target, FP16_MASK);
             var dp = 0u;
             if (dt > 0u && rec > 0u) {
-                dp = clamp((dt << 16u) / rec, 1u, 0xffffu);
+                dp = clamp((dt << 16u) / rec, 1u, FP16_MASK);
             }
             ctl.zone_state[z].direct_p16 = dp;
         }
@@ -418,7 +409,7 @@ fn main() {
         plan.cells[c] = PlanCell(0u, 0u, 0u, 0u);
     }
     for (var z = 0u; z < nr_zones; z++) {
-        for (var k = 9u; k <= 10u; k++) {
+        for (var k = PAGEBLOCK_ORDER; k <= MAX_PAGE_ORDER; k++) {
             for (var f = 0u; f < NR_PCP; f++) {
                 plan.steals[steal_index(z, k, f)] = StealCell(array<u32, 3>(0u, 0u, 0u), ctl.zone_state[z].free_area[k][f]);
             }
@@ -437,14 +428,14 @@ fn main() {
             task_state[t].pending[c] = 0u;
             if (rate != 0u) {
                 let h = hash_at(hash_prefix(params.seed, tick, STREAM_REQUEST), t * NR_CLASSES + c);
-                n += (rate >> 16u) + select(0u, 1u, (h & 0xffffu) < (rate & 0xffffu));
+                n += (rate >> 16u) + select(0u, 1u, (h & FP16_MASK) < (rate & FP16_MASK));
             }
             if (n == 0u) {
                 continue;
             }
             let left = request(t, c, n);
             let p = task_state[t].pending[c];
-            let sum = select(p + left, 0xffffffffu, p + left < p);
+            let sum = select(p + left, U32_MAX, p + left < p);
             task_state[t].pending[c] = min(sum, MAX_PENDING);
         }
     }

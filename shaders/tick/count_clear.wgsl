@@ -10,7 +10,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (zone >= params.nr_zones) {
         return;
     }
-    for (var w = 0u; w < ZSW_CLASS_PAGES + NR_CLASSES; w++) {
+    for (var w = 0u; w < ZSW_KSWAPD_P16; w++) {
         ctl[zone * ZONE_STATE_WORDS + w] = 0u;
     }
     for (var w = ZSW_HUGE_FRAMES; w < ZONE_STATE_WORDS; w++) {

@@ -1,12 +1,15 @@
 //! The buddy allocator as a control path sees it between ticks: a
-//! transaction over the host copy of the frame array. It allocates and
-//! frees blocks the way `__rmqueue_smallest` and `__free_one_page` do
-//! (smallest order first, then the lowest pfn, so the choice is
-//! deterministic; frees merge at once), and collects every write as a
-//! `FrameOp` for `Backend::apply_ops`, which applies them on the device.
+//! transaction over the frames a `FrameSource` reads (the host's arrays on
+//! the CPU reference; chunk summaries and ranged reads on the GPU). It
+//! allocates and frees blocks the way `__rmqueue_smallest` and
+//! `__free_one_page` do (smallest order first, then the lowest pfn, so the
+//! choice is deterministic; frees merge at once), and collects every write
+//! as a request for the backend's request ring (`Backend::enqueue`).
 
+use crate::engine::requests::Request;
 use crate::engine::state::SimBuffers;
 use crate::engine::types::*;
+use crate::engine::FrameSource;
 use crate::model::frame::*;
 use crate::model::topology::ZoneType;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +23,7 @@ pub enum Wmark {
 }
 
 pub struct Txn<'a> {
-    pub b: &'a SimBuffers,
+    src: &'a dyn FrameSource,
     frames: BTreeMap<u32, (u32, u32)>,
     pageblocks: BTreeMap<u32, u32>,
     totals: BTreeMap<u32, u64>,
@@ -32,15 +35,27 @@ pub struct Txn<'a> {
 }
 
 impl<'a> Txn<'a> {
-    pub fn new(b: &'a SimBuffers) -> Txn<'a> {
+    pub fn new(src: &'a dyn FrameSource) -> Txn<'a> {
+        let b = src.small();
         Txn {
-            b,
+            src,
             frames: BTreeMap::new(),
             pageblocks: BTreeMap::new(),
             totals: BTreeMap::new(),
             free: vec![None; b.zones.len()],
             free_delta: vec![0; b.zones.len()],
         }
+    }
+
+    /// The small state the transaction reads (zones, zone state, totals,
+    /// pageblocks, the chunk-to-zone map), as it was when it began.
+    pub fn b(&self) -> &SimBuffers {
+        self.src.small()
+    }
+
+    /// The frame source (its errors, its reads).
+    pub fn source(&self) -> &dyn FrameSource {
+        self.src
     }
 
     pub fn is_empty(&self) -> bool {
@@ -54,56 +69,58 @@ impl<'a> Txn<'a> {
             .iter()
             .map(|(&i, &add)| {
                 let w = i as usize * 2;
-                let old = self.b.totals[w] as u64 | (self.b.totals[w + 1] as u64) << 32;
+                let t = &self.b().totals;
+                let old = t[w] as u64 | (t[w + 1] as u64) << 32;
                 (i as usize, old.wrapping_add(add))
             })
             .collect()
     }
 
-    /// The writes, frame ops first, each word once, in index order.
-    pub fn ops(&self) -> Vec<FrameOp> {
-        let mut v: Vec<FrameOp> = self
+    /// The writes as requests: frames, pageblocks, then counter words
+    /// (each once, in index order).
+    pub fn requests(&self) -> Vec<Request> {
+        let mut v: Vec<Request> = self
             .frames
             .iter()
-            .map(|(&i, &(s, o))| FrameOp {
-                target: OP_FRAME,
-                index: i,
-                state: s,
-                owner: o,
-            })
+            .map(|(&i, &(s, o))| Request::set_frame(i, s, o))
             .collect();
-        v.extend(self.pageblocks.iter().map(|(&i, &m)| FrameOp {
-            target: OP_PAGEBLOCK,
-            index: i,
-            state: m,
-            owner: 0,
-        }));
+        v.extend(
+            self.pageblocks
+                .iter()
+                .map(|(&i, &m)| Request::set_pageblock(i, m)),
+        );
         for (i, new) in self.totals_after() {
             // A 64-bit add as two word writes of the new value.
-            let w = i * 2;
-            for (k, word) in [(0, new as u32), (1, (new >> 32) as u32)] {
-                v.push(FrameOp {
-                    target: OP_TOTAL,
-                    index: (w + k) as u32,
-                    state: word,
-                    owner: 0,
-                });
-            }
+            let w = (i * 2) as u32;
+            v.push(Request::set_total(w, new as u32));
+            v.push(Request::set_total(w + 1, (new >> 32) as u32));
         }
         v
     }
 
+    /// Frames written so far.
+    pub fn frames_written(&self) -> usize {
+        self.frames.len()
+    }
+
     pub fn state(&self, pfn: u32) -> u32 {
-        self.frames
-            .get(&pfn)
-            .map(|x| x.0)
-            .unwrap_or(self.b.frames[pfn as usize])
+        match self.frames.get(&pfn) {
+            Some(x) => x.0,
+            None => self.src.state(pfn),
+        }
     }
     pub fn owner(&self, pfn: u32) -> u32 {
-        self.frames
-            .get(&pfn)
-            .map(|x| x.1)
-            .unwrap_or(self.b.owners[pfn as usize])
+        match self.frames.get(&pfn) {
+            Some(x) => x.1,
+            None => self.src.owner(pfn),
+        }
+    }
+    /// Whether a free block of order `k` heads at `pfn` now.
+    pub fn is_free(&self, pfn: u32, k: u32) -> bool {
+        match self.frames.get(&pfn) {
+            Some(x) => is_free_block(x.0, k),
+            None => self.src.is_free_block(pfn, k),
+        }
     }
     pub fn set(&mut self, pfn: u32, state: u32, owner: u32) {
         self.frames.insert(pfn, (state, owner));
@@ -112,7 +129,7 @@ impl<'a> Txn<'a> {
         self.pageblocks
             .get(&pb)
             .copied()
-            .unwrap_or(self.b.pageblocks[pb as usize])
+            .unwrap_or_else(|| self.b().pageblocks[pb as usize])
     }
     /// Changes a pageblock's type; free blocks headed in it move lists.
     pub fn set_pageblock(&mut self, pb: u32, mt: u32) {
@@ -151,39 +168,39 @@ impl<'a> Txn<'a> {
     }
 
     pub fn zone_of(&self, pfn: u32) -> usize {
-        self.b.chunk_zone[(pfn as u64 / CHUNK_FRAMES) as usize] as usize
+        self.b().chunk_zone[(pfn as u64 / CHUNK_FRAMES) as usize] as usize
     }
     pub fn nr_free(&self, z: usize) -> i64 {
-        self.b.zone_state[z].nr_free as i64 + self.free_delta[z]
+        self.b().zone_state[z].nr_free as i64 + self.free_delta[z]
     }
 
-    /// The head of the block holding `pfn`.
+    /// The head of the block holding `pfn`, through the transaction.
     pub fn head_of(&self, pfn: u32) -> u32 {
-        let mut o = 0;
-        loop {
-            let h = pfn & !((1u32 << o) - 1);
-            let s = self.state(h);
-            if kind(s) != KIND_TAIL && order(s) >= o {
-                return h;
-            }
-            o += 1;
-            debug_assert!(o <= MAX_PAGE_ORDER, "pfn {pfn:#x} has no head");
-        }
+        head_of(|q| self.state(q), pfn)
     }
 
     fn zone_sets(&mut self, z: usize) -> &mut Vec<[BTreeSet<u32>; MIGRATE_TYPES]> {
         if self.free[z].is_none() {
-            let zd = self.b.zones[z];
+            let zd = self.b().zones[z];
             let mut sets: Vec<[BTreeSet<u32>; MIGRATE_TYPES]> =
                 (0..NR_PAGE_ORDERS).map(|_| Default::default()).collect();
-            let mut p = zd.start_pfn;
-            let end = zd.start_pfn + zd.nr_frames;
-            while p < end {
-                let s = self.state(p);
+            let (start, end) = (zd.start_pfn, zd.start_pfn + zd.nr_frames);
+            // The source's free blocks, then what this transaction wrote
+            // in the zone (a written head is what it says now).
+            let written: BTreeMap<u32, u32> = self
+                .frames
+                .range(start..end)
+                .map(|(&p, &(s, _))| (p, s))
+                .collect();
+            for (p, o) in self.src.free_blocks(z) {
+                if !written.contains_key(&p) {
+                    sets[o as usize][self.list_of(p)].insert(p);
+                }
+            }
+            for (p, s) in written {
                 if kind(s) == KIND_FREE {
                     sets[order(s) as usize][self.list_of(p)].insert(p);
                 }
-                p += 1 << order(s);
             }
             self.free[z] = Some(sets);
         }
@@ -211,7 +228,7 @@ impl<'a> Txn<'a> {
         wmark: Wmark,
         highest: u32,
     ) -> Option<u32> {
-        let zd = self.b.zones[z];
+        let zd = self.b().zones[z];
         let mark = match wmark {
             Wmark::Min => zd.wmark_min,
         } as i64
@@ -251,12 +268,11 @@ impl<'a> Txn<'a> {
     /// Allocates on node `node` only (`__GFP_THISNODE`), zones from the
     /// highest usable type down.
     pub fn alloc_on_node(&mut self, node: u32, o: u32, mt: u32, highest: ZoneType) -> Option<u32> {
-        let mut zs: Vec<usize> = (0..self.b.zones.len())
-            .filter(|&z| {
-                self.b.zones[z].node == node && self.b.zones[z].zone_type <= highest as u32
-            })
+        let zones = &self.b().zones;
+        let mut zs: Vec<usize> = (0..zones.len())
+            .filter(|&z| zones[z].node == node && zones[z].zone_type <= highest as u32)
             .collect();
-        zs.sort_by_key(|&z| std::cmp::Reverse(self.b.zones[z].zone_type));
+        zs.sort_by_key(|&z| std::cmp::Reverse(zones[z].zone_type));
         for z in zs {
             if let Some(p) = self.alloc_in_zone(z, o, mt, Wmark::Min, highest as u32) {
                 return Some(p);
@@ -274,7 +290,7 @@ impl<'a> Txn<'a> {
         let (mut p, mut k) = (pfn, o);
         while k < MAX_PAGE_ORDER {
             let buddy = p ^ (1 << k);
-            if buddy < chunk_base || self.state(buddy) != make_free(k) {
+            if buddy < chunk_base || !self.is_free(buddy, k) {
                 break;
             }
             let (lo, hi) = (p.min(buddy), p.max(buddy));
@@ -283,10 +299,10 @@ impl<'a> Txn<'a> {
                     self.pageblock(lo >> PAGEBLOCK_ORDER),
                     self.pageblock(hi >> PAGEBLOCK_ORDER),
                 );
+                if !buddies_merge(ma, mb) {
+                    break;
+                }
                 if ma != mb {
-                    if !migratetype_is_mergeable(ma) || !migratetype_is_mergeable(mb) {
-                        break;
-                    }
                     self.set_pageblock(hi >> PAGEBLOCK_ORDER, ma);
                 }
             }

@@ -7,6 +7,7 @@
 
 override ORDER: u32;
 
+@group(0) @binding(0) var<uniform> params: TickParams;
 //@frames read_write
 //@owners read_write
 @group(0) @binding(3) var<storage, read> pageblocks: array<u32>;
@@ -17,7 +18,7 @@ override ORDER: u32;
 @group(0) @binding(8) var<storage, read> segs: array<Grant>;
 
 var<workgroup> wg_go: u32;
-var<workgroup> inc: array<atomic<u32>, 3>;
+var<workgroup> inc: array<atomic<u32>, NR_PCP>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -40,7 +41,7 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
         }
         wg_go = go;
     }
-    if (lid < 3u) {
+    if (lid < NR_PCP) {
         atomicStore(&inc[lid], 0u);
     }
     if (workgroupUniformLoad(&wg_go) == 0u) {
@@ -50,7 +51,6 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
     let per = max(1u, npos / 256u);
     let step = 1u << ORDER;
     let base = chunk * CHUNK_FRAMES;
-    let want = make_free(ORDER);
     // This thread's positions and how many free blocks of each list they hold.
     let p0 = lid * per;
     var own = vec3<u32>(0u);
@@ -58,9 +58,9 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
         let p = p0 + q;
         if (p < npos) {
             let pfn = base + p * step;
-            if (frames_ld(pfn) == want) {
+            if (is_free_block(frames_ld(pfn), ORDER)) {
                 let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
-                if (m == 0u) { own.x += 1u; } else if (m == 1u) { own.y += 1u; } else if (m == 2u) { own.z += 1u; }
+                if (m < NR_PCP) { own[m] += 1u; }
             }
         }
     }
@@ -73,7 +73,7 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
             break;
         }
         let pfn = base + p * step;
-        if (frames_ld(pfn) != want) {
+        if (!is_free_block(frames_ld(pfn), ORDER)) {
             continue;
         }
         let m = pageblocks[pfn >> PAGEBLOCK_ORDER];
@@ -107,7 +107,7 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
         }
     }
     workgroupBarrier();
-    if (lid < 3u && ORDER > 0u) {
+    if (lid < NR_PCP && ORDER > 0u) {
         let v = atomicLoad(&inc[lid]);
         if (v != 0u) {
             chunk_counts[chunk * CHUNK_COUNT_WORDS + (ORDER - 1u) * NR_PCP + lid] += v;

@@ -1,5 +1,5 @@
 // Frame map (a visualization pass, not a tick phase): twin of
-// src/engine/frame_map.rs. One invocation per pixel walks the blocks that
+// src/engine/cpu/frame_map.rs. One invocation per pixel walks the blocks that
 // cover its run of frames, histograms their categories and writes the
 // color of the largest; invocation 0 also describes the probed frame's
 // block in the words after the pixels.
@@ -17,9 +17,9 @@ struct FrameMapParams {
 
 @group(0) @binding(0) var<uniform> fmp: FrameMapParams;
 //@frames read
-@group(0) @binding(1) var<storage, read_write> pixels_out: array<u32>;
 //@owners read
-@group(0) @binding(2) var<storage, read> pageblocks: array<u32>;
+@group(0) @binding(3) var<storage, read_write> pixels_out: array<u32>;
+@group(0) @binding(4) var<storage, read> pageblocks: array<u32>;
 
 fn category(s: u32) -> u32 {
     let k = fr_kind(s);
@@ -53,20 +53,6 @@ fn category(s: u32) -> u32 {
         return select(CAT_VMEMMAP, CAT_VMEMMAP_RUNTIME, (f & VMF_RUNTIME) != 0u);
     }
     return CAT_NONE;
-}
-
-fn head_of(p: u32) -> u32 {
-    if (fr_kind(frames_ld(p)) != KIND_TAIL) {
-        return p;
-    }
-    for (var o = 1u; o <= MAX_PAGE_ORDER; o++) {
-        let h = p & ~((1u << o) - 1u);
-        let t = frames_ld(h);
-        if (fr_kind(t) != KIND_TAIL && fr_order(t) >= o) {
-            return h;
-        }
-    }
-    return p;
 }
 
 @compute @workgroup_size(256)

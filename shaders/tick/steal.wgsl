@@ -18,7 +18,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let z = chunk_zone[chunk];
-    var rank = array<u32, 3>(0u, 0u, 0u);
+    var rank = array<u32, NR_PCP>();
     var has_work = false;
     for (var f = 0u; f < NR_PCP; f++) {
         rank[f] = chunk_prefix[chunk * NR_PCP + f];
@@ -33,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let step = 1u << ORDER;
     for (var p = 0u; p < CHUNK_FRAMES; p += step) {
         let pfn = chunk * CHUNK_FRAMES + p;
-        if (frames_ld(pfn) == make_free(ORDER)) {
+        if (is_free_block(frames_ld(pfn), ORDER)) {
             let f = pageblocks[pfn >> PAGEBLOCK_ORDER];
             if (f < NR_PCP) {
                 let r = rank[f];

@@ -6,8 +6,8 @@
 @group(0) @binding(2) var<storage, read_write> pageblocks: array<u32>;
 @group(0) @binding(3) var<storage, read_write> chunk_dirty: array<u32>;
 
-var<workgroup> wf: array<u32, 1024>;
-var<workgroup> wpb: array<u32, 2>;
+var<workgroup> wf: array<u32, CHUNK_FRAMES>;
+var<workgroup> wpb: array<u32, PAGEBLOCKS_PER_CHUNK>;
 var<workgroup> wg_dirty: u32;
 
 @compute @workgroup_size(256)
@@ -27,28 +27,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var k = 0u; k < 4u; k++) {
         wf[k * 256u + lid] = frames_ld(base + k * 256u + lid);
     }
-    if (lid < 2u) {
+    if (lid < PAGEBLOCKS_PER_CHUNK) {
         wpb[lid] = pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid];
     }
     workgroupBarrier();
     for (var k = 0u; k < MAX_PAGE_ORDER; k++) {
         let half = 1u << k;
-        let pairs = 512u >> k;
-        let want = make_free(k);
+        let pairs = (CHUNK_FRAMES >> 1u) >> k;
         for (var p = lid; p < pairs; p += 256u) {
             let a = p * (half << 1u);
             let b = a + half;
-            if (wf[a] == want && wf[b] == want) {
+            if (is_free_block(wf[a], k) && is_free_block(wf[b], k)) {
                 var ok = true;
                 if (k >= PAGEBLOCK_ORDER) {
                     let ma = wpb[a >> PAGEBLOCK_ORDER];
-                    let mb = wpb[b >> PAGEBLOCK_ORDER];
-                    if (ma != mb) {
-                        if (!migratetype_is_mergeable(ma) || !migratetype_is_mergeable(mb)) {
-                            ok = false;
-                        } else {
-                            wpb[b >> PAGEBLOCK_ORDER] = ma;
-                        }
+                    ok = buddies_merge(ma, wpb[b >> PAGEBLOCK_ORDER]);
+                    if (ok) {
+                        wpb[b >> PAGEBLOCK_ORDER] = ma;
                     }
                 }
                 if (ok) {
@@ -62,7 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     for (var k = 0u; k < 4u; k++) {
         frames_st(base + k * 256u + lid, wf[k * 256u + lid]);
     }
-    if (lid < 2u) {
+    if (lid < PAGEBLOCKS_PER_CHUNK) {
         pageblocks[chunk * PAGEBLOCKS_PER_CHUNK + lid] = wpb[lid];
     }
     if (lid == 0u) {

@@ -1,0 +1,123 @@
+//! The generic memory-management paths every subsystem builds on, each a
+//! step of a kernel path over a buddy transaction:
+//!
+//! - `buddy`: the transaction (`Txn`): allocation and freeing as
+//!   `__rmqueue_smallest` and `__free_one_page` do, pageblock types, the
+//!   writes as requests for the backend's ring;
+//! - `contig`: `alloc_contig_range()` for gigantic pages;
+//! - `migrate`: moving an allocated block to another node;
+//! - `hotplug`: memory blocks offline and online;
+//! - `mempolicy`: the node order and masks of a policy.
+//!
+//! `Mm` is what a path holds while it runs: the transaction, the topology,
+//! the path's record (every allocation goes through `alloc_pages`, which
+//! records `zone->lock` and the GFP flags), the mm state that outlives a
+//! path, and the change of each zone's managed pages.
+
+pub mod buddy;
+pub mod contig;
+pub mod hotplug;
+pub mod mempolicy;
+pub mod migrate;
+
+use crate::engine::types::*;
+use crate::kernel::path::{Gfp, LockClass, Mode, Path};
+use crate::model::topology::{Topology, ZoneType};
+use buddy::Txn;
+use std::collections::BTreeSet;
+
+/// Memory-management state that outlives a path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MmState {
+    /// Per zone, frames taken from the buddy allocator by contiguous-range
+    /// allocation (1 GiB pages): `alloc_contig_range()` isolates them
+    /// without counting `pgalloc`, while freeing them later counts
+    /// `pgfree` for each (`free_contig_range()`). The invariant checker
+    /// needs the difference this leaves between the two counters.
+    pub contig_taken: Vec<u64>,
+    /// Offline memory blocks.
+    pub offline_blocks: BTreeSet<u32>,
+}
+
+impl MmState {
+    pub fn new(t: &Topology) -> MmState {
+        MmState {
+            contig_taken: vec![0; t.zones.len()],
+            offline_blocks: BTreeSet::new(),
+        }
+    }
+}
+
+/// A path's view of memory while it runs.
+pub struct Mm<'a, 'b> {
+    pub t: &'a mut Txn<'b>,
+    pub topo: &'a Topology,
+    pub path: &'a mut Path,
+    pub st: &'a mut MmState,
+    /// Change of `managed_pages` (and the opposite of reserved) per zone.
+    pub managed_delta: Vec<i64>,
+}
+
+impl<'a, 'b> Mm<'a, 'b> {
+    pub fn new(
+        t: &'a mut Txn<'b>,
+        topo: &'a Topology,
+        path: &'a mut Path,
+        st: &'a mut MmState,
+    ) -> Mm<'a, 'b> {
+        let nz = topo.zones.len();
+        Mm {
+            t,
+            topo,
+            path,
+            st,
+            managed_delta: vec![0; nz],
+        }
+    }
+
+    /// Adds `n` to a `ZS_*` counter of the zone holding `pfn`.
+    pub fn count(&mut self, pfn: u32, stat: usize, n: u64) {
+        let z = self.t.zone_of(pfn);
+        self.t.add_total(z, stat, n);
+    }
+
+    /// `__alloc_pages()` of one block of order `o` and migratetype `mt`
+    /// on `node` only, from the highest zone type `highest` allows down,
+    /// leaving each zone above its min watermark (the fast path without
+    /// reclaim: every control-path allocation the model makes is
+    /// `__GFP_THISNODE`, no-retry or fail-fast). Records the allocation,
+    /// its flags and `zone->lock` in the path; counts `pgalloc`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn alloc_pages(
+        &mut self,
+        site: &'static str,
+        gfp: Gfp,
+        node: u32,
+        o: u32,
+        mt: u32,
+        highest: ZoneType,
+    ) -> Option<u32> {
+        // might_alloc(): a blocking mask may sleep before anything else.
+        let got = {
+            self.path.lock(LockClass::ZoneLock, Mode::Spin);
+            let p = self.t.alloc_on_node(node, o, mt, highest);
+            self.path.unlock(LockClass::ZoneLock);
+            p
+        };
+        self.path.alloc(site, gfp, o, node, got.is_some());
+        if let Some(p) = got {
+            self.count(p, ZS_PGALLOC, 1 << o);
+        }
+        got
+    }
+
+    /// `__free_pages()`: the block at `pfn` (its state already cleared by
+    /// the caller) returns to the buddy allocator under `zone->lock`. The
+    /// caller counts `pgfree` (memory entering the allocator for the
+    /// first time, such as boot vmemmap pages HVO gives back, counts none).
+    pub fn free_pages(&mut self, pfn: u32, o: u32) {
+        self.path.lock(LockClass::ZoneLock, Mode::Spin);
+        self.t.free_block(pfn, o);
+        self.path.unlock(LockClass::ZoneLock);
+    }
+}

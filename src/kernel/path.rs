@@ -1,0 +1,406 @@
+//! A kernel path: what one operation the simulator performs on the
+//! kernel's behalf did, step by step, in the terms a lock validator and a
+//! reader of mm/ need: which lock classes it took and dropped (and how),
+//! where it might sleep, and the GFP flags and outcome of every page
+//! allocation it made, at the simulated tick it ran (paths run between
+//! ticks and take no simulated time; the steps are ordered).
+//!
+//! Every control path of the machine runs through one `Path`: the hugetlb
+//! pool writes, faults, mappings and migrations, memory hotplug, the
+//! sysctl writes that recompute watermarks, task start and stop. Nothing
+//! validates the record here; it is the seam a lockdep-style validator
+//! plugs into. The machine keeps the newest records
+//! (`/sys/kernel/debug/numasim/paths`).
+
+use std::collections::VecDeque;
+
+/// A lock class (lockdep's unit): one per lock the modelled paths take,
+/// named as lockdep prints them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LockClass {
+    /// `zone->lock` (mm/page_alloc.c): the buddy free lists of a zone.
+    ZoneLock,
+    /// `lruvec->lru_lock`.
+    LruLock,
+    /// `hugetlb_lock` (mm/hugetlb.c): every hstate's counters and lists.
+    HugetlbLock,
+    /// `h->resize_lock`: serializes pool resizes (`set_max_huge_pages`).
+    HugetlbResizeLock,
+    /// `hugetlb_fault_mutex_table[hash]`.
+    HugetlbFaultMutex,
+    /// `mm->mmap_lock` of a task.
+    MmapLock,
+    /// `init_mm.mmap_lock`: the kernel's own page tables (the vmemmap).
+    InitMmMmapLock,
+    /// `init_mm.page_table_lock` (split_vmemmap_huge_pmd).
+    InitMmPageTableLock,
+    /// The folio lock (`PG_locked`, a page-flag bit lock: lockdep does not
+    /// track it; numasim does).
+    FolioLock,
+    /// A split PTE page-table lock.
+    PtlPte,
+    /// A PMD page-table lock.
+    PtlPmd,
+    /// `mem_hotplug_lock` (a percpu rwsem).
+    MemHotplugLock,
+}
+
+impl LockClass {
+    /// The class name as lockdep prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LockClass::ZoneLock => "&zone->lock",
+            LockClass::LruLock => "&lruvec->lru_lock",
+            LockClass::HugetlbLock => "hugetlb_lock",
+            LockClass::HugetlbResizeLock => "&h->resize_lock",
+            LockClass::HugetlbFaultMutex => "&hugetlb_fault_mutex_table[i]",
+            LockClass::MmapLock => "&mm->mmap_lock",
+            LockClass::InitMmMmapLock => "init_mm.mmap_lock",
+            LockClass::InitMmPageTableLock => "init_mm.page_table_lock",
+            LockClass::FolioLock => "PG_locked",
+            LockClass::PtlPte => "ptlock_ptr(ptdesc)",
+            LockClass::PtlPmd => "pmd_lockptr(mm, pmd)",
+            LockClass::MemHotplugLock => "mem_hotplug_lock",
+        }
+    }
+
+    /// Whether holding it forbids sleeping (a spinlock).
+    pub fn is_spin(self) -> bool {
+        matches!(
+            self,
+            LockClass::ZoneLock
+                | LockClass::LruLock
+                | LockClass::HugetlbLock
+                | LockClass::InitMmPageTableLock
+                | LockClass::PtlPte
+                | LockClass::PtlPmd
+        )
+    }
+}
+
+/// How a lock is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `spin_lock`, `spin_lock_irq(save)`.
+    Spin,
+    /// `mutex_lock`.
+    Mutex,
+    /// `down_read`, `mmap_read_lock`, `percpu_down_read`.
+    Read,
+    /// `down_write`, `mmap_write_lock`.
+    Write,
+    /// `folio_lock`: a bit lock, sleeping.
+    Bit,
+}
+
+/// GFP flags (include/linux/gfp_types.h), as bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Gfp(pub u32);
+
+impl Gfp {
+    pub const DMA32: Gfp = Gfp(1 << 2);
+    pub const MOVABLE: Gfp = Gfp(1 << 3);
+    pub const HIGH: Gfp = Gfp(1 << 5);
+    pub const IO: Gfp = Gfp(1 << 6);
+    pub const FS: Gfp = Gfp(1 << 7);
+    pub const ZERO: Gfp = Gfp(1 << 8);
+    pub const DIRECT_RECLAIM: Gfp = Gfp(1 << 10);
+    pub const KSWAPD_RECLAIM: Gfp = Gfp(1 << 11);
+    pub const WRITE: Gfp = Gfp(1 << 12);
+    pub const NOWARN: Gfp = Gfp(1 << 13);
+    pub const RETRY_MAYFAIL: Gfp = Gfp(1 << 14);
+    pub const NOFAIL: Gfp = Gfp(1 << 15);
+    pub const NORETRY: Gfp = Gfp(1 << 16);
+    pub const COMP: Gfp = Gfp(1 << 18);
+    pub const HARDWALL: Gfp = Gfp(1 << 20);
+    pub const THISNODE: Gfp = Gfp(1 << 21);
+    pub const ACCOUNT: Gfp = Gfp(1 << 22);
+
+    pub const RECLAIM: Gfp = Gfp(Self::DIRECT_RECLAIM.0 | Self::KSWAPD_RECLAIM.0);
+    pub const KERNEL: Gfp = Gfp(Self::RECLAIM.0 | Self::IO.0 | Self::FS.0);
+    pub const ATOMIC: Gfp = Gfp(Self::HIGH.0 | Self::KSWAPD_RECLAIM.0);
+    pub const NOWAIT: Gfp = Gfp(Self::KSWAPD_RECLAIM.0);
+    pub const USER: Gfp = Gfp(Self::KERNEL.0 | Self::HARDWALL.0);
+    pub const HIGHUSER_MOVABLE: Gfp = Gfp(Self::USER.0 | Self::MOVABLE.0);
+    /// `GFP_PGTABLE_KERNEL`.
+    pub const PGTABLE_KERNEL: Gfp = Gfp(Self::KERNEL.0 | Self::ZERO.0);
+
+    pub const fn with(self, o: Gfp) -> Gfp {
+        Gfp(self.0 | o.0)
+    }
+    pub const fn has(self, o: Gfp) -> bool {
+        self.0 & o.0 == o.0
+    }
+    /// `gfpflags_allow_blocking()`: direct reclaim may sleep.
+    pub const fn allows_blocking(self) -> bool {
+        self.0 & Self::DIRECT_RECLAIM.0 != 0
+    }
+}
+
+impl std::fmt::Display for Gfp {
+    /// As the kernel's tracepoints print a mask (`show_gfp_flags`): the
+    /// largest named composite first, then the single flags left.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let composites = [
+            (Gfp::HIGHUSER_MOVABLE, "GFP_HIGHUSER_MOVABLE"),
+            (Gfp::USER, "GFP_USER"),
+            (Gfp::KERNEL, "GFP_KERNEL"),
+            (Gfp::ATOMIC, "GFP_ATOMIC"),
+            (Gfp::NOWAIT, "GFP_NOWAIT"),
+        ];
+        let singles = [
+            (Gfp::DMA32, "__GFP_DMA32"),
+            (Gfp::MOVABLE, "__GFP_MOVABLE"),
+            (Gfp::HIGH, "__GFP_HIGH"),
+            (Gfp::IO, "__GFP_IO"),
+            (Gfp::FS, "__GFP_FS"),
+            (Gfp::ZERO, "__GFP_ZERO"),
+            (Gfp::DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"),
+            (Gfp::KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
+            (Gfp::WRITE, "__GFP_WRITE"),
+            (Gfp::NOWARN, "__GFP_NOWARN"),
+            (Gfp::RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL"),
+            (Gfp::NOFAIL, "__GFP_NOFAIL"),
+            (Gfp::NORETRY, "__GFP_NORETRY"),
+            (Gfp::COMP, "__GFP_COMP"),
+            (Gfp::HARDWALL, "__GFP_HARDWALL"),
+            (Gfp::THISNODE, "__GFP_THISNODE"),
+            (Gfp::ACCOUNT, "__GFP_ACCOUNT"),
+        ];
+        let mut left = self.0;
+        let mut parts = Vec::new();
+        for (g, n) in composites {
+            if left & g.0 == g.0 {
+                parts.push(n);
+                left &= !g.0;
+                break;
+            }
+        }
+        for (g, n) in singles {
+            if left & g.0 != 0 {
+                parts.push(n);
+                left &= !g.0;
+            }
+        }
+        if parts.is_empty() {
+            return f.write_str("0");
+        }
+        f.write_str(&parts.join("|"))
+    }
+}
+
+/// One step of a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Lock {
+        class: LockClass,
+        mode: Mode,
+    },
+    Unlock {
+        class: LockClass,
+    },
+    /// A point where the path may sleep (`might_sleep()`, `cond_resched()`,
+    /// a blocking allocation's `might_alloc()`).
+    MightSleep {
+        site: &'static str,
+    },
+    /// A page allocation: its flags, order, node and whether it succeeded.
+    Alloc {
+        site: &'static str,
+        gfp: Gfp,
+        order: u32,
+        node: u32,
+        ok: bool,
+    },
+}
+
+/// The record of one path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Path {
+    /// The kernel function the path models (`set_max_huge_pages`).
+    pub name: &'static str,
+    /// The simulated tick it ran at.
+    pub tick: u64,
+    pub events: Vec<Event>,
+    /// Locks held now, innermost last.
+    held: Vec<LockClass>,
+    /// Allocations made (counted, not recorded, past the record's cap).
+    pub allocs: u64,
+    /// Events past `MAX_EVENTS` that were counted but not kept.
+    pub dropped: u64,
+}
+
+/// Steps kept per path: a pool resize of 500,000 pages makes millions of
+/// allocations; the record keeps the first steps whole and counts the rest.
+pub const MAX_EVENTS: usize = 4096;
+
+impl Path {
+    pub fn new(name: &'static str, tick: u64) -> Path {
+        Path {
+            name,
+            tick,
+            events: Vec::new(),
+            held: Vec::new(),
+            allocs: 0,
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, e: Event) {
+        if self.events.len() < MAX_EVENTS {
+            self.events.push(e);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub fn lock(&mut self, class: LockClass, mode: Mode) {
+        if !class.is_spin() {
+            // Taking a sleeping lock may sleep.
+            self.might_sleep(class.name());
+        }
+        self.held.push(class);
+        self.push(Event::Lock { class, mode });
+    }
+
+    pub fn unlock(&mut self, class: LockClass) {
+        if let Some(i) = self.held.iter().rposition(|&c| c == class) {
+            self.held.remove(i);
+        }
+        self.push(Event::Unlock { class });
+    }
+
+    pub fn might_sleep(&mut self, site: &'static str) {
+        self.push(Event::MightSleep { site });
+    }
+
+    /// Records an allocation (and, for a blocking mask, its
+    /// `might_alloc()` sleep point first).
+    pub fn alloc(&mut self, site: &'static str, gfp: Gfp, order: u32, node: u32, ok: bool) {
+        if gfp.allows_blocking() {
+            self.might_sleep(site);
+        }
+        self.allocs += 1;
+        self.push(Event::Alloc {
+            site,
+            gfp,
+            order,
+            node,
+            ok,
+        });
+    }
+
+    /// The locks held now, outermost first.
+    pub fn held(&self) -> &[LockClass] {
+        &self.held
+    }
+
+    /// The record in lines, for `/sys/kernel/debug/numasim/paths`.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "path {} at tick {}: {} steps, {} allocations{}\n",
+            self.name,
+            self.tick,
+            self.events.len() as u64 + self.dropped,
+            self.allocs,
+            if self.dropped > 0 {
+                format!(
+                    " ({} steps past the first {MAX_EVENTS} not kept)",
+                    self.dropped
+                )
+            } else {
+                String::new()
+            }
+        );
+        let mut depth = 0usize;
+        for e in &self.events {
+            if matches!(e, Event::Unlock { .. }) {
+                depth = depth.saturating_sub(1);
+            }
+            let pad = "  ".repeat(depth + 1);
+            s += &match e {
+                Event::Lock { class, mode } => format!("{pad}lock {} ({mode:?})\n", class.name()),
+                Event::Unlock { class } => format!("{pad}unlock {}\n", class.name()),
+                Event::MightSleep { site } => format!("{pad}might_sleep {site}\n"),
+                Event::Alloc {
+                    site,
+                    gfp,
+                    order,
+                    node,
+                    ok,
+                } => format!(
+                    "{pad}alloc {site} order {order} node {node} gfp {gfp}: {}\n",
+                    if *ok { "ok" } else { "failed" }
+                ),
+            };
+            if matches!(e, Event::Lock { .. }) {
+                depth += 1;
+            }
+        }
+        s
+    }
+}
+
+/// The newest paths a machine ran.
+#[derive(Clone, Debug, Default)]
+pub struct PathLog {
+    pub paths: VecDeque<Path>,
+}
+
+/// Paths kept.
+pub const PATH_LOG: usize = 64;
+
+impl PathLog {
+    pub fn push(&mut self, p: Path) {
+        if self.paths.len() == PATH_LOG {
+            self.paths.pop_front();
+        }
+        self.paths.push_back(p);
+    }
+    pub fn last(&self) -> Option<&Path> {
+        self.paths.back()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gfp_masks_print_as_the_kernel_names_them() {
+        assert_eq!(Gfp::KERNEL.to_string(), "GFP_KERNEL");
+        assert_eq!(
+            Gfp::KERNEL
+                .with(Gfp::NORETRY)
+                .with(Gfp::THISNODE)
+                .to_string(),
+            "GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE"
+        );
+        assert_eq!(Gfp::HIGHUSER_MOVABLE.to_string(), "GFP_HIGHUSER_MOVABLE");
+        assert_eq!(Gfp::ATOMIC.to_string(), "GFP_ATOMIC");
+        assert!(!Gfp::ATOMIC.allows_blocking());
+        assert!(Gfp::KERNEL.allows_blocking());
+    }
+
+    #[test]
+    fn held_locks_follow_lock_and_unlock() {
+        let mut p = Path::new("t", 3);
+        p.lock(LockClass::HugetlbResizeLock, Mode::Mutex);
+        p.lock(LockClass::HugetlbLock, Mode::Spin);
+        assert_eq!(
+            p.held(),
+            &[LockClass::HugetlbResizeLock, LockClass::HugetlbLock]
+        );
+        p.unlock(LockClass::HugetlbLock);
+        p.alloc("x", Gfp::KERNEL, 0, 0, true);
+        assert_eq!(p.held(), &[LockClass::HugetlbResizeLock]);
+        // The mutex's own sleep point, then the allocation's.
+        assert_eq!(
+            p.events
+                .iter()
+                .filter(|e| matches!(e, Event::MightSleep { .. }))
+                .count(),
+            2
+        );
+    }
+}
