@@ -6,11 +6,11 @@
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use numasim::ui::{BackendPref, Dashboard, Session, Source};
+use numasim::ui::{BackendChoice, Dashboard, Session, Source};
 
 mod common;
 
-fn dashboard(pref: BackendPref, gpu: Option<numasim::engine::gpu::GpuContext>) -> Dashboard {
+fn dashboard(pref: BackendChoice, gpu: Option<numasim::engine::gpu::GpuContext>) -> Dashboard {
     let s = Session::new(Source::Preset("small".into()), None, pref, gpu).unwrap();
     let mut d = Dashboard::new(s, None);
     d.session.running = false;
@@ -36,7 +36,7 @@ fn harness(d: Dashboard) -> Harness<'static, Dashboard> {
 
 #[test]
 fn step_runs_one_tick_and_run_pause_toggle_the_simulation() {
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.run_steps(2);
     assert_eq!(h.state().session.machine.tick, 0);
     h.get_by_label("Step").click();
@@ -63,7 +63,7 @@ fn step_runs_one_tick_and_run_pause_toggle_the_simulation() {
 
 #[test]
 fn ticks_per_frame_caps_what_one_frame_runs() {
-    let mut d = dashboard(BackendPref::Cpu, None);
+    let mut d = dashboard(BackendChoice::Cpu, None);
     d.session.ticks_per_frame = 3;
     d.session.running = true;
     let mut h = harness(d);
@@ -82,7 +82,7 @@ fn ticks_per_frame_caps_what_one_frame_runs() {
 
 #[test]
 fn console_commands_print_kernel_formats() {
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.get_by_label("Console").click();
     h.run_steps(2);
     h.get_by_label("cat /proc/meminfo").click();
@@ -121,7 +121,7 @@ fn a_bad_scenario_file_opens_the_error_panel_and_keeps_the_machine() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.toml");
     std::fs::write(&path, "name = \"bad\"\n[[nodes]]\nmemory_mib = \"lots\"\n").unwrap();
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.get_by_label("Step").click();
     h.run_steps(2);
     h.state_mut().open_path = path.display().to_string();
@@ -155,7 +155,7 @@ fn a_bad_scenario_file_opens_the_error_panel_and_keeps_the_machine() {
 
 #[test]
 fn reset_boots_again_with_the_seed_and_the_picker_changes_scenario() {
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.get_by_label("Step").click();
     h.run_steps(2);
     h.state_mut().seed = 11;
@@ -174,7 +174,7 @@ fn reset_boots_again_with_the_seed_and_the_picker_changes_scenario() {
 
 #[test]
 fn knobs_are_proc_writes_with_the_kernels_errors() {
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.get_by_label("Tunables").click();
     h.run_steps(2);
     assert!(h.query_by_label("/proc/sys/vm/min_free_kbytes").is_some());
@@ -201,7 +201,7 @@ fn knobs_are_proc_writes_with_the_kernels_errors() {
 
 #[test]
 fn hovering_the_frame_map_names_the_frame() {
-    let mut h = harness(dashboard(BackendPref::Cpu, None));
+    let mut h = harness(dashboard(BackendChoice::Cpu, None));
     h.ctx
         .global_style_mut(|s| s.interaction.tooltip_delay = 0.0);
     h.run_steps(3);
@@ -220,11 +220,11 @@ fn hovering_the_frame_map_names_the_frame() {
 #[test]
 fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
     let Some(ctx) = common::gpu() else { return };
-    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    let mut d = dashboard(BackendChoice::Gpu, Some(ctx));
     assert!(d.session.is_gpu());
     d.session.running = true;
     d.session.stop_at = Some(6);
-    d.session.checkpoint_every = std::time::Duration::ZERO;
+    d.session.run.every_wall = Some(std::time::Duration::ZERO);
     let mut h = harness(d);
     for _ in 0..200 {
         h.run_steps(1);
@@ -258,12 +258,12 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
         notice.contains("continues on the CPU reference"),
         "{notice}"
     );
-    // From a checkpoint taken while running (downloaded beside the
-    // batches, never waited for), not from boot.
+    // Replayed from a checkpoint taken while running (downloaded beside
+    // the batches, never waited for), not from boot.
     let from: u64 = notice
-        .split("from tick ")
+        .split("snapshot of tick ")
         .nth(1)
-        .and_then(|t| t.split(',').next())
+        .and_then(|t| t.split(' ').next())
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("no tick in: {notice}"));
     assert!((1..=6).contains(&from), "resumed from tick {from}");
@@ -278,7 +278,7 @@ fn a_lost_gpu_hands_the_run_to_the_cpu_reference() {
 #[test]
 fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     let Some(ctx) = common::gpu() else { return };
-    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    let mut d = dashboard(BackendChoice::Gpu, Some(ctx));
     // Allow more ticks per frame than the ring holds samples (4 x 16).
     d.session.ticks_per_frame = 100;
     d.session.running = true;
@@ -351,9 +351,9 @@ fn a_run_to_a_tick_ends_with_the_native_digest_on_both_backends() {
     let mut cpu = small_on_cpu_at(25);
     let want = cpu.digest().unwrap();
     let gpu = common::gpu();
-    let mut prefs = vec![(BackendPref::Cpu, None)];
+    let mut prefs = vec![(BackendChoice::Cpu, None)];
     if let Some(c) = gpu {
-        prefs.push((BackendPref::Gpu, Some(c)));
+        prefs.push((BackendChoice::Gpu, Some(c)));
     }
     for (pref, ctx) in prefs {
         let mut d = dashboard(pref, ctx);
@@ -381,7 +381,7 @@ fn a_run_to_a_tick_ends_with_the_native_digest_on_both_backends() {
 #[test]
 fn switching_off_the_gpu_waits_for_its_state_and_carries_it_over() {
     let Some(ctx) = common::gpu() else { return };
-    let mut d = dashboard(BackendPref::Gpu, Some(ctx));
+    let mut d = dashboard(BackendChoice::Gpu, Some(ctx));
     d.session.running = true;
     d.session.stop_at = Some(30);
     let mut h = harness(d);
@@ -389,7 +389,7 @@ fn switching_off_the_gpu_waits_for_its_state_and_carries_it_over() {
     // Queued behind a running batch: nothing blocks, the switch lands
     // once the state has come down.
     h.state_mut().session.exec("tick 10");
-    h.state_mut().session.set_backend(BackendPref::Cpu);
+    h.state_mut().session.set_backend(BackendChoice::Cpu);
     assert!(
         h.state_mut().session.is_gpu(),
         "switched before the batch ended"
@@ -410,7 +410,7 @@ fn hugetlb_panel_shows_the_pools_and_writes_the_knobs() {
     let s = Session::new(
         Source::Preset("hugetlb-migrate".into()),
         None,
-        BackendPref::Cpu,
+        BackendChoice::Cpu,
         None,
     )
     .unwrap();
@@ -448,7 +448,13 @@ fn hugetlb_panel_shows_the_pools_and_writes_the_knobs() {
 /// one the dashboard shows under that title.
 #[test]
 fn tab_index_names_the_tab_shown() {
-    let s = Session::new(Source::Preset("small".into()), None, BackendPref::Cpu, None).unwrap();
+    let s = Session::new(
+        Source::Preset("small".into()),
+        None,
+        BackendChoice::Cpu,
+        None,
+    )
+    .unwrap();
     let d = Dashboard::new(s, None);
     for (i, t) in d.tabs.iter().enumerate() {
         assert_eq!(numasim::ui::tab_index(t.title()), Ok(i));

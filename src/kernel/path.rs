@@ -98,6 +98,7 @@ pub enum Mode {
 pub struct Gfp(pub u32);
 
 impl Gfp {
+    pub const HIGHMEM: Gfp = Gfp(1 << 1);
     pub const DMA32: Gfp = Gfp(1 << 2);
     pub const MOVABLE: Gfp = Gfp(1 << 3);
     pub const HIGH: Gfp = Gfp(1 << 5);
@@ -121,7 +122,7 @@ impl Gfp {
     pub const ATOMIC: Gfp = Gfp(Self::HIGH.0 | Self::KSWAPD_RECLAIM.0);
     pub const NOWAIT: Gfp = Gfp(Self::KSWAPD_RECLAIM.0);
     pub const USER: Gfp = Gfp(Self::KERNEL.0 | Self::HARDWALL.0);
-    pub const HIGHUSER_MOVABLE: Gfp = Gfp(Self::USER.0 | Self::MOVABLE.0);
+    pub const HIGHUSER_MOVABLE: Gfp = Gfp(Self::USER.0 | Self::HIGHMEM.0 | Self::MOVABLE.0);
     /// `GFP_PGTABLE_KERNEL`.
     pub const PGTABLE_KERNEL: Gfp = Gfp(Self::KERNEL.0 | Self::ZERO.0);
 
@@ -148,24 +149,27 @@ impl std::fmt::Display for Gfp {
             (Gfp::ATOMIC, "GFP_ATOMIC"),
             (Gfp::NOWAIT, "GFP_NOWAIT"),
         ];
+        // In __def_gfpflag_names order (include/trace/events/mmflags.h).
         let singles = [
-            (Gfp::DMA32, "__GFP_DMA32"),
-            (Gfp::MOVABLE, "__GFP_MOVABLE"),
+            (Gfp::HIGHMEM, "__GFP_HIGHMEM"),
+            (Gfp::DMA32, "GFP_DMA32"),
             (Gfp::HIGH, "__GFP_HIGH"),
             (Gfp::IO, "__GFP_IO"),
             (Gfp::FS, "__GFP_FS"),
-            (Gfp::ZERO, "__GFP_ZERO"),
-            (Gfp::DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"),
-            (Gfp::KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
-            (Gfp::WRITE, "__GFP_WRITE"),
             (Gfp::NOWARN, "__GFP_NOWARN"),
             (Gfp::RETRY_MAYFAIL, "__GFP_RETRY_MAYFAIL"),
             (Gfp::NOFAIL, "__GFP_NOFAIL"),
             (Gfp::NORETRY, "__GFP_NORETRY"),
             (Gfp::COMP, "__GFP_COMP"),
+            (Gfp::ZERO, "__GFP_ZERO"),
             (Gfp::HARDWALL, "__GFP_HARDWALL"),
             (Gfp::THISNODE, "__GFP_THISNODE"),
+            (Gfp::MOVABLE, "__GFP_MOVABLE"),
             (Gfp::ACCOUNT, "__GFP_ACCOUNT"),
+            (Gfp::WRITE, "__GFP_WRITE"),
+            (Gfp::RECLAIM, "__GFP_RECLAIM"),
+            (Gfp::DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"),
+            (Gfp::KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
         ];
         let mut left = self.0;
         let mut parts = Vec::new();
@@ -177,7 +181,7 @@ impl std::fmt::Display for Gfp {
             }
         }
         for (g, n) in singles {
-            if left & g.0 != 0 {
+            if left & g.0 == g.0 {
                 parts.push(n);
                 left &= !g.0;
             }
@@ -274,12 +278,16 @@ impl Path {
         self.push(Event::MightSleep { site });
     }
 
-    /// Records an allocation (and, for a blocking mask, its
-    /// `might_alloc()` sleep point first).
-    pub fn alloc(&mut self, site: &'static str, gfp: Gfp, order: u32, node: u32, ok: bool) {
+    /// `might_alloc()` at an allocation's entry: a blocking mask may
+    /// sleep (before any lock the allocator takes).
+    pub fn might_alloc(&mut self, site: &'static str, gfp: Gfp) {
         if gfp.allows_blocking() {
             self.might_sleep(site);
         }
+    }
+
+    /// Records an allocation's outcome.
+    pub fn alloc(&mut self, site: &'static str, gfp: Gfp, order: u32, node: u32, ok: bool) {
         self.allocs += 1;
         self.push(Event::Alloc {
             site,
@@ -377,6 +385,14 @@ mod tests {
             "GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE"
         );
         assert_eq!(Gfp::HIGHUSER_MOVABLE.to_string(), "GFP_HIGHUSER_MOVABLE");
+        // The migration target's mask: GFP_USER, not GFP_HIGHUSER_MOVABLE.
+        assert_eq!(
+            Gfp::USER
+                .with(Gfp::MOVABLE)
+                .with(Gfp::RETRY_MAYFAIL)
+                .to_string(),
+            "GFP_USER|__GFP_RETRY_MAYFAIL|__GFP_MOVABLE"
+        );
         assert_eq!(Gfp::ATOMIC.to_string(), "GFP_ATOMIC");
         assert!(!Gfp::ATOMIC.allows_blocking());
         assert!(Gfp::KERNEL.allows_blocking());
@@ -392,6 +408,7 @@ mod tests {
             &[LockClass::HugetlbResizeLock, LockClass::HugetlbLock]
         );
         p.unlock(LockClass::HugetlbLock);
+        p.might_alloc("x", Gfp::KERNEL);
         p.alloc("x", Gfp::KERNEL, 0, 0, true);
         assert_eq!(p.held(), &[LockClass::HugetlbResizeLock]);
         // The mutex's own sleep point, then the allocation's.

@@ -60,6 +60,7 @@ pub fn list_files(m: &Machine) -> Vec<String> {
         "/sys/kernel/debug/extfrag/unusable_index",
         "/sys/kernel/debug/numasim/tasks",
         "/sys/kernel/debug/numasim/stats",
+        "/sys/kernel/debug/numasim/paths",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -99,6 +100,25 @@ pub fn list_dir(m: &Machine, dir: &str) -> Result<Vec<String>, FsError> {
     }
     Ok(out)
 }
+
+/// The newest kernel paths the machine ran, oldest first, each with its
+/// steps: locks taken and dropped, sleep points, allocations and their GFP
+/// flags (`kernel::path`).
+fn paths_file(m: &Machine) -> String {
+    let n = m.paths.paths.len();
+    let mut s = format!(
+        "# the newest {} of {} kernel paths kept (oldest first)\n",
+        n.min(PATHS_SHOWN),
+        n
+    );
+    for p in m.paths.paths.iter().skip(n.saturating_sub(PATHS_SHOWN)) {
+        s += &p.describe();
+    }
+    s
+}
+
+/// Paths `/sys/kernel/debug/numasim/paths` prints.
+const PATHS_SHOWN: usize = 8;
 
 /// `cat PATH`.
 pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
@@ -198,6 +218,7 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
         ),
         "/sys/kernel/debug/numasim/tasks" => tasks_table(m),
         "/sys/kernel/debug/numasim/stats" => model_stats(m),
+        "/sys/kernel/debug/numasim/paths" => paths_file(m),
         _ => {
             return Err(match list_dir(m, path) {
                 Ok(_) => fs_err(path, Errno::EISDIR, ""),

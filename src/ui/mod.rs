@@ -17,7 +17,7 @@ pub mod plots;
 pub mod session;
 pub mod theme;
 
-pub use session::{BackendPref, Session, Source};
+pub use session::{BackendChoice, Session, Source};
 
 /// A tab below the frame map.
 pub trait Panel {
@@ -414,7 +414,7 @@ impl Dashboard {
                 .response
                 .labelled_by(l.id);
             if choice != is_gpu {
-                s.set_backend(if choice { BackendPref::Gpu } else { BackendPref::Cpu });
+                s.set_backend(if choice { BackendChoice::Gpu } else { BackendChoice::Cpu });
             }
         });
         if let Some(n) = &self.session.notice {

@@ -1,14 +1,14 @@
 //! The native window (eframe on wgpu). The simulation's GPU backend runs
 //! on eframe's own device, so the frame map texture never leaves the GPU.
 
-use super::{BackendPref, Dashboard, ScreenshotJob, Session, Source};
+use super::{BackendChoice, Dashboard, ScreenshotJob, Session, Source};
 use crate::engine::gpu::GpuContext;
 use std::sync::Arc;
 
 pub struct GuiOptions {
     pub source: Source,
     pub seed: Option<u64>,
-    pub backend: BackendPref,
+    pub backend: BackendChoice,
     /// Write a screenshot to this file once `after_ticks` have run, then exit.
     pub screenshot: Option<(std::path::PathBuf, u64)>,
     /// Window size in points.

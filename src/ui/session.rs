@@ -6,26 +6,18 @@
 
 use crate::engine::cpu::CpuBackend;
 use crate::engine::gpu::{GpuBackend, GpuContext};
+use crate::engine::open::auto_uses_gpu;
 use crate::engine::types::*;
+pub use crate::engine::BackendChoice;
 use crate::engine::{Backend, StatsSample};
-use crate::kernel::Machine;
+use crate::kernel::run::RunLoop;
+use crate::kernel::{Machine, MachineError};
 use crate::model::frame::{MIGRATE_TYPES, NR_PAGE_ORDERS};
 use crate::model::scenario::{preset_names, Scenario};
 use crate::model::workload::CLASSES;
 use crate::procfs::shell;
 use std::collections::VecDeque;
 use web_time::{Duration, Instant};
-
-/// Which backend the dashboard runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendPref {
-    Cpu,
-    Gpu,
-    /// A hardware GPU if the dashboard's device is one, else the CPU
-    /// reference (on a software adapter such as lavapipe the CPU reference
-    /// is tens of times faster, see BENCHMARKS.md).
-    Auto,
-}
 
 /// Where the scenario came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,7 +120,7 @@ enum Pending {
     /// A console line.
     Line(String),
     /// A backend switch (it carries the whole state over).
-    Switch(BackendPref),
+    Switch(BackendChoice),
     /// The state digest of the current tick.
     Digest,
 }
@@ -192,7 +184,7 @@ pub struct Session {
     pub source: Source,
     /// Why this backend (shown in the status bar's tooltip).
     pub backend_note: String,
-    pub backend_pref: BackendPref,
+    pub backend_pref: BackendChoice,
     /// A device the GPU backend can run on: the dashboard's own (eframe's),
     /// so the frame map is drawn from the simulation's buffers in place.
     pub gpu: Option<GpuContext>,
@@ -232,20 +224,16 @@ pub struct Session {
     /// Frame time with one-tick batches (a running average): what drawing
     /// the window costs on this device when the simulation costs least.
     base_frame_dt: Option<Duration>,
-    /// When the GPU backend's state was last downloaded whole (the
-    /// snapshot a device loss resumes from), and what that cost.
-    last_checkpoint: Option<(Instant, Duration)>,
-    /// A checkpoint download in flight, and when it began.
-    checkpointing: Option<Instant>,
-    /// Least time between two checkpoints.
-    pub checkpoint_every: Duration,
+    /// Checkpoints and recovery: the same policy as `numasim run`
+    /// (`kernel::run`), with checkpoints every 10 s of wall time or more.
+    pub run: RunLoop,
 }
 
 impl Session {
     pub fn new(
         source: Source,
         seed: Option<u64>,
-        pref: BackendPref,
+        pref: BackendChoice,
         gpu: Option<GpuContext>,
     ) -> Result<Session, String> {
         let scenario = source.load()?;
@@ -277,9 +265,7 @@ impl Session {
             last_frame: None,
             frame_dt: Duration::ZERO,
             base_frame_dt: None,
-            last_checkpoint: None,
-            checkpointing: None,
-            checkpoint_every: Duration::from_secs(10),
+            run: RunLoop::every_wall(Duration::from_secs(10)),
         };
         s.collect();
         s.run_setup();
@@ -358,8 +344,7 @@ impl Session {
         self.in_flight = None;
         self.gpu_batch = 1;
         self.base_frame_dt = None;
-        self.last_checkpoint = None;
-        self.checkpointing = None;
+        self.run.reset(self.machine.tick);
         self.pending.clear();
         self.digest = None;
         self.collect();
@@ -370,7 +355,7 @@ impl Session {
     ///
     /// From the GPU the state must come down first: the switch waits in
     /// the queue for a download that never blocks the window.
-    pub fn set_backend(&mut self, pref: BackendPref) {
+    pub fn set_backend(&mut self, pref: BackendChoice) {
         if self.is_gpu() {
             self.pending.push_back(Pending::Switch(pref));
             self.drain_pending();
@@ -379,11 +364,11 @@ impl Session {
         }
     }
 
-    fn switch_now(&mut self, pref: BackendPref) {
+    fn switch_now(&mut self, pref: BackendChoice) {
         let want_gpu = match pref {
-            BackendPref::Cpu => false,
-            BackendPref::Gpu => true,
-            BackendPref::Auto => self.gpu.as_ref().is_some_and(auto_uses_gpu),
+            BackendChoice::Cpu => false,
+            BackendChoice::Gpu => true,
+            BackendChoice::Auto => self.gpu.as_ref().is_some_and(auto_uses_gpu),
         };
         if self.sync_counters().is_err() {
             return;
@@ -418,8 +403,7 @@ impl Session {
                 self.backend_pref = pref;
                 self.backend_note = note;
                 self.sampled_tick = self.machine.tick;
-                self.last_checkpoint = None;
-                self.checkpointing = None;
+                self.run.reset(self.machine.tick);
             }
             Err(e) => {
                 self.error = Some(ErrorPanel {
@@ -436,7 +420,7 @@ impl Session {
     fn sync_counters(&mut self) -> Result<(), ()> {
         self.in_flight = None;
         if let Err(e) = self.machine.fold_stats() {
-            self.device_failed(e.to_string());
+            self.device_failed(e);
             return Err(());
         }
         self.sampled_tick = self.machine.tick;
@@ -519,7 +503,7 @@ impl Session {
                         self.log(line, Ok(String::new()));
                         if n > 0 {
                             if let Err(e) = self.machine.submit(n) {
-                                self.device_failed(e.to_string());
+                                self.device_failed(e);
                                 return;
                             }
                             self.in_flight = Some((n, 0));
@@ -542,7 +526,7 @@ impl Session {
             match sync {
                 None => return,
                 Some(Err(e)) => {
-                    self.device_failed(e.to_string());
+                    self.device_failed(e.into());
                     return;
                 }
                 Some(Ok(())) => {
@@ -724,49 +708,21 @@ impl Session {
             .clamp(1, self.ticks_per_frame.max(1) as u64)
             .min(limit);
         if let Err(e) = self.machine.submit(k) {
-            self.device_failed(e.to_string());
+            self.device_failed(e);
             return;
         }
         self.effective_ticks_per_frame = k as u32;
         self.in_flight = Some((k, 0));
     }
 
-    /// Keeps the snapshot a device loss would resume from recent: a full
-    /// download, every `checkpoint_every` (10 s) or 50 times its own cost,
-    /// whichever is longer, so it never takes more than 2% of the time.
-    /// The download runs beside the batches and never blocks the window;
-    /// the host copy is replaced only when all of it has arrived. (At boot
-    /// the booted state is the snapshot.)
+    /// Keeps the snapshot a device loss would replay from recent: a full
+    /// download, every 10 s or 50 times its own cost, whichever is longer
+    /// (`RunLoop::poll_checkpoint`), beside the batches, never blocking
+    /// the window.
     fn maybe_checkpoint(&mut self) {
-        let Some(g) = self.machine.backend_mut().as_gpu() else {
-            return;
-        };
-        if let Some(t0) = self.checkpointing {
-            if g.downloading() {
-                if let Some(Err(e)) = g.poll_download() {
-                    self.checkpointing = None;
-                    self.device_failed(e.to_string());
-                    return;
-                }
-            }
-            if !g.downloading() {
-                self.checkpointing = None;
-                self.last_checkpoint = Some((Instant::now(), t0.elapsed()));
-            }
-            return;
+        if let Err(e) = self.run.poll_checkpoint(&mut self.machine) {
+            self.device_failed(e);
         }
-        let (t, cost) = *self
-            .last_checkpoint
-            .get_or_insert((Instant::now(), Duration::ZERO));
-        let due = t.elapsed() >= (cost * 50).max(self.checkpoint_every);
-        if !due {
-            return;
-        }
-        if let Err(e) = g.begin_download() {
-            self.device_failed(e.to_string());
-            return;
-        }
-        self.checkpointing = Some(Instant::now());
     }
 
     fn fail_run(&mut self, msg: String) {
@@ -777,24 +733,28 @@ impl Session {
         });
     }
 
-    /// The GPU failed (device lost): continue on the CPU reference from
-    /// the last consistent snapshot, and say so.
-    fn device_failed(&mut self, msg: String) {
+    /// The GPU failed: a lost device hands the run to the CPU reference,
+    /// replayed from the last snapshot to the current tick (`RunLoop`), and
+    /// says so; anything else (a validation error: a bug) stops the run.
+    fn device_failed(&mut self, e: MachineError) {
         self.in_flight = None;
         self.gpu_batch = 1;
-        match self.machine.recover_on_cpu() {
-            Ok(tick) => {
-                self.notice = Some(format!(
-                    "The GPU failed ({msg}); the run continues on the CPU reference from tick {tick}, its last consistent snapshot."
-                ));
-                self.backend_pref = BackendPref::Cpu;
+        match self.run.on_error(&mut self.machine, e) {
+            Ok(event) => {
+                let tick = self.machine.tick;
+                let mut notice = event.to_string();
+                if let Some(c) = notice.get_mut(..1) {
+                    c.make_ascii_uppercase();
+                }
+                self.notice = Some(format!("{notice}."));
+                self.backend_pref = BackendChoice::Cpu;
                 self.backend_note = "the CPU reference (after a GPU failure)".into();
                 self.sampled_tick = tick;
                 self.latest = None;
                 self.history.points.retain(|p| p.tick <= tick);
                 self.collect();
             }
-            Err(e) => self.fail_run(format!("{msg}; recovery failed: {e}")),
+            Err(e) => self.fail_run(e.to_string()),
         }
     }
 
@@ -851,20 +811,6 @@ impl Session {
     }
 }
 
-/// Whether `Auto` runs on this device. Natively: a hardware GPU (on a
-/// software Vulkan device the CPU reference is tens of times faster). In
-/// the browser: any WebGPU adapter, since the CPU reference there has one
-/// thread; a WebGL2 context (no compute shaders) only draws the window.
-fn auto_uses_gpu(c: &GpuContext) -> bool {
-    if cfg!(target_arch = "wasm32") {
-        return c.info.backend == wgpu::Backend::BrowserWebGpu;
-    }
-    matches!(
-        c.info.device_type,
-        wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu
-    )
-}
-
 /// The most frames a scenario may have in the browser build: wasm32 has
 /// at most 4 GiB of memory, and the host copy of the state (8 bytes a
 /// frame) exists twice while a GPU download lands.
@@ -886,46 +832,48 @@ fn check_fits(scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-/// Boots `scenario` on the preferred backend; returns the machine and a
+/// Boots `scenario` on the preferred backend (`engine::open`, its one
+/// `auto` rule, on the dashboard's own device); returns the machine and a
 /// note saying which backend and why.
 fn boot(
     scenario: Scenario,
     seed: Option<u64>,
-    pref: BackendPref,
+    pref: BackendChoice,
     gpu: Option<&GpuContext>,
 ) -> Result<(Machine, String), String> {
     check_fits(&scenario)?;
-    let seed = seed.unwrap_or(scenario.seed);
     let want_gpu = match pref {
-        BackendPref::Cpu => false,
-        BackendPref::Gpu => true,
-        BackendPref::Auto => gpu.is_some_and(auto_uses_gpu),
+        BackendChoice::Cpu => false,
+        BackendChoice::Gpu => true,
+        BackendChoice::Auto => gpu.is_some_and(auto_uses_gpu),
     };
-    if want_gpu {
-        let ctx = match gpu {
-            Some(c) => c.clone(),
-            None => crate::engine::gpu::device::open().map_err(|e| e.to_string())?,
+    if pref == BackendChoice::Auto && !want_gpu {
+        // Without a hardware device of its own the dashboard does not open
+        // another one (a software one is slower than the CPU reference).
+        let why = match gpu {
+            Some(c) => format!(
+                "the CPU reference: the display's adapter, {}, is a software one, slower than the CPU reference",
+                c.describe()
+            ),
+            None => "the CPU reference: no GPU adapter".to_string(),
         };
-        let note = format!("GPU: {}", ctx.describe());
-        let bufs = crate::kernel::boot::boot_buffers(&scenario, seed);
-        match GpuBackend::new(ctx, bufs) {
-            Ok(b) => {
-                let m = Machine::with_backend(scenario, seed, Box::new(b))
-                    .map_err(|e| e.to_string())?;
-                return Ok((m, note));
-            }
-            Err(e) if pref == BackendPref::Gpu => return Err(e.to_string()),
-            Err(_) => {}
-        }
+        let m = Machine::boot(scenario, seed).map_err(|e| e.to_string())?;
+        return Ok((m, why));
     }
-    let why = match (pref, gpu) {
-        (BackendPref::Cpu, _) => "the CPU reference (chosen)".to_string(),
-        (_, Some(c)) => format!(
-            "the CPU reference: the display's adapter, {}, is a software one, slower than the CPU reference",
-            c.describe()
-        ),
-        (_, None) => "the CPU reference: no GPU adapter".to_string(),
+    let choice = if want_gpu {
+        BackendChoice::Gpu
+    } else {
+        BackendChoice::Cpu
     };
-    let m = Machine::boot(scenario, Some(seed)).map_err(|e| e.to_string())?;
-    Ok((m, why))
+    match Machine::boot_on_device(scenario.clone(), seed, choice, gpu.cloned()) {
+        Ok(x) => Ok(x),
+        Err(e) if pref == BackendChoice::Auto => {
+            let m = Machine::boot(scenario, seed).map_err(|e| e.to_string())?;
+            Ok((
+                m,
+                format!("the CPU reference: the GPU backend could not start ({e})"),
+            ))
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }

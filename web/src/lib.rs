@@ -22,7 +22,7 @@
 
 use numasim::engine::gpu::GpuContext;
 use numasim::ui::session::ErrorPanel;
-use numasim::ui::{BackendPref, Dashboard, Session, Source};
+use numasim::ui::{BackendChoice, Dashboard, Session, Source};
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -77,7 +77,7 @@ struct Params {
     scenario: Option<String>,
     seed: Option<u64>,
     ticks: Option<u64>,
-    backend: BackendPref,
+    backend: BackendChoice,
     paused: bool,
 }
 
@@ -93,9 +93,9 @@ fn params(search: &str) -> Result<Params, String> {
             .transpose()
     };
     let backend = match q.get("backend").as_deref() {
-        None | Some("auto") => BackendPref::Auto,
-        Some("gpu") => BackendPref::Gpu,
-        Some("cpu") => BackendPref::Cpu,
+        None | Some("auto") => BackendChoice::Auto,
+        Some("gpu") => BackendChoice::Gpu,
+        Some("cpu") => BackendChoice::Cpu,
         Some(v) => {
             return Err(format!(
                 "URL parameter backend={v}: expected auto, gpu or cpu"
@@ -196,7 +196,7 @@ pub async fn start(canvas_id: String, no_webgpu: Option<String>) -> Result<(), J
                     Ok(s) => s,
                     Err(e) => {
                         error = Some(ErrorPanel::cannot_open(&name, e));
-                        Session::new(Source::Preset(default.into()), p.seed, BackendPref::Auto, gpu)?
+                        Session::new(Source::Preset(default.into()), p.seed, BackendChoice::Auto, gpu)?
                     }
                 };
                 if webgpu && software && p.scenario.is_none() {

@@ -5,26 +5,10 @@
 //! gives, at the cost of the chunks touched.
 
 use super::chunk::fold_chunks;
-use super::count::{count_chunk, write_chunk_counts, Words};
+use super::count::{count_chunk, write_chunk_counts};
 use crate::engine::state::CtlMut;
 use crate::engine::types::*;
 use crate::model::frame::*;
-
-/// Per-zone sums of the listed chunks' counts (zones are few).
-#[derive(Default)]
-struct ZoneSums(Vec<(u32, Words)>);
-
-impl ZoneSums {
-    fn add(mut self, o: ZoneSums) -> ZoneSums {
-        for (z, w) in o.0 {
-            match self.0.iter_mut().find(|(zz, _)| *zz == z) {
-                Some((_, a)) => *a = *a + w,
-                None => self.0.push((z, w)),
-            }
-        }
-        self
-    }
-}
 
 #[allow(clippy::too_many_arguments)]
 pub fn recount(
@@ -39,40 +23,45 @@ pub fn recount(
     let list = &chunk_list[..recount_params.nr_listed as usize];
     let cf = CHUNK_FRAMES as usize;
     let pb = PAGEBLOCKS_PER_CHUNK as usize;
-    let sums = fold_chunks(
-        0..list.len(),
-        (),
-        |i, ()| {
-            let c = list[i] as usize;
-            let wc = count_chunk(
-                &frames[c * cf..(c + 1) * cf],
-                &pageblocks[c * pb..(c + 1) * pb],
-            );
-            ZoneSums(vec![(chunk_zone[c], wc)])
-        },
-        ZoneSums::add,
-    );
-    for (z, w) in sums.0 {
+    let count = |c: usize| {
+        count_chunk(
+            &frames[c * cf..(c + 1) * cf],
+            &pageblocks[c * pb..(c + 1) * pb],
+        )
+    };
+    // The list is sorted by chunk and zones are runs of chunks: one sum
+    // per run of the list within a zone.
+    let mut i = 0;
+    while i < list.len() {
+        let z = chunk_zone[list[i] as usize];
+        let mut j = i + 1;
+        while j < list.len() && chunk_zone[list[j] as usize] == z {
+            j += 1;
+        }
+        let run = &list[i..j];
+        let sum = fold_chunks(
+            0..run.len(),
+            (),
+            |k, ()| count(run[k] as usize),
+            |a, b| a + b,
+        );
         let zs = ctl.zone_state[z as usize].words_mut();
-        for (i, v) in w.0.iter().enumerate() {
-            if zsw::counted(i) {
-                zs[i] = if recount_params.subtract != 0 {
-                    zs[i].wrapping_sub(*v)
+        for (w, v) in sum.0.iter().enumerate() {
+            if zsw::counted(w) {
+                zs[w] = if recount_params.subtract != 0 {
+                    zs[w].wrapping_sub(*v)
                 } else {
-                    zs[i].wrapping_add(*v)
+                    zs[w].wrapping_add(*v)
                 };
             }
         }
+        i = j;
     }
     if recount_params.subtract == 0 {
         for &c in list {
             let c = c as usize;
-            let wc = count_chunk(
-                &frames[c * cf..(c + 1) * cf],
-                &pageblocks[c * pb..(c + 1) * pb],
-            );
             write_chunk_counts(
-                &wc,
+                &count(c),
                 &mut chunk_counts[c * CHUNK_COUNT_WORDS..(c + 1) * CHUNK_COUNT_WORDS],
             );
         }

@@ -114,6 +114,7 @@ impl GpuBackend {
             });
         let staging = self.stage_rows(&[Sync::Small, Sync::Full, Sync::Frame], &mut enc);
         self.ctx.queue.submit([enc.finish()]);
+        self.full_downloads += 1;
         let (left, failed) = map_all(&staging);
         self.download = Some(PendingDownload {
             staging,

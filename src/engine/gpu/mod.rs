@@ -61,6 +61,15 @@ struct Step {
     groups: Option<(u32, u32)>,
 }
 
+/// What a submission records after the pending batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Step `i` of the tick.
+    Step(usize),
+    /// A dispatch no device accepts (a test hook).
+    InvalidDispatch,
+}
+
 /// A request batch waiting for the next submission.
 struct Pending {
     batch: Batch,
@@ -82,6 +91,8 @@ pub struct GpuBackend {
     /// The host changed configuration that must be uploaded.
     config_dirty: bool,
     pending: Option<Pending>,
+    /// The newest batch submitted (to trace a validation error to it).
+    last_batch: Option<Batch>,
     bufs: DevBufs,
     layout: shaders::FrameLayout,
     compiled: Vec<Compiled>,
@@ -98,6 +109,8 @@ pub struct GpuBackend {
     download: Option<download::PendingDownload>,
     /// Work was submitted after the download in flight began.
     submitted_since_download: bool,
+    /// Full downloads begun so far (what a control path must not cost).
+    full_downloads: u64,
 }
 
 /// The label of the pipeline, pass or buffer a wgpu message names
@@ -256,6 +269,7 @@ impl GpuBackend {
             journal: Vec::new(),
             config_dirty: false,
             pending: None,
+            last_batch: None,
             bufs: dev,
             layout,
             compiled,
@@ -266,6 +280,7 @@ impl GpuBackend {
             frame_map: None,
             download: None,
             submitted_since_download: false,
+            full_downloads: 0,
         };
         me.build_steps();
         me.check_error()?;
@@ -336,14 +351,11 @@ impl GpuBackend {
         self.config_dirty = false;
     }
 
-    /// Records pending configuration and requests, then `f`, into one
-    /// submission. `ticks`: whether `f` runs simulation work (the snapshot
-    /// stops being current).
-    fn submit(
-        &mut self,
-        ticks: bool,
-        f: impl FnOnce(&Self, &mut wgpu::CommandEncoder),
-    ) -> Result<(), EngineError> {
+    /// Records pending configuration and requests, then `work`, into one
+    /// submission. `ticks`: whether the work runs simulation phases (the
+    /// snapshot stops being current). A validation error is traced to the
+    /// step that caused it (`diagnose`).
+    fn submit(&mut self, ticks: bool, work: &[Work]) -> Result<(), EngineError> {
         self.check_error()?;
         self.upload_config();
         let mut enc = self
@@ -352,37 +364,124 @@ impl GpuBackend {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("numasim.submission"),
             });
-        if let Some(p) = self.pending.take() {
+        let batch = self.pending.take();
+        if let Some(p) = &batch {
             self.encode_batch(&mut enc, &p.batch);
+        }
+        for w in work {
+            self.encode_work(&mut enc, w);
+        }
+        self.ctx.queue.submit([enc.finish()]);
+        if let Some(p) = batch {
             if !p.mirrored {
                 self.journal.push(JournalEntry::Batch {
                     tick: self.device_tick,
-                    batch: p.batch,
+                    batch: p.batch.clone(),
                 });
             }
             self.small_fresh = false;
             self.ring_stale = true;
+            self.last_batch = Some(p.batch);
         }
-        f(self, &mut enc);
-        self.ctx.queue.submit([enc.finish()]);
         if ticks {
             self.fresh = false;
             self.small_fresh = false;
             self.submitted_since_download |= self.download.is_some();
         }
-        self.check_error()
+        match self.check_error() {
+            Err(EngineError::Validation { .. }) => Err(self.diagnose(work)),
+            r => r,
+        }
+    }
+
+    fn encode_work(&self, enc: &mut wgpu::CommandEncoder, w: &Work) {
+        match *w {
+            Work::Step(i) => self.encode_step(enc, i),
+            Work::InvalidDispatch => {
+                let s = &self.steps[0];
+                let c = self.compiled(s.phase.def().name);
+                let x = self.ctx.limits.max_compute_workgroups_per_dimension + 1;
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("numasim.injected_invalid_dispatch"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(c.pipeline(s.phase.order()));
+                pass.set_bind_group(0, &s.bind_group, &[]);
+                pass.dispatch_workgroups(x, 1, 1);
+            }
+        }
+    }
+
+    /// After a submission failed validation (the device executed none of
+    /// it): records each of its steps alone into an encoder of the step's
+    /// label, inside an error scope, without submitting, and names the
+    /// first one the device refuses (wgpu names only the encoder).
+    fn diagnose(&self, work: &[Work]) -> EngineError {
+        let original = lock(&self.error).clone();
+        let mut seen = Vec::new();
+        let mut items: Vec<(String, Option<&Work>)> = vec![("numasim.requests".into(), None)];
+        for w in work {
+            if seen.contains(w) {
+                continue;
+            }
+            seen.push(*w);
+            let label = match *w {
+                Work::Step(i) => format!("numasim.{}", self.steps[i].phase.name()),
+                Work::InvalidDispatch => "numasim.injected_invalid_dispatch".into(),
+            };
+            items.push((label, Some(w)));
+        }
+        for (label, w) in items {
+            let scope = self
+                .ctx
+                .device
+                .push_error_scope(wgpu::ErrorFilter::Validation);
+            let mut enc = self
+                .ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some(&label),
+                });
+            match w {
+                Some(w) => self.encode_work(&mut enc, w),
+                None => {
+                    if let Some(b) = &self.last_batch {
+                        self.encode_batch(&mut enc, b);
+                    }
+                }
+            }
+            drop(enc.finish());
+            if let Some(e) = pollster::block_on(scope.pop()) {
+                let named = EngineError::Validation {
+                    label,
+                    message: e.to_string(),
+                };
+                // Every later call reports the named error.
+                *lock(&self.error) = Some(named.clone());
+                return named;
+            }
+        }
+        original.unwrap_or_else(|| EngineError::Validation {
+            label: "numasim.submission".into(),
+            message: "validation failed".into(),
+        })
     }
 
     /// Applies pending configuration and requests now (no ticks).
     fn flush(&mut self) -> Result<(), EngineError> {
         if self.pending.is_some() || self.config_dirty {
-            self.submit(false, |_, _| {})?;
+            self.submit(false, &[])?;
         }
         Ok(())
     }
 
     pub fn context(&self) -> &GpuContext {
         &self.ctx
+    }
+
+    /// Full downloads of the state begun since the backend opened.
+    pub fn full_downloads(&self) -> u64 {
+        self.full_downloads
     }
 
     /// Bytes of device memory per simulated frame.
@@ -406,18 +505,7 @@ impl GpuBackend {
     /// Records a dispatch no device accepts (more workgroups than any
     /// dimension allows): the test of how a validation error is reported.
     pub fn inject_invalid_dispatch(&mut self) -> Result<(), EngineError> {
-        let x = self.ctx.limits.max_compute_workgroups_per_dimension + 1;
-        self.submit(false, |me, enc| {
-            let s = &me.steps[0];
-            let c = me.compiled(s.phase.def().name);
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("numasim.injected_invalid_dispatch"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(c.pipeline(None));
-            pass.set_bind_group(0, &s.bind_group, &[]);
-            pass.dispatch_workgroups(x, 1, 1);
-        })
+        self.submit(false, &[Work::InvalidDispatch])
     }
 }
 
@@ -493,7 +581,7 @@ impl Backend for GpuBackend {
             .iter()
             .position(|s| s.phase == phase)
             .ok_or_else(|| EngineError::Invalid(format!("no phase {}", phase.name())))?;
-        self.submit(true, |me, enc| me.encode_step(enc, i))?;
+        self.submit(true, &[Work::Step(i)])?;
         if phase.def().name == "end_tick" {
             self.device_tick = self.device_tick.wrapping_add(1);
         }
@@ -503,13 +591,10 @@ impl Backend for GpuBackend {
         let mut left = n;
         while left > 0 {
             let k = left.min(TICKS_PER_SUBMIT);
-            self.submit(true, |me, enc| {
-                for _ in 0..k {
-                    for i in 0..me.steps.len() {
-                        me.encode_step(enc, i);
-                    }
-                }
-            })?;
+            let work: Vec<Work> = (0..k)
+                .flat_map(|_| (0..self.steps.len()).map(Work::Step))
+                .collect();
+            self.submit(true, &work)?;
             left -= k;
             self.device_tick = self.device_tick.wrapping_add(k);
             // Samples inside a long batch are extras; one slot is kept for

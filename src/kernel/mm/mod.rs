@@ -98,6 +98,7 @@ impl<'a, 'b> Mm<'a, 'b> {
         highest: ZoneType,
     ) -> Option<u32> {
         // might_alloc(): a blocking mask may sleep before anything else.
+        self.path.might_alloc(site, gfp);
         let got = {
             self.path.lock(LockClass::ZoneLock, Mode::Spin);
             let p = self.t.alloc_on_node(node, o, mt, highest);
