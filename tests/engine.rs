@@ -86,7 +86,7 @@ fn random_requests(b: &numasim::engine::SimBuffers, seed: u32, chunks: usize) ->
         let mut p = 0u32;
         while p < CHUNK_FRAMES as u32 {
             let mut o = next() % (MAX_PAGE_ORDER + 1);
-            while p % (1 << o) != 0 {
+            while !p.is_multiple_of(1 << o) {
                 o -= 1;
             }
             v.push(Request::set_frame(base + p, make_free(o), 0));
