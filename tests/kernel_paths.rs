@@ -16,9 +16,12 @@ fn small() -> Machine {
     Machine::boot(Scenario::load("small").unwrap(), None).unwrap()
 }
 
+/// An allocation of a record: its site, flags and the locks held.
+type Alloc = (&'static str, Gfp, Vec<LockClass>);
+
 /// Replays a record's lock events: the locks held at each allocation, and
 /// at the end.
-fn held_at_allocs(p: &Path) -> (Vec<(&'static str, Gfp, Vec<LockClass>)>, Vec<LockClass>) {
+fn held_at_allocs(p: &Path) -> (Vec<Alloc>, Vec<LockClass>) {
     let mut held = Vec::new();
     let mut out = Vec::new();
     for e in &p.events {
