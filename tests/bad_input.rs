@@ -233,3 +233,118 @@ fn the_binary_exits_non_zero_naming_the_problem() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Counts a user writes are bounded before anything is sized by them, and
+/// values that make no sense are refused, naming the value and the line.
+#[test]
+fn counts_and_times_a_user_writes_are_bounded_and_checked() {
+    for cpus in ["2147483647", "100000000", "-1"] {
+        let e = scenario_err(&format!("[[nodes]]\nmemory_mib = 64\ncpus = {cpus}\n"));
+        assert!(
+            e.starts_with("bad.toml:3:")
+                && e.contains(&format!("cpus = {cpus}"))
+                && e.contains("8192"),
+            "{e}"
+        );
+    }
+    // The bound is on the machine: 5000 + 5000 CPUs is too many.
+    let e = scenario_err(
+        "[[nodes]]\nmemory_mib = 64\ncpus = 5000\n[[nodes]]\nmemory_mib = 64\ncpus = 5000\n",
+    );
+    assert!(
+        e.starts_with("bad.toml:6:") && e.contains("nodes before it have 5000"),
+        "{e}"
+    );
+    // A CPU number beyond u32 is refused, not truncated to CPU 1.
+    let task = |extra: &str| {
+        scenario_err(&format!(
+            "{NODE}[[tasks]]\nname = \"x\"\ncpu = 0\nworkload = \"mixed\"\n{extra}"
+        ))
+    };
+    let e = scenario_err(&format!(
+        "{NODE}[[tasks]]\nname = \"x\"\ncpu = 4294967297\nworkload = \"mixed\"\n"
+    ));
+    assert!(
+        e.starts_with("bad.toml:6:") && e.contains("cpu = 4294967297"),
+        "{e}"
+    );
+    for (line, want) in [
+        ("start_ms = nan", "start_ms = NaN"),
+        ("start_ms = -5", "start_ms = -5"),
+        ("stop_ms = inf", "stop_ms = inf"),
+        (
+            "start_ms = 20\nstop_ms = 10",
+            "stop_ms = 10 is not after start_ms = 20",
+        ),
+        ("stop_ms = 0", "stop_ms = 0 is not after start_ms = 0"),
+    ] {
+        let e = task(line);
+        assert!(
+            e.starts_with("bad.toml:") && e.contains(want),
+            "{line}: {e}"
+        );
+    }
+    let wl = |name: &str| {
+        format!(
+            "[[workloads]]\nname = \"{name}\"\nclasses = [ {{ class = \"anon\", rate_per_s = 10, lifetime_ms = 5 }} ]\n"
+        )
+    };
+    let e = scenario_err(&format!("{}{}{NODE}", wl("w"), wl("w")));
+    assert!(
+        e.starts_with("bad.toml:4:") && e.contains("`w` is defined twice"),
+        "{e}"
+    );
+    let e = scenario_err(&format!("{}{NODE}", wl("")));
+    assert!(e.contains("workload name ``"), "{e}");
+    let e = scenario_err(&format!(
+        "[[workloads]]\nname = \"d\"\nclasses = [ {{ class = \"anon\", rate_per_s = 1, lifetime_ms = 1 }}, {{ class = \"anon\", rate_per_s = 2, lifetime_ms = 1 }} ]\n{NODE}"
+    ));
+    assert!(e.contains("class `anon` is listed twice"), "{e}");
+}
+
+#[test]
+fn huge_mappings_are_refused_before_they_cost_memory() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    for pages in ["4294967295", "18446744073709551615", "300000000"] {
+        let e = numasim::procfs::shell::exec_line(
+            &mut m,
+            &format!("map x task=a0 pages={pages} noreserve"),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("address space holds") && e.contains("(ENOMEM)") && e.contains(pages),
+            "{e}"
+        );
+    }
+    let e = numasim::procfs::shell::exec_line(&mut m, "map y task=a0 pages=200000 size=1G")
+        .unwrap_err();
+    assert!(e.contains("131071"), "{e}");
+    assert!(m.hugetlb.mappings.is_empty(), "nothing was mapped");
+    // A long noreserve mapping within the address space costs only what is
+    // faulted: 10 million 2 MiB pages (20 TB) map, and a fault past the
+    // pool's means ends the walk with SIGBUS, pages faulted kept.
+    numasim::procfs::shell::exec_line(&mut m, "map big task=a0 pages=10000000 noreserve").unwrap();
+    numasim::procfs::shell::exec_line(&mut m, "echo 2 > /proc/sys/vm/nr_hugepages").unwrap();
+    let e = numasim::procfs::shell::exec_line(&mut m, "touch big").unwrap_err();
+    assert!(
+        e.contains("(after 2 pages faulted)") && e.contains("SIGBUS"),
+        "{e}"
+    );
+    let mp = &m.hugetlb.mappings[0];
+    assert_eq!((mp.nr_pages, mp.pages.len()), (10_000_000, 2));
+    m.check().unwrap();
+    // The same refusal through a scenario's setup names the file and line.
+    let src = format!(
+        "setup = \"\"\"\ntick 1\nmap x task=a0 pages=4294967295 noreserve\n\"\"\"\n{}",
+        include_str!("../assets/scenarios/small.toml")
+    );
+    let s = Scenario::parse(&src, "setup.toml").unwrap();
+    let mut m = numasim::kernel::Machine::boot(s, None).unwrap();
+    let e = numasim::procfs::shell::run_setup(&mut m, &mut std::io::sink())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("setup.toml:3:") && e.contains("ENOMEM"),
+        "{e}"
+    );
+}

@@ -230,7 +230,7 @@ fn mappings_reserve_fault_and_unmap() {
     sh(&mut m, "map p task=b pages=2 private");
     sh(&mut m, "touch p");
     let mp = &m.hugetlb.mappings[m.hugetlb.mapping("p").unwrap()];
-    for p in mp.pages.iter().flatten() {
+    for p in mp.pages.values() {
         assert_eq!(m.hugetlb.pages[p].node, 1);
     }
     m.check().unwrap();

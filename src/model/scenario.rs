@@ -21,6 +21,9 @@ pub struct ScenarioError {
 pub const MAX_NODES: usize = 32;
 /// The most tasks a run may have at once.
 pub const MAX_TASKS: usize = 4096;
+/// The most CPUs a machine may have: `NR_CPUS` at its largest on x86-64
+/// (`CONFIG_MAXSMP`: 8192).
+pub const MAX_CPUS: u32 = 8192;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +50,7 @@ struct RawScenario {
 struct RawNode {
     memory_mib: Spanned<i64>,
     #[serde(default)]
-    cpus: u32,
+    cpus: Option<Spanned<i64>>,
     #[serde(default)]
     dma32_mib: Option<Spanned<i64>>,
     #[serde(default)]
@@ -77,9 +80,9 @@ struct RawTask {
     #[serde(default)]
     scale: Option<f64>,
     #[serde(default)]
-    start_ms: Option<f64>,
+    start_ms: Option<Spanned<f64>>,
     #[serde(default)]
-    stop_ms: Option<f64>,
+    stop_ms: Option<Spanned<f64>>,
 }
 
 /// A task as the scenario starts it.
@@ -307,8 +310,18 @@ impl Scenario {
                     ),
                 ));
             }
-            let cpus: Vec<u32> = (next_cpu..next_cpu + rn.cpus).collect();
-            next_cpu += rn.cpus;
+            let nr_cpus = rn.cpus.as_ref().map(|c| *c.get_ref()).unwrap_or(0);
+            if nr_cpus < 0 || next_cpu as i64 + nr_cpus > MAX_CPUS as i64 {
+                return Err(err(
+                    rn.cpus.as_ref().map(|c| c.span()),
+                    format!(
+                        "node {nid}: cpus = {nr_cpus}: expected 0 or more, and at most {MAX_CPUS} CPUs in the machine (NR_CPUS); nodes before it have {next_cpu}"
+                    ),
+                ));
+            }
+            let nr_cpus = nr_cpus as u32;
+            let cpus: Vec<u32> = (next_cpu..next_cpu + nr_cpus).collect();
+            next_cpu += nr_cpus;
             let mut start = pfn;
             for (zt, n) in [
                 (ZoneType::Dma32, dma32),
@@ -440,9 +453,38 @@ impl Scenario {
 
         // Workloads: built-ins, then the file's own (which may replace one).
         let mut workloads = builtin_workloads();
+        let mut own: Vec<String> = Vec::new();
         for wl in raw.workloads {
             let span = wl.span();
             let wl = wl.into_inner();
+            if wl.name.is_empty() || wl.name.contains(char::is_whitespace) {
+                return Err(err(
+                    Some(span),
+                    format!(
+                        "workload name `{}`: expected a non-empty name without spaces",
+                        wl.name
+                    ),
+                ));
+            }
+            if own.contains(&wl.name) {
+                return Err(err(
+                    Some(span),
+                    format!("workload `{}` is defined twice in this file", wl.name),
+                ));
+            }
+            own.push(wl.name.clone());
+            for (i, c) in wl.classes.iter().enumerate() {
+                if wl.classes[..i].iter().any(|d| d.class == c.class) {
+                    return Err(err(
+                        Some(span),
+                        format!(
+                            "workload `{}`: class `{}` is listed twice",
+                            wl.name,
+                            super::workload::CLASSES[c.class.0 as usize].name
+                        ),
+                    ));
+                }
+            }
             for c in &wl.classes {
                 if !(c.rate_per_s.is_finite()
                     && c.rate_per_s >= 0.0
@@ -469,7 +511,7 @@ impl Scenario {
             let span = t.span();
             let t = t.get_ref();
             let cpu = *t.cpu.get_ref();
-            if cpu < 0 || cpu as u32 >= next_cpu {
+            if cpu < 0 || cpu >= next_cpu as i64 {
                 return Err(err(
                     Some(t.cpu.span()),
                     format!(
@@ -515,9 +557,36 @@ impl Scenario {
                     ),
                 ));
             }
-            let to_tick = |ms: f64| (ms / tick_ms_f).round() as u64;
-            let start_tick = t.start_ms.map(to_tick).unwrap_or(0);
-            let stop_tick = t.stop_ms.map(to_tick);
+            let time =
+                |v: &Option<Spanned<f64>>, what: &str| -> Result<Option<u64>, ScenarioError> {
+                    let Some(v) = v else { return Ok(None) };
+                    let ms = *v.get_ref();
+                    if !(ms.is_finite() && ms >= 0.0) {
+                        return Err(err(
+                            Some(v.span()),
+                            format!(
+                            "task `{}`: {what} = {ms}: expected a time in milliseconds, 0 or more",
+                            t.name
+                        ),
+                        ));
+                    }
+                    Ok(Some((ms / tick_ms_f).round() as u64))
+                };
+            let start_tick = time(&t.start_ms, "start_ms")?.unwrap_or(0);
+            let stop_tick = time(&t.stop_ms, "stop_ms")?;
+            if let (Some(stop), Some(sp)) = (stop_tick, &t.stop_ms) {
+                if stop <= start_tick {
+                    return Err(err(
+                        Some(sp.span()),
+                        format!(
+                            "task `{}`: stop_ms = {} is not after start_ms = {}",
+                            t.name,
+                            sp.get_ref(),
+                            t.start_ms.as_ref().map(|s| *s.get_ref()).unwrap_or(0.0)
+                        ),
+                    ));
+                }
+            }
             if t.name.is_empty() || t.name.contains(char::is_whitespace) {
                 return Err(err(
                     Some(span),

@@ -441,7 +441,7 @@ fn mappings_table(m: &Machine) -> String {
     );
     for mp in &h.mappings {
         let mut per_node = vec![0u64; h.nr_nodes()];
-        for p in mp.pages.iter().flatten() {
+        for p in mp.pages.values() {
             per_node[h.pages[p].node as usize] += 1;
         }
         let nodes: Vec<String> = per_node
@@ -456,8 +456,8 @@ fn mappings_table(m: &Machine) -> String {
             mp.name,
             m.tasks[mp.task].name,
             hstate_name(mp.hs),
+            mp.nr_pages,
             mp.pages.len(),
-            mp.pages.iter().flatten().count(),
             mp.resv_left,
             format!(
                 "{}{}",

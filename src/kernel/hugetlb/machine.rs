@@ -95,19 +95,21 @@ impl Machine {
         let ti = &self.tasks[mp.task];
         let (policy, node) = (ti.policy.clone(), ti.node);
         let mask = policy_mask(&policy, &self.scenario.topology);
-        let todo: Vec<u64> = mp
-            .pages
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.is_none())
-            .map(|(i, _)| i as u64)
-            .take(n.unwrap_or(u64::MAX) as usize)
-            .collect();
+        let want = n.unwrap_or(u64::MAX);
         let weights = self.il_weights.clone();
         let mut sigbus = None;
         let done = self.hugetlb_path("hugetlb_fault", |p| {
             let mut done = 0;
-            for idx in todo {
+            let len = p.h.mappings[m].nr_pages;
+            // The first pages not faulted yet, in order (a long mapping is
+            // walked lazily: the first SIGBUS ends the walk).
+            for idx in 0..len {
+                if done >= want {
+                    break;
+                }
+                if p.h.mappings[m].pages.contains_key(&idx) {
+                    continue;
+                }
                 let nid = fault_node(&policy, node, idx, &weights);
                 match p.fault(m, idx, nid, &mask) {
                     Ok(_) => done += 1,
@@ -162,7 +164,7 @@ impl Machine {
             .mappings
             .iter()
             .filter(|m| m.task == t)
-            .flat_map(|m| m.pages.iter().flatten().copied())
+            .flat_map(|m| m.pages.values().copied())
             .filter(|p| self.hugetlb.pages[p].node != node)
             .collect();
         self.hugetlb_path("migrate_pages", |p| {

@@ -136,8 +136,11 @@ pub struct Mapping {
     pub hs: usize,
     pub shared: bool,
     pub noreserve: bool,
-    /// Head pfn of each page, once faulted.
-    pub pages: Vec<Option<u32>>,
+    /// Pages in the mapping (its length in huge pages).
+    pub nr_pages: u64,
+    /// The faulted pages: page index to head pfn (a mapping of any length
+    /// costs only the pages it has).
+    pub pages: BTreeMap<u64, u32>,
     /// Reservations made at map time not yet consumed by a fault.
     pub resv_left: u64,
 }
@@ -201,6 +204,10 @@ pub struct Hugetlb {
     /// The first invariant a path broke between steps.
     pub step_violation: Option<StepViolation>,
 }
+
+/// `TASK_SIZE` on x86-64 with 4-level page tables (128 TiB less a page):
+/// no mapping is larger.
+pub const TASK_SIZE_BYTES: u64 = (1 << 47) - 4096;
 
 /// Frames per memory block (`memory_block_size_bytes()`, 128 MiB on x86-64).
 pub const MEMORY_BLOCK_FRAMES: u64 = 32768;
@@ -970,6 +977,17 @@ impl Op<'_, '_, '_, '_> {
         if nr == 0 {
             return err(Errno::EINVAL, "a mapping needs at least one page");
         }
+        // mmap() of more than the address space (TASK_SIZE) fails.
+        let max = TASK_SIZE_BYTES >> (HSTATE_ORDER[hs] + PAGE_SHIFT);
+        if nr > max {
+            return err(
+                Errno::ENOMEM,
+                format!(
+                    "{nr} {} pages is more than the {max} a process's address space holds (TASK_SIZE, 128 TiB)",
+                    hstate_name(hs)
+                ),
+            );
+        }
         // mmap(): hugetlb_reserve_pages() under the task's mmap_lock.
         self.mm.path.lock(LockClass::MmapLock, Mode::Write);
         if !noreserve {
@@ -985,7 +1003,8 @@ impl Op<'_, '_, '_, '_> {
             hs,
             shared,
             noreserve,
-            pages: vec![None; nr as usize],
+            nr_pages: nr,
+            pages: BTreeMap::new(),
             resv_left: if noreserve { 0 } else { nr },
         });
         self.h.step_check(self.tick);
@@ -1044,7 +1063,7 @@ impl Op<'_, '_, '_, '_> {
         }
         // set_huge_pte_at() under the page-table lock.
         self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
-        self.h.mappings[m].pages[idx as usize] = Some(pfn);
+        self.h.mappings[m].pages.insert(idx, pfn);
         self.h.pages.get_mut(&pfn).expect("page exists").user = Some((m as u32, idx));
         let owner = self.owner_of(pfn);
         self.write_page(pfn, owner);
@@ -1062,7 +1081,7 @@ impl Op<'_, '_, '_, '_> {
         // page-table lock and frees the folios; the reservations go back
         // (hugetlb_vm_op_close()); all under the task's mmap_lock.
         self.mm.path.lock(LockClass::MmapLock, Mode::Write);
-        let pages: Vec<u32> = self.h.mappings[m].pages.iter().flatten().copied().collect();
+        let pages: Vec<u32> = self.h.mappings[m].pages.values().copied().collect();
         for p in pages {
             self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
             self.mm.path.unlock(LockClass::PtlPmd);
@@ -1071,7 +1090,7 @@ impl Op<'_, '_, '_, '_> {
         let hs = self.h.mappings[m].hs;
         let unused = self.h.mappings[m].resv_left;
         self.h.mappings[m].resv_left = 0;
-        self.h.mappings[m].pages.iter_mut().for_each(|p| *p = None);
+        self.h.mappings[m].pages.clear();
         self.unreserve(hs, unused);
         self.mm.path.unlock(LockClass::MmapLock);
         self.h.step_check(self.tick);
@@ -1117,7 +1136,7 @@ impl Op<'_, '_, '_, '_> {
         };
         self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
         // The copy: the new page is mapped where the old one was.
-        self.h.mappings[m as usize].pages[idx as usize] = Some(new);
+        self.h.mappings[m as usize].pages.insert(idx, new);
         self.h.pages.get_mut(&new).expect("page exists").user = Some((m, idx));
         // move_hugetlb_state(), under hugetlb_lock.
         self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
