@@ -303,6 +303,24 @@ fn counts_and_times_a_user_writes_are_bounded_and_checked() {
 }
 
 #[test]
+fn runs_past_the_tick_counter_and_out_of_range_tunables_are_refused() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    m.advance(3).unwrap();
+    for n in ["18446744073709551615", "4294967293"] {
+        let e = numasim::procfs::shell::exec_line(&mut m, &format!("tick {n}")).unwrap_err();
+        assert!(e.contains("32-bit") && e.contains(n), "{e}");
+    }
+    assert_eq!(m.tick, 3, "nothing ran");
+    let e = scenario_err(&format!("ticks = 4294967296\n{NODE}"));
+    assert!(e.contains("ticks = 4294967296"), "{e}");
+    let e = scenario_err(&format!("{NODE}[vm]\nmin_free_kbytes = 99999999999\n"));
+    assert!(
+        e.contains("min_free_kbytes = 99999999999") && e.contains("2147483647"),
+        "{e}"
+    );
+}
+
+#[test]
 fn huge_mappings_are_refused_before_they_cost_memory() {
     let mut m = machine(include_str!("../assets/scenarios/small.toml"));
     for pages in ["4294967295", "18446744073709551615", "300000000"] {

@@ -75,6 +75,10 @@ pub fn cmd_run(
 ) -> Result<()> {
     let s = load(scenario)?;
     let ticks = ticks.unwrap_or(s.default_ticks);
+    let max = numasim::model::scenario::MAX_TICKS;
+    if ticks > max {
+        anyhow::bail!("--ticks {ticks}: at most {max} (the tick counter is 32-bit)");
+    }
     let name = s.name.clone();
     let desc = s.description.clone();
     let (mut m, why) = Machine::boot_on(s, seed, backend).context("booting the machine")?;

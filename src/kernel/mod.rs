@@ -500,7 +500,7 @@ impl Machine {
             let per_tick = cr.rate_per_s * scale * tick_ms / 1000.0;
             if per_tick >= 65535.0 {
                 return Err(MachineError::invalid(format!(
-                    "workload `{workload}` class {}: {per_tick:.0} allocations per tick; at most 65535 (lower the rate, the scale or tick_ms)",
+                    "workload `{workload}` class {}: {per_tick:.3e} allocations per tick; at most 65535 (lower the rate, the scale or tick_ms)",
                     CLASSES[c].name
                 )));
             }
@@ -597,6 +597,13 @@ impl Machine {
     /// returns as soon as the work is queued (the dashboard's loop, which
     /// picks counters up with `poll_stats`).
     pub fn submit(&mut self, n: u64) -> Result<(), MachineError> {
+        use crate::model::scenario::MAX_TICKS;
+        if n > MAX_TICKS - self.tick.min(MAX_TICKS) {
+            return Err(MachineError::invalid(format!(
+                "{n} ticks from tick {}: a run ends at tick {MAX_TICKS} at most (the tick counter is 32-bit)",
+                self.tick
+            )));
+        }
         let end = self.tick + n;
         while self.tick < end {
             // Scheduled stops take effect at the start of their tick.

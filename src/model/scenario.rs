@@ -21,6 +21,9 @@ pub struct ScenarioError {
 pub const MAX_NODES: usize = 32;
 /// The most tasks a run may have at once.
 pub const MAX_TASKS: usize = 4096;
+/// The most ticks a run may reach: the tick counter is 32 bits on every
+/// backend (49.7 days of simulated time at 1 ms a tick).
+pub const MAX_TICKS: u64 = u32::MAX as u64;
 /// The most CPUs a machine may have: `NR_CPUS` at its largest on x86-64
 /// (`CONFIG_MAXSMP`: 8192).
 pub const MAX_CPUS: u32 = 8192;
@@ -421,13 +424,14 @@ impl Scenario {
         let vm = VmConfig {
             min_free_kbytes: match rv.min_free_kbytes {
                 None => None,
-                Some(v) if v >= 0 => Some(v as u64),
-                Some(v) => {
-                    return Err(err(
-                        None,
-                        format!("[vm] min_free_kbytes = {v}: expected a non-negative number"),
-                    ))
-                }
+                // The sysctl's range (proc_dointvec_minmax, 0..=INT_MAX).
+                Some(v) if (0..=i32::MAX as i64).contains(&v) => Some(v as u64),
+                Some(v) => return Err(err(
+                    None,
+                    format!(
+                        "[vm] min_free_kbytes = {v}: expected 0..=2147483647, as the sysctl takes"
+                    ),
+                )),
             },
             watermark_scale_factor: match rv.watermark_scale_factor {
                 None => 10,
@@ -625,7 +629,15 @@ impl Scenario {
             source: file.to_string(),
             seed: raw.seed.unwrap_or(1),
             tick_ns,
-            default_ticks: raw.ticks.unwrap_or(1000),
+            default_ticks: match raw.ticks {
+                Some(t) if t > MAX_TICKS => {
+                    return Err(err(
+                        None,
+                        format!("ticks = {t}: at most {MAX_TICKS} (the tick counter is 32-bit)"),
+                    ))
+                }
+                t => t.unwrap_or(1000),
+            },
             topology,
             vm,
             workloads,
