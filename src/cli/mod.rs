@@ -273,6 +273,7 @@ pub fn main() {
 }
 
 /// The presets, comma-separated (for messages).
+#[cfg(feature = "ui")]
 pub fn preset_list() -> String {
     numasim::model::scenario::preset_names()
         .collect::<Vec<_>>()

@@ -426,12 +426,14 @@ impl Scenario {
                 None => None,
                 // The sysctl's range (proc_dointvec_minmax, 0..=INT_MAX).
                 Some(v) if (0..=i32::MAX as i64).contains(&v) => Some(v as u64),
-                Some(v) => return Err(err(
-                    None,
-                    format!(
+                Some(v) => {
+                    return Err(err(
+                        None,
+                        format!(
                         "[vm] min_free_kbytes = {v}: expected 0..=2147483647, as the sysctl takes"
                     ),
-                )),
+                    ))
+                }
             },
             watermark_scale_factor: match rv.watermark_scale_factor {
                 None => 10,

@@ -1,6 +1,6 @@
 //! The frames a control path reads on the GPU backend, fetched as it needs
 //! them: a zone's free blocks from the `free_heads` summary (16 words a
-//! chunk instead of 8 KiB), and whole chunks, 64 at a time, where the path
+//! chunk instead of 8 KiB), and whole chunks, 8 at a time, where the path
 //! reads what a summary does not say (an allocated block's state, a chunk
 //! with more free blocks than a summary lists). Nothing is read twice in
 //! one path. A read that fails is remembered (the path must then fail) and
@@ -15,8 +15,10 @@ use crate::model::frame::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-/// Chunks fetched whole per read.
-const WINDOW: u32 = 64;
+/// Chunks fetched whole per read (64 KiB of frames and owners).
+const WINDOW: u32 = 8;
+/// Chunks read per request when a path says what it will read (2 MiB).
+const PREFETCH: u32 = 256;
 
 /// What is known of one chunk.
 enum Known {
@@ -249,7 +251,7 @@ impl FrameSource for DeviceFrames<'_> {
     fn prefetch(&self, chunks: std::ops::Range<u32>) {
         let mut c = chunks.start;
         while c < chunks.end {
-            let e = (c + WINDOW * 4).min(chunks.end);
+            let e = (c + PREFETCH).min(chunks.end);
             self.fetch(c, e);
             c = e;
         }

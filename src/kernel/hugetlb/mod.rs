@@ -815,6 +815,20 @@ impl Op<'_, '_, '_, '_> {
     /// `set_max_huge_pages()`: the pool's persistent size becomes `count`
     /// as far as memory and the pool's users allow.
     pub fn set_max_huge_pages(&mut self, hs: usize, count: u64, nid: Option<u32>, allowed: &[u32]) {
+        // With HVO, optimizing and restoring pages reads the allowed
+        // nodes' vmemmap frames: read them in one go (a GPU backend
+        // otherwise fetches them chunk window by chunk window).
+        if self.h.optimize_vmemmap || self.h.pages.values().any(|p| p.vmemmap_freed > 0) {
+            for &n in allowed {
+                if self.mm.topo.nodes[n as usize].frames == 0 {
+                    continue;
+                }
+                let base = self.mm.topo.memmap_base(n);
+                let end = base + self.mm.topo.nodes[n as usize].memmap_frames();
+                let chunks = (base / CHUNK_FRAMES) as u32..end.div_ceil(CHUNK_FRAMES) as u32;
+                self.mm.t.source().prefetch(chunks);
+            }
+        }
         self.mm.path.lock(LockClass::HugetlbResizeLock, Mode::Mutex);
         self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let mut count = count;
