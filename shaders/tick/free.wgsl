@@ -10,6 +10,8 @@
 @group(0) @binding(5) var<storage, read> tasks: array<TaskDesc>;
 @group(0) @binding(6) var<storage, read_write> zone_stats: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read_write> chunk_dirty: array<u32>;
+// What each task freed in the zone (for `lock_stat`).
+@group(0) @binding(8) var<storage, read_write> task_zone: array<atomic<u32>>;
 
 // pgfree, frees, pgsteal_kswapd, pgsteal_direct
 var<workgroup> wg_stats: array<atomic<u32>, 4>;
@@ -38,10 +40,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             let cls = fr_class(s);
             var free = tasks[task].alive == 0u || hash_at(free_prefix, i) < tasks[task].free_thresh[cls];
             let reclaimable = (RECLAIMABLE_CLASS_MASK & (1u << cls)) != 0u;
+            var by_kswapd = false;
             if (!free && reclaimable && (kp16 | dp16) != 0u) {
                 let r = hash_at(reclaim_prefix, i) >> 16u;
                 if (r < kp16) {
                     free = true;
+                    by_kswapd = true;
                     atomicAdd(&wg_stats[2], 1u << o);
                 } else if (r < kp16 + dp16) {
                     free = true;
@@ -53,6 +57,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 owners_st(i, OWNER_NONE);
                 atomicAdd(&wg_stats[0], 1u << o);
                 atomicAdd(&wg_stats[1], 1u);
+                // The task frees on its own CPU (kswapd's frees are
+                // counted by the zone's reclaim counter).
+                if (!by_kswapd) {
+                    let t = (task * params.nr_zones + zone) * TZ_WORDS;
+                    if (o <= PAGE_ALLOC_COSTLY_ORDER) {
+                        atomicAdd(&task_zone[t + TZ_FREE_PCP], 1u << o);
+                    } else if (o == PAGEBLOCK_ORDER) {
+                        atomicAdd(&task_zone[t + TZ_FREE_THP], 1u);
+                    } else {
+                        atomicAdd(&task_zone[t + TZ_FREE_BLOCKS], 1u);
+                    }
+                }
             }
         }
     }

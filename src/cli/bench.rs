@@ -422,3 +422,117 @@ pub fn cmd_bench(
     }
     Ok(())
 }
+
+/// `numasim bench --locks`: zone->lock as the tick takes it, with every
+/// task's allocation rate multiplied by 1, 2, 4, 8 and 16: acquisitions,
+/// contentions, waits and bounces per scale, in simulated time (the
+/// phase `lock_stat`), per backend. Also the wall time of the tick with
+/// the phase, so its cost shows.
+pub fn cmd_bench_locks(
+    scenarios: Vec<String>,
+    ticks: Option<u64>,
+    warmup: Option<u64>,
+    backends: Vec<BackendChoice>,
+    json: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let backends = if backends.is_empty() {
+        vec![BackendChoice::Cpu]
+    } else {
+        backends
+    };
+    let name = scenarios
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "default".to_string());
+    let n = ticks.unwrap_or(200).max(1);
+    let warm = warmup.unwrap_or(200);
+    let mut rows = Vec::new();
+    println!(
+        "{name}: zone->lock over {n} ticks after {warm} of warm-up, every task's rate scaled\n"
+    );
+    println!(
+        "{:<8} {:>5} {:>14} {:>12} {:>12} {:>11} {:>12} {:>12} {:>13} {:>10} {:>14} {:>9}",
+        "backend",
+        "scale",
+        "allocs/cpu/s",
+        "acq/s",
+        "contended",
+        "con %",
+        "wait avg ns",
+        "wait max ns",
+        "wait/alloc ns",
+        "bounce %",
+        "pgsteal_direct",
+        "ms/tick"
+    );
+    for &b in &backends {
+        for scale in [1.0f64, 2.0, 4.0, 8.0, 16.0] {
+            let mut s = load(&name)?;
+            for t in &mut s.tasks {
+                t.scale *= scale;
+            }
+            let (mut m, _) = match Machine::boot_on(s, None, b) {
+                Ok(x) => x,
+                Err(e) => {
+                    println!("{b} x{scale}: skipped: {e}");
+                    continue;
+                }
+            };
+            m.advance(warm)?;
+            let allocs0 = m.total(ZS_PGALLOC, None);
+            let direct0 = m.total(ZS_PGSTEAL_DIRECT, None);
+            m.clear_lock_stat();
+            let t0 = Instant::now();
+            m.advance(n)?;
+            let secs = t0.elapsed().as_secs_f64();
+            let allocs = m.total(ZS_PGALLOC, None) - allocs0;
+            let direct = m.total(ZS_PGSTEAL_DIRECT, None) - direct0;
+            let mut st = numasim::kernel::lockdep::stat::Stats::default();
+            for z in m.zone_lock_stats()?.iter().flatten() {
+                numasim::kernel::lockdep::zone_lock::merge(&mut st, z);
+            }
+            let sim_s = n as f64 * m.tick_ns() as f64 / 1e9;
+            let cpus: std::collections::BTreeSet<u32> = m.tasks.iter().map(|t| t.cpu).collect();
+            let acq = st.write_hold.nr;
+            let con = st.write_wait.nr;
+            let row = serde_json::json!({
+                "scenario": name,
+                "backend": m.backend_name(),
+                "scale": scale,
+                "ticks": n,
+                "pages_allocated": allocs,
+                "allocs_per_cpu_per_s": allocs as f64 / cpus.len().max(1) as f64 / sim_s,
+                "acquisitions": acq,
+                "contentions": con,
+                "contended_fraction": con as f64 / acq.max(1) as f64,
+                "wait_avg_ns": st.write_wait.total as f64 / con.max(1) as f64,
+                "wait_max_ns": st.write_wait.max,
+                "wait_per_alloc_ns": st.write_wait.total as f64 / allocs.max(1) as f64,
+                "bounce_fraction": st.acq_bounces_write as f64 / acq.max(1) as f64,
+                "pgsteal_direct": direct,
+                "wall_ms_per_tick": secs * 1e3 / n as f64,
+            });
+            println!(
+                "{:<8} {:>5} {:>14.0} {:>12.0} {:>12} {:>10.2}% {:>12.1} {:>12} {:>13.2} {:>9.1}% {:>14} {:>9.2}",
+                b.to_string(),
+                scale,
+                row["allocs_per_cpu_per_s"].as_f64().unwrap_or(0.0),
+                acq as f64 / sim_s,
+                con,
+                100.0 * row["contended_fraction"].as_f64().unwrap_or(0.0),
+                row["wait_avg_ns"].as_f64().unwrap_or(0.0),
+                st.write_wait.max,
+                row["wait_per_alloc_ns"].as_f64().unwrap_or(0.0),
+                100.0 * row["bounce_fraction"].as_f64().unwrap_or(0.0),
+                direct,
+                row["wall_ms_per_tick"].as_f64().unwrap_or(0.0),
+            );
+            rows.push(row);
+        }
+    }
+    if let Some(path) = json {
+        std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -172,6 +172,10 @@ enum Cmd {
         /// assets/scenarios/hugetlb-1tib-hvo.toml without its setup).
         #[arg(long)]
         hugetlb: Option<u64>,
+        /// zone->lock contention as every task's allocation rate is
+        /// multiplied by 1, 2, 4, 8 and 16 (default scenario: default).
+        #[arg(long)]
+        locks: bool,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -255,9 +259,12 @@ pub fn main() {
             scaling,
             phases,
             hugetlb,
+            locks,
             json,
         } => {
-            if let Some(pages) = hugetlb {
+            if locks {
+                bench::cmd_bench_locks(scenarios, ticks, warmup, backends, json)
+            } else if let Some(pages) = hugetlb {
                 bench::cmd_bench_hugetlb(scenarios, pages, backends, json)
             } else if phases {
                 bench::cmd_bench_phases(scenarios, ticks, warmup, backends)

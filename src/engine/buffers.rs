@@ -36,6 +36,9 @@ pub enum Buf {
     Grants,
     Segs,
     Totals,
+    LockCfg,
+    TaskZone,
+    LockStats,
     // Transient buffers of the op and view shaders: made by their
     // executors, never part of the simulation state.
     /// `requests`: how many requests, per dispatch.
@@ -512,6 +515,33 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             Sync::Small,
             Extra::None,
             true,
+            plain,
+            no_cap
+        ),
+        vec_row!(
+            LockCfg,
+            lock_cfg,
+            Sync::Config,
+            Extra::None,
+            false,
+            plain,
+            no_cap
+        ),
+        vec_row!(
+            TaskZone,
+            task_zone,
+            Sync::Full,
+            Extra::None,
+            false,
+            plain,
+            no_cap
+        ),
+        vec_row!(
+            LockStats,
+            lock_stats,
+            Sync::Small,
+            Extra::None,
+            false,
             plain,
             no_cap
         ),

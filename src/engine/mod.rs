@@ -30,6 +30,8 @@ pub struct StatsSample {
     pub last: Vec<types::ZoneStats>,
     /// Per-zone state after that tick (free areas, pages per class).
     pub zones: Vec<types::ZoneState>,
+    /// Per-zone zone->lock statistics (`types::LS_*` words).
+    pub lock_stats: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -141,6 +141,9 @@ macro_rules! cpu_bind {
     ($b:ident, Grants, $a:ident) => { cpu_bind!(@vec $b, grants, $a) };
     ($b:ident, Segs, $a:ident) => { cpu_bind!(@vec $b, segs, $a) };
     ($b:ident, Totals, $a:ident) => { cpu_bind!(@vec $b, totals, $a) };
+    ($b:ident, LockCfg, $a:ident) => { cpu_bind!(@vec $b, lock_cfg, $a) };
+    ($b:ident, TaskZone, $a:ident) => { cpu_bind!(@vec $b, task_zone, $a) };
+    ($b:ident, LockStats, $a:ident) => { cpu_bind!(@vec $b, lock_stats, $a) };
     (@vec $b:ident, $f:ident, ReadWrite) => { &mut $b.$f[..] };
     (@vec $b:ident, $f:ident, Read) => { &$b.$f[..] };
 }
@@ -181,7 +184,7 @@ macro_rules! shader {
 /// Every compute shader.
 pub static SHADERS: &[ShaderDef] = &[
     shader!(tick free [Params: Uniform, Frames: ReadWrite, Owners: ReadWrite, ChunkZone: Read,
-        Ctl: Read, Tasks: Read, ZoneStats: ReadWrite, ChunkDirty: ReadWrite]
+        Ctl: Read, Tasks: Read, ZoneStats: ReadWrite, ChunkDirty: ReadWrite, TaskZone: ReadWrite]
         Grid::Chunks, clears [ZoneStats], order false),
     shader!(tick merge [Params: Uniform, Frames: ReadWrite, Pageblocks: ReadWrite,
         ChunkDirty: ReadWrite]
@@ -204,6 +207,9 @@ pub static SHADERS: &[ShaderDef] = &[
         Pageblocks: Read, Dispatch: Read, ChunkCounts: ReadWrite, ChunkPrefix: Read, Plan: Read,
         Segs: Read]
         Grid::Indirect, clears [], order true),
+    shader!(tick lock_stat [Params: Uniform, Topo: Read, Ctl: Read, Grants: Read,
+        ZoneStats: Read, LockCfg: Read, TaskZone: ReadWrite, LockStats: ReadWrite]
+        Grid::ZoneGroups(64), clears [], order false),
     shader!(tick end_tick [Params: ReadWrite, ZoneStats: Read, Totals: ReadWrite]
         Grid::ZoneStatWords(256), clears [], order false),
     shader!(Op "ops" requests [ReqParams: Uniform, Frames: ReadWrite, Owners: ReadWrite,
@@ -295,7 +301,8 @@ const ALL_ORDERS_DOWN: [u32; 11] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 /// The tick, in order: frees, merges, the recount, the plan, claims of
 /// whole pageblocks at orders 10 and 9, allocation with splitting from the
-/// highest order down, and the counters folded into the totals.
+/// highest order down, the tick's zone->lock acquisitions in simulated
+/// time, and the counters folded into the totals.
 pub const TICK: &[TickStep] = &[
     TickStep::One("free"),
     TickStep::One("merge"),
@@ -304,6 +311,7 @@ pub const TICK: &[TickStep] = &[
     TickStep::One("plan"),
     TickStep::PerOrder(&["scan", "steal"], &[10, 9]),
     TickStep::PerOrder(&["scan", "alloc_split"], &ALL_ORDERS_DOWN),
+    TickStep::One("lock_stat"),
     TickStep::One("end_tick"),
 ];
 
@@ -339,7 +347,7 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(phases.len(), 5 + 4 + 22 + 1);
+        assert_eq!(phases.len(), 5 + 4 + 22 + 2);
         assert_eq!(phases[5].name(), "scan[10]");
         assert_eq!(phases.last().unwrap().name(), "end_tick");
         assert!(Phase::of("scan", None).is_none());

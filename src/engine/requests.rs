@@ -164,6 +164,7 @@ pub struct Config {
     pub nodes: Vec<super::types::NodeDesc>,
     pub zonelists: Vec<u32>,
     pub tasks: Vec<super::types::TaskDesc>,
+    pub lock_cfg: Vec<u32>,
 }
 
 impl Config {
@@ -173,6 +174,7 @@ impl Config {
             nodes: b.nodes.clone(),
             zonelists: b.zonelists.clone(),
             tasks: b.tasks.clone(),
+            lock_cfg: b.lock_cfg.clone(),
         }
     }
     pub fn install(&self, b: &mut super::SimBuffers) {
@@ -180,6 +182,7 @@ impl Config {
         b.nodes.clone_from(&self.nodes);
         b.zonelists.clone_from(&self.zonelists);
         b.tasks.clone_from(&self.tasks);
+        b.lock_cfg.clone_from(&self.lock_cfg);
         b.params.nr_tasks = self.tasks.len() as u32;
     }
 }

@@ -41,6 +41,13 @@ pub struct SimBuffers {
     /// Cumulative per-zone counters since boot, as (lo, hi) word pairs:
     /// [zone][stat][2].
     pub totals: Vec<u32>,
+    /// zone->lock model configuration (`types::LC_*`).
+    pub lock_cfg: Vec<u32>,
+    /// Per task (and kswapd) and zone: frees of the tick, the pcp count,
+    /// `lock_stat`'s scratch (`types::TZ_*`).
+    pub task_zone: Vec<u32>,
+    /// Per zone, zone->lock statistics (`types::LS_*`).
+    pub lock_stats: Vec<u32>,
 }
 
 impl SimBuffers {
@@ -103,6 +110,9 @@ impl SimBuffers {
             segs: Vec::new(),
             plan_hdr: self.plan_hdr,
             totals: self.totals.clone(),
+            lock_cfg: self.lock_cfg.clone(),
+            task_zone: Vec::new(),
+            lock_stats: self.lock_stats.clone(),
         }
     }
 

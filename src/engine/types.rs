@@ -346,3 +346,99 @@ mod tests {
         assert_eq!(std::mem::size_of::<Grant>() % 16, 0);
     }
 }
+
+// ----- zone->lock in simulated time (phase `lock_stat`) -----
+
+/// `lock_cfg` (host configuration, words): the costs, then per zone the
+/// pcp batch and high mark, per task and for each node's kswapd the CPU
+/// and node it runs on.
+pub const LC_TICK_NS: usize = 0;
+/// Hold time of one zone->lock acquisition, before the pages it moves.
+pub const LC_BASE_NS: usize = 1;
+/// Per block a pcp refill (`rmqueue_bulk()`) or drain
+/// (`free_pcppages_bulk()`) moves under the lock.
+pub const LC_PAGE_NS: usize = 2;
+/// One block of an order the pcp lists do not hold (`rmqueue_buddy()`,
+/// `__free_one_page()`).
+pub const LC_BLOCK_NS: usize = 3;
+/// Moving the lock's cache line from another CPU of the node, or of
+/// another node.
+pub const LC_BOUNCE_LOCAL_NS: usize = 4;
+pub const LC_BOUNCE_REMOTE_NS: usize = 5;
+/// Bumped by `echo 0 > /proc/lock_stat`: the phase clears its statistics
+/// when it sees a new value.
+pub const LC_CLEAR_GEN: usize = 6;
+/// The most backlog (ns past the tick's end) a saturated lock carries into
+/// the next tick (`LOCK_BACKLOG_TICKS` ticks).
+pub const LC_BACKLOG_NS: usize = 7;
+pub const LC_ZONE: usize = 8;
+pub const LC_TASK: usize = LC_ZONE + 2 * MAX_ZONES;
+pub const LC_KSWAPD: usize = LC_TASK + 2 * crate::model::scenario::MAX_TASKS;
+pub const LOCK_CFG_WORDS: usize = LC_KSWAPD + 2 * MAX_NODES;
+
+/// `task_zone` (per agent and zone, `TZ_WORDS` each; agents are the tasks,
+/// then `TZ_KSWAPD` for the zone's kswapd): what `free` freed this tick,
+/// the agent's per-CPU lists (kept across ticks), and `lock_stat`'s
+/// scratch. The lists hold orders 0-3 (counted in pages, refilled and
+/// drained `pcp->batch` pages at a time) and THPs (counted in blocks,
+/// moved `max(batch >> order, 2)` = 2 at a time, as `__rmqueue_pcplist()`
+/// and `nr_pcp_free()` scale the batch by order).
+pub const TZ_WORDS: usize = 12;
+/// Pages of orders 0-3 freed this tick (atomic, by `free`).
+pub const TZ_FREE_PCP: usize = 0;
+/// THPs freed this tick.
+pub const TZ_FREE_THP: usize = 1;
+/// Blocks of other orders freed this tick.
+pub const TZ_FREE_BLOCKS: usize = 2;
+/// Pages of orders 0-3 on the agent's list for the zone (persistent).
+pub const TZ_PCP_COUNT: usize = 3;
+/// THPs on the agent's list (persistent).
+pub const TZ_THP_COUNT: usize = 4;
+/// This tick's acquisitions: small-page drains, THP list moves, block
+/// operations, small-page refills.
+pub const TZ_N_DRAIN: usize = 5;
+pub const TZ_N_THP: usize = 6;
+pub const TZ_N_BLOCKS: usize = 7;
+pub const TZ_N_REFILL: usize = 8;
+/// The next acquisition, and when it arrives (ns into the tick).
+pub const TZ_NEXT: usize = 9;
+pub const TZ_NEXT_AT: usize = 10;
+/// THPs a THP refill or drain moves.
+pub const THP_BATCH: u32 = 2;
+/// The kswapd agent's index.
+pub const TZ_KSWAPD: usize = crate::model::scenario::MAX_TASKS;
+pub const TZ_AGENTS: usize = TZ_KSWAPD + 1;
+
+/// `lock_stats` (per zone, `LS_WORDS` each): 64-bit counters as (lo, hi)
+/// pairs, then 32-bit minima and maxima and the lock's state.
+pub const LS_ACQ: usize = 0;
+pub const LS_CON: usize = 2;
+pub const LS_CON_BOUNCE: usize = 4;
+pub const LS_ACQ_BOUNCE: usize = 6;
+pub const LS_WAIT_TOTAL: usize = 8;
+pub const LS_HOLD_TOTAL: usize = 10;
+/// Contentions by where the waiter was: draining its pcp list, a block
+/// operation, refilling its pcp list.
+pub const LS_CON_DRAIN: usize = 12;
+pub const LS_CON_THP: usize = 14;
+pub const LS_CON_BLOCK: usize = 16;
+pub const LS_CON_REFILL: usize = 18;
+pub const LS_WAIT_MIN: usize = 20;
+pub const LS_WAIT_MAX: usize = 21;
+pub const LS_HOLD_MIN: usize = 22;
+pub const LS_HOLD_MAX: usize = 23;
+/// The CPU that last held the lock, plus one (0: none yet).
+pub const LS_LAST_CPU: usize = 24;
+/// How far into the next tick the lock stays busy (ns).
+pub const LS_BUSY: usize = 25;
+/// The `LC_CLEAR_GEN` the statistics belong to.
+pub const LS_GEN: usize = 26;
+/// The node of the CPU that last held the lock.
+pub const LS_LAST_NODE: usize = 27;
+pub const LS_WORDS: usize = 28;
+/// The most ticks of backlog a saturated lock carries.
+pub const LOCK_BACKLOG_TICKS: u32 = 16;
+
+/// The highest order the per-CPU lists hold below the THP order
+/// (`pcp_allowed_order()`; the THP order joined in 5.13).
+pub const PAGE_ALLOC_COSTLY_ORDER: u32 = 3;

@@ -43,6 +43,9 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         segs: vec![Grant::default(); MAX_GRANTS],
         plan_hdr: PlanHeader::default(),
         totals: vec![0; t.zones.len() * NR_ZONE_STATS * 2],
+        lock_cfg: vec![0; LOCK_CFG_WORDS],
+        task_zone: vec![0; TZ_AGENTS * t.zones.len() * TZ_WORDS],
+        lock_stats: vec![0; t.zones.len() * LS_WORDS],
     };
     for (zi, z) in t.zones.iter().enumerate() {
         let c0 = z.start_chunk() as usize;

@@ -13,6 +13,8 @@ pub mod boot;
 pub mod errno;
 pub mod hugetlb;
 pub mod invariants;
+pub mod klog;
+pub mod lockdep;
 pub mod mm;
 pub mod path;
 pub mod run;
@@ -110,8 +112,17 @@ pub struct Machine {
     pub mm: mm::MmState,
     /// The newest paths run, with their lock records.
     pub paths: PathLog,
+    /// The lock validator and the control paths' lock statistics.
+    pub lockdep: lockdep::Lockdep,
+    /// The kernel log (`dmesg`).
+    pub klog: klog::KernelLog,
     /// Where the newest control path spent its time.
     pub path_times: PathTimes,
+    /// The task the next path runs for (its comm and pid in reports).
+    pub(crate) path_task: Option<usize>,
+    /// Bumped by `echo 0 > /proc/lock_stat` (the device clears its
+    /// zone->lock statistics when it sees the new value).
+    pub(crate) lock_gen: u32,
 }
 
 impl Machine {
@@ -225,9 +236,18 @@ impl Machine {
             hugetlb: hugetlb::Hugetlb::new(&scenario_topology),
             mm: mm::MmState::new(&scenario_topology),
             paths: PathLog::default(),
+            lockdep: lockdep::Lockdep::default(),
+            klog: klog::KernelLog::default(),
             path_times: PathTimes::default(),
+            path_task: None,
+            lock_gen: 0,
         };
         m.tick = m.backend.config().params.tick as u64;
+        m.lockdep.costs.lock_ns = m.scenario.locks.path_lock_ns as u64;
+        m.lockdep.costs.alloc_ns = m.scenario.locks.path_alloc_ns as u64;
+        // A machine restored from buffers carries its lock statistics'
+        // generation.
+        m.lock_gen = m.backend.config().lock_cfg[LC_CLEAR_GEN];
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();
         for t in specs {
@@ -287,6 +307,14 @@ impl Machine {
         self.tick * self.scenario.tick_ns
     }
 
+    /// Keeps a path's record: the lock validator checks it (reports go to
+    /// the kernel log) and its hold times join /proc/lock_stat.
+    pub fn keep_path(&mut self, path: Path) {
+        let now = self.now_ns();
+        self.lockdep.validate(&path, now, &mut self.klog);
+        self.paths.push(path);
+    }
+
     /// Runs one kernel path: `f` works on memory through `Mm` (the buddy
     /// transaction over the backend's frames, the topology, the path's
     /// record) and on the hugetlb pools. On success the path's writes go to
@@ -303,10 +331,14 @@ impl Machine {
         let saved = (self.hugetlb.clone(), self.mm.clone());
         let t1 = std::time::Instant::now();
         let mut path = Path::new(name, self.tick);
+        if let Some(i) = self.path_task.take() {
+            path = path.for_task(&self.tasks[i].name, i);
+        }
         let src = self.backend.frames()?;
         let t2 = std::time::Instant::now();
         let mut txn = mm::buddy::Txn::new(&*src);
         let mut m = mm::Mm::new(&mut txn, &self.scenario.topology, &mut path, &mut self.mm);
+        m.variants = self.lockdep.variants;
         let r = f(&mut m, &mut self.hugetlb);
         let delta = std::mem::take(&mut m.managed_delta);
         drop(m);
@@ -324,7 +356,7 @@ impl Machine {
                 let v = self.hugetlb.step_violation.clone();
                 (self.hugetlb, self.mm) = saved;
                 self.hugetlb.step_violation = v;
-                self.paths.push(path);
+                self.keep_path(path);
                 return Err(e);
             }
         };
@@ -348,7 +380,7 @@ impl Machine {
         for (i, v) in totals {
             self.totals[i / NR_ZONE_STATS][i % NR_ZONE_STATS] = v;
         }
-        self.paths.push(path);
+        self.keep_path(path);
         self.path_times = PathTimes {
             rollback_copy: t1 - t0,
             fetch: t2 - t1,
@@ -382,7 +414,9 @@ impl Machine {
         for z in b.zones.iter_mut() {
             z.kswapd_pages_per_tick = kswapd_pages;
         }
-        self.paths.push(path);
+        self.keep_path(path);
+        // pcp->high follows the low watermark (zone_highsize()).
+        self.write_lock_cfg();
     }
 
     /// `vm.min_free_kbytes` write (the caller has range-checked it).
@@ -542,6 +576,7 @@ impl Machine {
             stop_tick,
             stopped: false,
         });
+        self.write_lock_cfg();
         Ok(())
     }
 
@@ -556,7 +591,7 @@ impl Machine {
             })?;
         self.tasks[i].stopped = true;
         // exit_mmap(): its memory goes in the next tick's `free`.
-        let mut path = Path::new("exit_mmap", self.tick);
+        let mut path = Path::new("exit_mmap", self.tick).for_task(name, i);
         path.lock(LockClass::MmapLock, Mode::Write);
         self.backend.config_mut().tasks[i].alive = 0;
         // Its deferred requests are dropped (task state: a request).
@@ -566,7 +601,7 @@ impl Machine {
             .map(|c| Request::set_task_word((i * words + pending + c) as u32, 0))
             .collect();
         path.unlock(LockClass::MmapLock);
-        self.paths.push(path);
+        self.keep_path(path);
         self.backend.enqueue(reqs)?;
         Ok(())
     }

@@ -9,10 +9,52 @@
 //! pool writes, faults, mappings and migrations, memory hotplug, the
 //! sysctl writes that recompute watermarks, task start and stop. Nothing
 //! validates the record here; it is the seam a lockdep-style validator
-//! plugs into. The machine keeps the newest records
-//! (`/sys/kernel/debug/numasim/paths`).
+//! plugs into (`kernel::lockdep` validates every record as it is kept,
+//! and turns the steps' costs into lock hold times for /proc/lock_stat).
+//! The machine keeps the newest records (`/sys/kernel/debug/numasim/paths`).
 
 use std::collections::VecDeque;
+
+/// What kind of lock a class is (lockdep's wait types follow from it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LockKind {
+    /// `spinlock_t`: holding it forbids sleeping.
+    Spinlock,
+    /// `struct mutex`.
+    Mutex,
+    /// `struct rw_semaphore` (down_read / down_write).
+    Rwsem,
+    /// `struct percpu_rw_semaphore`.
+    PercpuRwsem,
+    /// A page-flag bit lock (`PG_locked`): sleeping, not tracked by lockdep.
+    BitLock,
+    /// A lockdep map with no lock behind it (`__fs_reclaim_map`): it
+    /// records "may enter reclaim" as a dependency.
+    Map,
+}
+
+impl LockKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            LockKind::Spinlock => "spinlock",
+            LockKind::Mutex => "mutex",
+            LockKind::Rwsem => "rwsem",
+            LockKind::PercpuRwsem => "percpu rwsem",
+            LockKind::BitLock => "bit lock",
+            LockKind::Map => "lockdep map",
+        }
+    }
+    /// lockdep's `-{outer:inner}` wait type (include/linux/lockdep_types.h
+    /// `enum lockdep_wait_type`: LD_WAIT_CONFIG 3 for `spinlock_t` outside
+    /// PREEMPT_RT, LD_WAIT_SLEEP 4 for sleeping locks; a map has none).
+    pub fn wait_type(self) -> (u8, u8) {
+        match self {
+            LockKind::Spinlock => (3, 3),
+            LockKind::Map => (0, 0),
+            _ => (4, 4),
+        }
+    }
+}
 
 /// A lock class (lockdep's unit): one per lock the modelled paths take,
 /// named as lockdep prints them.
@@ -28,8 +70,20 @@ pub enum LockClass {
     HugetlbResizeLock,
     /// `hugetlb_fault_mutex_table[hash]`.
     HugetlbFaultMutex,
+    /// The hugetlb VMA lock (`hugetlb_vma_lock_read`, 6.1's
+    /// `vma_lock->rw_sema`, for PMD sharing).
+    HugetlbVmaLock,
     /// `mm->mmap_lock` of a task.
     MmapLock,
+    /// The per-VMA lock (`vma_start_read`/`vma_start_write`, 6.4).
+    VmaLock,
+    /// `mapping->i_mmap_rwsem`.
+    IMmapRwsem,
+    /// A hugetlbfs file's `i_mmap_rwsem` (its own lockdep key,
+    /// `hugetlbfs_i_mmap_rwsem_key`, for PMD sharing).
+    HugetlbfsIMmapRwsem,
+    /// `anon_vma->rwsem`.
+    AnonVmaRwsem,
     /// `init_mm.mmap_lock`: the kernel's own page tables (the vmemmap).
     InitMmMmapLock,
     /// `init_mm.page_table_lock` (split_vmemmap_huge_pmd).
@@ -43,7 +97,37 @@ pub enum LockClass {
     PtlPmd,
     /// `mem_hotplug_lock` (a percpu rwsem).
     MemHotplugLock,
+    /// `page_reporting_mutex` (mm/page_reporting.c).
+    PageReportingMutex,
+    /// lockdep's `fs_reclaim` map (mm/page_alloc.c `__fs_reclaim_map`):
+    /// acquired and released by every allocation that may enter direct
+    /// reclaim with `__GFP_FS` (`fs_reclaim_acquire()` in `might_alloc()`),
+    /// held across reclaim itself.
+    FsReclaim,
 }
+
+/// Every class, for the files that list them.
+pub const ALL_CLASSES: [LockClass; 19] = [
+    LockClass::ZoneLock,
+    LockClass::LruLock,
+    LockClass::HugetlbLock,
+    LockClass::HugetlbResizeLock,
+    LockClass::HugetlbFaultMutex,
+    LockClass::HugetlbVmaLock,
+    LockClass::MmapLock,
+    LockClass::VmaLock,
+    LockClass::IMmapRwsem,
+    LockClass::HugetlbfsIMmapRwsem,
+    LockClass::AnonVmaRwsem,
+    LockClass::InitMmMmapLock,
+    LockClass::InitMmPageTableLock,
+    LockClass::FolioLock,
+    LockClass::PtlPte,
+    LockClass::PtlPmd,
+    LockClass::MemHotplugLock,
+    LockClass::PageReportingMutex,
+    LockClass::FsReclaim,
+];
 
 impl LockClass {
     /// The class name as lockdep prints it.
@@ -54,27 +138,46 @@ impl LockClass {
             LockClass::HugetlbLock => "hugetlb_lock",
             LockClass::HugetlbResizeLock => "&h->resize_lock",
             LockClass::HugetlbFaultMutex => "&hugetlb_fault_mutex_table[i]",
+            LockClass::HugetlbVmaLock => "&vma_lock->rw_sema",
             LockClass::MmapLock => "&mm->mmap_lock",
+            LockClass::VmaLock => "&vma->vm_lock->lock",
+            LockClass::IMmapRwsem => "&mapping->i_mmap_rwsem",
+            LockClass::HugetlbfsIMmapRwsem => "&hugetlbfs_i_mmap_rwsem_key",
+            LockClass::AnonVmaRwsem => "&anon_vma->rwsem",
             LockClass::InitMmMmapLock => "init_mm.mmap_lock",
             LockClass::InitMmPageTableLock => "init_mm.page_table_lock",
             LockClass::FolioLock => "PG_locked",
             LockClass::PtlPte => "ptlock_ptr(ptdesc)",
             LockClass::PtlPmd => "pmd_lockptr(mm, pmd)",
             LockClass::MemHotplugLock => "mem_hotplug_lock",
+            LockClass::PageReportingMutex => "page_reporting_mutex",
+            LockClass::FsReclaim => "fs_reclaim",
+        }
+    }
+
+    pub fn kind(self) -> LockKind {
+        use LockClass::*;
+        match self {
+            ZoneLock | LruLock | HugetlbLock | InitMmPageTableLock | PtlPte | PtlPmd => {
+                LockKind::Spinlock
+            }
+            HugetlbResizeLock | HugetlbFaultMutex | PageReportingMutex => LockKind::Mutex,
+            HugetlbVmaLock | MmapLock | VmaLock | IMmapRwsem | HugetlbfsIMmapRwsem
+            | AnonVmaRwsem | InitMmMmapLock => LockKind::Rwsem,
+            MemHotplugLock => LockKind::PercpuRwsem,
+            FolioLock => LockKind::BitLock,
+            FsReclaim => LockKind::Map,
         }
     }
 
     /// Whether holding it forbids sleeping (a spinlock).
     pub fn is_spin(self) -> bool {
-        matches!(
-            self,
-            LockClass::ZoneLock
-                | LockClass::LruLock
-                | LockClass::HugetlbLock
-                | LockClass::InitMmPageTableLock
-                | LockClass::PtlPte
-                | LockClass::PtlPmd
-        )
+        self.kind() == LockKind::Spinlock
+    }
+
+    /// Whether lockdep itself tracks it (a bit lock has no `lockdep_map`).
+    pub fn lockdep_tracks(self) -> bool {
+        self.kind() != LockKind::BitLock
     }
 }
 
@@ -91,6 +194,23 @@ pub enum Mode {
     Write,
     /// `folio_lock`: a bit lock, sleeping.
     Bit,
+    /// `spin_trylock`, `folio_trylock`, `i_mmap_trylock_write`: never
+    /// waits, so lockdep adds no dependency on it (`validate_chain()` skips
+    /// trylocks) and checks no recursion; locks taken under it still
+    /// depend on it.
+    Try,
+    /// `read_lock()` of an `rwlock_t`: a recursive read (lockdep's
+    /// `read == 2`), the only kind `check_deadlock()` lets nest on itself.
+    ReadRecursive,
+    /// `lock_map_acquire()` of a lockdep map.
+    Map,
+}
+
+impl Mode {
+    /// Whether the acquisition is a read (shared) one.
+    pub fn is_read(self) -> bool {
+        matches!(self, Mode::Read | Mode::ReadRecursive)
+    }
 }
 
 /// GFP flags (include/linux/gfp_types.h), as bits.
@@ -199,6 +319,9 @@ pub enum Event {
     Lock {
         class: LockClass,
         mode: Mode,
+        /// The nesting annotation (`spin_lock_nested(l, SINGLE_DEPTH_NESTING)`
+        /// is 1): a distinct lockdep class key, printed `name/1`.
+        subclass: u8,
     },
     Unlock {
         class: LockClass,
@@ -225,6 +348,11 @@ pub struct Path {
     pub name: &'static str,
     /// The simulated tick it ran at.
     pub tick: u64,
+    /// The task it runs for (`comm/pid` in reports): a task's name, or
+    /// `sh` for a write from the shell.
+    pub comm: String,
+    /// Its pid in reports (1 for the shell, 100 + the task's index).
+    pub pid: u32,
     pub events: Vec<Event>,
     /// Locks held now, innermost last.
     held: Vec<LockClass>,
@@ -243,6 +371,8 @@ impl Path {
         Path {
             name,
             tick,
+            comm: "sh".to_string(),
+            pid: 1,
             events: Vec::new(),
             held: Vec::new(),
             allocs: 0,
@@ -258,13 +388,32 @@ impl Path {
         }
     }
 
+    /// The path runs for task `comm`.
+    pub fn for_task(mut self, comm: &str, index: usize) -> Path {
+        self.comm = comm.to_string();
+        self.pid = 100 + index as u32;
+        self
+    }
+
     pub fn lock(&mut self, class: LockClass, mode: Mode) {
-        if !class.is_spin() {
-            // Taking a sleeping lock may sleep.
+        self.lock_nested(class, mode, 0);
+    }
+
+    /// `spin_lock_nested()`, `down_read_nested()`: a lock of a class
+    /// already held, annotated as a different subclass.
+    pub fn lock_nested(&mut self, class: LockClass, mode: Mode, subclass: u8) {
+        let sleeps = matches!(class.kind(), LockKind::Mutex | LockKind::Rwsem | LockKind::PercpuRwsem | LockKind::BitLock);
+        if sleeps && mode != Mode::Try {
+            // Taking a sleeping lock may sleep (`might_sleep()` in
+            // `mutex_lock()`, `down_read()`, `folio_lock()`).
             self.might_sleep(class.name());
         }
         self.held.push(class);
-        self.push(Event::Lock { class, mode });
+        self.push(Event::Lock {
+            class,
+            mode,
+            subclass,
+        });
     }
 
     pub fn unlock(&mut self, class: LockClass) {
@@ -280,7 +429,15 @@ impl Path {
 
     /// `might_alloc()` at an allocation's entry: a blocking mask may
     /// sleep (before any lock the allocator takes).
+    ///
+    /// With `__GFP_FS` as well, lockdep's `fs_reclaim` map is taken and
+    /// dropped (`fs_reclaim_acquire()`/`fs_reclaim_release()`): every lock
+    /// held here then orders before reclaim.
     pub fn might_alloc(&mut self, site: &'static str, gfp: Gfp) {
+        if gfp.allows_blocking() && gfp.has(Gfp::FS) {
+            self.lock(LockClass::FsReclaim, Mode::Map);
+            self.unlock(LockClass::FsReclaim);
+        }
         if gfp.allows_blocking() {
             self.might_sleep(site);
         }
@@ -306,8 +463,9 @@ impl Path {
     /// The record in lines, for `/sys/kernel/debug/numasim/paths`.
     pub fn describe(&self) -> String {
         let mut s = format!(
-            "path {} at tick {}: {} steps, {} allocations{}\n",
+            "path {} ({}) at tick {}: {} steps, {} allocations{}\n",
             self.name,
+            self.comm,
             self.tick,
             self.events.len() as u64 + self.dropped,
             self.allocs,
@@ -327,7 +485,18 @@ impl Path {
             }
             let pad = "  ".repeat(depth + 1);
             s += &match e {
-                Event::Lock { class, mode } => format!("{pad}lock {} ({mode:?})\n", class.name()),
+                Event::Lock {
+                    class,
+                    mode,
+                    subclass,
+                } => {
+                    let sub = if *subclass > 0 {
+                        format!("/{subclass}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{pad}lock {}{sub} ({mode:?})\n", class.name())
+                }
                 Event::Unlock { class } => format!("{pad}unlock {}\n", class.name()),
                 Event::MightSleep { site } => format!("{pad}might_sleep {site}\n"),
                 Event::Alloc {

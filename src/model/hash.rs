@@ -19,6 +19,7 @@ pub const fn mix32(mut x: u32) -> u32 {
 pub const STREAM_FREE: u32 = 0x1;
 pub const STREAM_RECLAIM: u32 = 0x2;
 pub const STREAM_REQUEST: u32 = 0x3;
+pub const STREAM_LOCK: u32 = 0x4;
 
 /// The part of a hash that depends only on (seed, tick, stream): computed
 /// once per tick and phase, not once per frame.

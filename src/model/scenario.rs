@@ -39,6 +39,7 @@ struct RawScenario {
     nodes: Spanned<Vec<Spanned<RawNode>>>,
     distances: Option<Spanned<Vec<Vec<i64>>>>,
     vm: Option<RawVm>,
+    locks: Option<RawLocks>,
     #[serde(default)]
     workloads: Vec<Spanned<Workload>>,
     #[serde(default)]
@@ -70,6 +71,18 @@ struct RawVm {
     min_free_kbytes: Option<i64>,
     watermark_scale_factor: Option<i64>,
     kswapd_mib_per_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLocks {
+    zone_lock_base_ns: Option<i64>,
+    zone_lock_page_ns: Option<i64>,
+    zone_lock_block_ns: Option<i64>,
+    bounce_local_ns: Option<i64>,
+    bounce_remote_ns: Option<i64>,
+    path_lock_ns: Option<i64>,
+    path_alloc_ns: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +123,44 @@ pub struct VmConfig {
     pub kswapd_mib_per_s: f64,
 }
 
+/// Lock costs in simulated nanoseconds, under `[locks]`. The defaults are
+/// numasim's estimates, not measurements of one machine: an uncontended
+/// spinlock round trip with interrupts disabled is tens of nanoseconds; a
+/// page moved between a per-CPU list and the buddy lists
+/// (`__rmqueue_smallest()`/`__free_one_page()` plus list work) tens more;
+/// a contended cache line from another core of the socket costs some
+/// 50-100 ns and from the other socket 100-200 ns on current two-socket
+/// x86 servers (core-to-core latency measurements). Tune them to the
+/// machine you model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LockCosts {
+    /// Hold time of every zone->lock acquisition before its pages.
+    pub zone_lock_base_ns: u32,
+    /// Per page a pcp refill or drain moves under the lock.
+    pub zone_lock_page_ns: u32,
+    /// One block of an order the pcp lists do not hold.
+    pub zone_lock_block_ns: u32,
+    pub bounce_local_ns: u32,
+    pub bounce_remote_ns: u32,
+    /// A control path's lock or unlock step, and an allocation step.
+    pub path_lock_ns: u32,
+    pub path_alloc_ns: u32,
+}
+
+impl Default for LockCosts {
+    fn default() -> LockCosts {
+        LockCosts {
+            zone_lock_base_ns: 60,
+            zone_lock_page_ns: 25,
+            zone_lock_block_ns: 150,
+            bounce_local_ns: 70,
+            bounce_remote_ns: 180,
+            path_lock_ns: 20,
+            path_alloc_ns: 250,
+        }
+    }
+}
+
 /// A validated scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -121,6 +172,7 @@ pub struct Scenario {
     pub default_ticks: u64,
     pub topology: Topology,
     pub vm: VmConfig,
+    pub locks: LockCosts,
     pub workloads: Vec<Workload>,
     pub tasks: Vec<TaskSpec>,
     /// The `setup` commands and the file line their first line is on.
@@ -457,6 +509,30 @@ impl Scenario {
             },
         };
 
+        let rl = raw.locks.unwrap_or_default();
+        let mut locks = LockCosts::default();
+        for (name, v, slot) in [
+            ("zone_lock_base_ns", rl.zone_lock_base_ns, &mut locks.zone_lock_base_ns),
+            ("zone_lock_page_ns", rl.zone_lock_page_ns, &mut locks.zone_lock_page_ns),
+            ("zone_lock_block_ns", rl.zone_lock_block_ns, &mut locks.zone_lock_block_ns),
+            ("bounce_local_ns", rl.bounce_local_ns, &mut locks.bounce_local_ns),
+            ("bounce_remote_ns", rl.bounce_remote_ns, &mut locks.bounce_remote_ns),
+            ("path_lock_ns", rl.path_lock_ns, &mut locks.path_lock_ns),
+            ("path_alloc_ns", rl.path_alloc_ns, &mut locks.path_alloc_ns),
+        ] {
+            match v {
+                None => {}
+                // Costs stay well inside the 32-bit nanoseconds of a tick.
+                Some(x) if (0..=1_000_000).contains(&x) => *slot = x as u32,
+                Some(x) => {
+                    return Err(err(
+                        None,
+                        format!("[locks] {name} = {x}: expected 0..=1000000 nanoseconds"),
+                    ))
+                }
+            }
+        }
+
         // Workloads: built-ins, then the file's own (which may replace one).
         let mut workloads = builtin_workloads();
         let mut own: Vec<String> = Vec::new();
@@ -642,6 +718,7 @@ impl Scenario {
             },
             topology,
             vm,
+            locks,
             workloads,
             tasks,
             setup: raw.setup.map(|sp| {

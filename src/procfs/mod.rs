@@ -3,6 +3,7 @@
 
 pub mod format;
 pub mod hugetlb;
+pub mod lockdep;
 pub mod shell;
 
 use crate::kernel::Machine;
@@ -74,6 +75,7 @@ pub fn list_files(m: &Machine) -> Vec<String> {
         ));
     }
     hugetlb::list_files(m, &mut v);
+    lockdep::list_files(&mut v);
     v
 }
 
@@ -123,6 +125,9 @@ const PATHS_SHOWN: usize = 8;
 /// `cat PATH`.
 pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
     if let Some(r) = hugetlb::read(m, path) {
+        return r;
+    }
+    if let Some(r) = lockdep::read(m, path) {
         return r;
     }
     let nr_nodes = m.scenario.topology.nodes.len() as u32;
@@ -232,6 +237,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
 pub fn write(m: &mut Machine, path: &str, value: &str) -> Result<(), FsError> {
     let v = value.trim();
     if let Some(r) = hugetlb::write(m, path, v) {
+        return r;
+    }
+    if let Some(r) = lockdep::write(m, path, v) {
         return r;
     }
     // proc_dointvec_minmax: an int within [min, max], else EINVAL.

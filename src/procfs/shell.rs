@@ -43,6 +43,7 @@ commands:
                                    a mapping, on the task's mempolicy nodes
   unmap NAME                       unmap (a shared mapping's file goes too)
   migrate TASK NODE                migrate the task's huge pages to NODE
+  dmesg [-C]                       print (or clear) the kernel log
   tasks                            list tasks
   check                            run the invariant checker
   digest                           print the state digest
@@ -82,6 +83,14 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
             write(m, path, value.trim()).map_err(|e| format!("echo: write error: {e}"))?;
             Ok(String::new())
         }
+        "dmesg" => match args.as_slice() {
+            [] => Ok(m.klog.dmesg()),
+            ["-C"] | ["--clear"] => {
+                m.klog.clear();
+                Ok(String::new())
+            }
+            _ => Err("dmesg: expected `dmesg` or `dmesg -C`".into()),
+        },
         "ls" => {
             let dir = args.first().copied().unwrap_or("/");
             let entries = list_dir(m, dir).map_err(|e| format!("ls: {e}"))?;

@@ -9,6 +9,7 @@
 
 pub mod console;
 pub mod hugetlb;
+pub mod locks;
 pub mod map;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
@@ -170,6 +171,7 @@ fn default_tabs() -> Vec<Box<dyn Panel>> {
         Box::new(console::ConsolePanel),
         Box::new(TunablesPanel),
         Box::new(hugetlb::HugetlbPanel),
+        Box::new(locks::LocksPanel),
     ]
 }
 

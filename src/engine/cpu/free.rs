@@ -39,8 +39,16 @@ pub fn free(
     tasks: &[TaskDesc],
     zone_stats: &mut [ZoneStats],
     chunk_dirty: &mut [u32],
+    task_zone: &mut [u32],
     _order: u32,
 ) {
+    // Chunks free in parallel into one per-task array, as the shader's
+    // atomics do (sums: the order does not matter).
+    // SAFETY: AtomicU32 has the layout of u32, and `task_zone` is borrowed
+    // uniquely for the whole phase.
+    let task_zone: &[std::sync::atomic::AtomicU32] =
+        unsafe { &*(task_zone as *mut [u32] as *const [std::sync::atomic::AtomicU32]) };
+    let nz = params.nr_zones as usize;
     let cf = CHUNK_FRAMES as usize;
     let free_prefix = hash_prefix(params.seed, params.tick, STREAM_FREE);
     let reclaim_prefix = hash_prefix(params.seed, params.tick, STREAM_RECLAIM);
@@ -66,12 +74,15 @@ pub fn free(
                         let pfn = base_pfn + i as u32;
                         let task = &tasks[(owners[i] - OWNER_TASK_BASE) as usize];
                         let cls = class(s) as usize;
+                        let ti = (owners[i] - OWNER_TASK_BASE) as usize;
                         let mut free =
                             task.alive == 0 || hash_at(free_prefix, pfn) < task.free_thresh[cls];
+                        let mut by_kswapd = false;
                         if !free && CLASSES[cls].reclaimable && (kp16 | dp16) != 0 {
                             let r = hash_at(reclaim_prefix, pfn) >> 16;
                             if r < kp16 {
                                 free = true;
+                                by_kswapd = true;
                                 st.steal_kswapd += 1 << o;
                             } else if r < kp16 + dp16 {
                                 free = true;
@@ -84,6 +95,17 @@ pub fn free(
                             st.pgfree += 1 << o;
                             st.frees += 1;
                             dirty[0] = 1;
+                            if !by_kswapd {
+                                let t = (ti * nz + zone) * TZ_WORDS;
+                                use std::sync::atomic::Ordering::Relaxed;
+                                if o <= PAGE_ALLOC_COSTLY_ORDER {
+                                    task_zone[t + TZ_FREE_PCP].fetch_add(1 << o, Relaxed);
+                                } else if o == PAGEBLOCK_ORDER {
+                                    task_zone[t + TZ_FREE_THP].fetch_add(1, Relaxed);
+                                } else {
+                                    task_zone[t + TZ_FREE_BLOCKS].fetch_add(1, Relaxed);
+                                }
+                            }
                         }
                     }
                     i += 1 << o;

@@ -11,6 +11,7 @@ pub mod end_tick;
 pub mod frame_map;
 pub mod free;
 pub mod free_heads;
+pub mod lock_stat;
 pub mod merge;
 pub mod plan;
 pub mod recount;
@@ -197,6 +198,7 @@ impl Backend for CpuBackend {
             totals: (0..b.zones.len()).map(|z| b.zone_totals(z)).collect(),
             last: b.zone_stats.clone(),
             zones: b.zone_state.clone(),
+            lock_stats: b.lock_stats.clone(),
         })
     }
 }

@@ -185,6 +185,8 @@ impl GpuBackend {
             grants: vec![Default::default(); s.grants.len()],
             segs: vec![Default::default(); s.segs.len()],
             totals: vec![0; s.totals.len()],
+            task_zone: vec![0; s.task_zone.len()],
+            lock_stats: vec![0; s.lock_stats.len()],
             ..Default::default()
         };
         config.install(&mut h);

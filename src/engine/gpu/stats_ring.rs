@@ -77,8 +77,15 @@ impl StatsRing {
     fn state_bytes(nz: usize) -> u64 {
         (nz * std::mem::size_of::<ZoneState>()) as u64
     }
+    fn lock_bytes(nz: usize) -> u64 {
+        (nz * LS_WORDS * 4) as u64
+    }
     fn bytes(nz: usize) -> u64 {
-        PARAMS_BYTES + Self::totals_bytes(nz) + Self::stats_bytes(nz) + Self::state_bytes(nz)
+        PARAMS_BYTES
+            + Self::totals_bytes(nz)
+            + Self::stats_bytes(nz)
+            + Self::state_bytes(nz)
+            + Self::lock_bytes(nz)
     }
 
     pub fn idle_slots(&self) -> usize {
@@ -125,6 +132,13 @@ impl StatsRing {
             &slot.buf,
             PARAMS_BYTES + tot + zs,
             st,
+        );
+        enc.copy_buffer_to_buffer(
+            bufs.one(Buf::LockStats),
+            0,
+            &slot.buf,
+            PARAMS_BYTES + tot + zs + st,
+            Self::lock_bytes(nz),
         );
         ctx.queue.submit([enc.finish()]);
         *lock(&slot.state) = SlotState::Pending;
@@ -178,13 +192,15 @@ impl StatsRing {
                 })
                 .collect();
             let zw = &l[nz * NR_ZONE_STATS..];
-            let zones: Vec<ZoneState> =
-                bytemuck::cast_slice(&zw[..nz * std::mem::size_of::<ZoneState>() / 4]).to_vec();
+            let zsw = nz * std::mem::size_of::<ZoneState>() / 4;
+            let zones: Vec<ZoneState> = bytemuck::cast_slice(&zw[..zsw]).to_vec();
+            let lock_stats = zw[zsw..zsw + nz * LS_WORDS].to_vec();
             Some(StatsSample {
                 tick: params.tick,
                 totals,
                 last,
                 zones,
+                lock_stats,
             })
         });
         for i in done {

@@ -98,6 +98,7 @@ impl Machine {
         let want = n.unwrap_or(u64::MAX);
         let weights = self.il_weights.clone();
         let mut sigbus = None;
+        self.path_task = Some(mp.task);
         let done = self.hugetlb_path("hugetlb_fault", |p| {
             let mut done = 0;
             let len = p.h.mappings[m].nr_pages;
@@ -131,6 +132,7 @@ impl Machine {
 
     pub fn hugetlb_unmap(&mut self, name: &str) -> Result<(), MachineError> {
         let m = self.mapping_index(name)?;
+        self.path_task = Some(self.hugetlb.mappings[m].task);
         self.hugetlb_path("munmap", |p| {
             p.unmap(m);
             Ok(())
@@ -167,6 +169,7 @@ impl Machine {
             .flat_map(|m| m.pages.values().copied())
             .filter(|p| self.hugetlb.pages[p].node != node)
             .collect();
+        self.path_task = Some(t);
         self.hugetlb_path("migrate_pages", |p| {
             let (mut ok, mut failed) = (0, 0);
             for pfn in pages {

@@ -494,6 +494,12 @@ impl Op<'_, '_, '_, '_> {
         // the callers have dropped hugetlb_lock (the HVO series: "a non
         // sleeping allocation would be too fragile").
         let mut got = Vec::with_capacity(freed as usize);
+        // The variant the HVO series refused: the allocation made under
+        // hugetlb_lock with its sleeping mask.
+        let under_lock = self.mm.variants.vmemmap_alloc_under_hugetlb_lock;
+        if under_lock {
+            self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
+        }
         for _ in 0..freed {
             match self.mm.alloc_pages(
                 "alloc_vmemmap_page_list",
@@ -510,10 +516,16 @@ impl Op<'_, '_, '_, '_> {
                         self.mm.count(p, ZS_PGFREE, 1);
                         self.mm.free_pages(p, 0);
                     }
+                    if under_lock {
+                        self.mm.path.unlock(LockClass::HugetlbLock);
+                    }
                     self.h.node_stats[node as usize].restore_failures += 1;
                     return false;
                 }
             }
+        }
+        if under_lock {
+            self.mm.path.unlock(LockClass::HugetlbLock);
         }
         // vmemmap_remap_alloc(): the pages mapped back, under init_mm's
         // mmap_lock.
@@ -1144,11 +1156,36 @@ impl Op<'_, '_, '_, '_> {
         let Some((m, idx)) = p.user else { return false };
         // unmap_and_move_huge_page(): the target first (get_new_folio()),
         // then the source's folio lock for the unmap and the copy.
-        let Some(new) = self.alloc_migration_target(p.hs, node) else {
+        // The seed-003 variant locks the source first.
+        let under_lock = self.mm.variants.migrate_target_under_folio_lock;
+        if under_lock {
+            self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
+        }
+        let new = self.alloc_migration_target(p.hs, node);
+        if under_lock && (new.is_none() || self.mm.below_low(node)) {
+            self.mm.direct_reclaim(node);
+        }
+        let Some(new) = new else {
+            if under_lock {
+                self.mm.path.unlock(LockClass::FolioLock);
+            }
             self.h.node_stats[node as usize].migrate_failures += 1;
             return false;
         };
-        self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
+        if !under_lock {
+            self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
+        }
+        // hugetlb_folio_mapping_lock_write(): a shared mapping's
+        // i_mmap_rwsem is taken out of the documented order (under the
+        // folio lock), hence only tried; then try_to_migrate().
+        let shared = self.h.mappings[m as usize].shared;
+        if shared {
+            self.mm.path.lock(LockClass::HugetlbfsIMmapRwsem, Mode::Try);
+            self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
+            self.mm.path.unlock(LockClass::PtlPmd);
+        } else {
+            self.mm.rmap_walk(false);
+        }
         // The copy: the new page is mapped where the old one was.
         self.h.mappings[m as usize].pages.insert(idx, new);
         self.h.pages.get_mut(&new).expect("page exists").user = Some((m, idx));
@@ -1167,6 +1204,14 @@ impl Op<'_, '_, '_, '_> {
         let owner = self.owner_of(new);
         self.write_page(new, owner);
         self.write_page(old, owner);
+        // remove_migration_ptes().
+        if shared {
+            self.mm.path.lock(LockClass::PtlPmd, Mode::Spin);
+            self.mm.path.unlock(LockClass::PtlPmd);
+            self.mm.path.unlock(LockClass::HugetlbfsIMmapRwsem);
+        } else {
+            self.mm.rmap_walk(false);
+        }
         self.mm.path.unlock(LockClass::FolioLock);
         self.h.node_stats[node as usize].migrated_in += 1;
         self.h.step_check(self.tick);

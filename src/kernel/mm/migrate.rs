@@ -28,6 +28,12 @@ impl Mm<'_, '_> {
         } else {
             ZoneType::Normal
         };
+        // The variant of ../shared/seeds/003: the source locked first, the
+        // target allocated under its lock.
+        let under_lock = self.variants.migrate_target_under_folio_lock;
+        if under_lock {
+            self.path.lock(LockClass::FolioLock, Mode::Bit);
+        }
         let dst = self.alloc_pages(
             "alloc_migration_target",
             MIGRATION_GFP,
@@ -35,15 +41,72 @@ impl Mm<'_, '_> {
             o,
             alloc_mt(s),
             highest,
-        )?;
-        self.path.lock(LockClass::FolioLock, Mode::Bit);
+        );
+        if under_lock && (dst.is_none() || self.below_low(node)) {
+            self.direct_reclaim(node);
+        }
+        let Some(dst) = dst else {
+            if under_lock {
+                self.path.unlock(LockClass::FolioLock);
+            }
+            return None;
+        };
+        if !under_lock {
+            self.path.lock(LockClass::FolioLock, Mode::Bit);
+        }
+        // try_to_migrate(): the rmap walk replaces each mapping with a
+        // migration entry (anon_vma->rwsem, then the page-table lock);
+        // remove_migration_ptes() walks it again for the new folio.
+        self.rmap_walk(false);
         let owner = self.t.owner(src);
         self.t.set(dst, s, owner);
         self.t.set(src, 0, 0);
+        self.rmap_walk(false);
         self.path.unlock(LockClass::FolioLock);
         self.free_pages(src, o);
         self.count(src, ZS_PGFREE, 1 << o);
         Some(dst)
+    }
+
+    /// One rmap walk over a folio's mappings (`rmap_walk_anon()`, or for
+    /// a hugetlbfs folio `rmap_walk_file()`), under the page-table lock.
+    pub fn rmap_walk(&mut self, hugetlbfs: bool) {
+        let (rmap, ptl) = if hugetlbfs {
+            (LockClass::HugetlbfsIMmapRwsem, LockClass::PtlPmd)
+        } else {
+            (LockClass::AnonVmaRwsem, LockClass::PtlPte)
+        };
+        self.path.lock(rmap, Mode::Read);
+        self.path.lock(ptl, Mode::Spin);
+        self.path.unlock(ptl);
+        self.path.unlock(rmap);
+    }
+
+    /// Whether a zone of `node` is below its low watermark (where
+    /// `get_page_from_freelist()` fails and the slow path may reclaim).
+    pub fn below_low(&self, node: u32) -> bool {
+        let b = self.t.b();
+        (0..b.zones.len()).any(|z| {
+            b.zones[z].node == node
+                && b.zones[z].managed > 0
+                && self.t.nr_free(z) < b.zones[z].wmark_low as i64
+        })
+    }
+
+    /// `__alloc_pages_direct_reclaim()` on `node`, as the seed-003 variant
+    /// runs it: under `fs_reclaim`, reclaim isolates folios from the LRU
+    /// and hands the ones with a demotion target to the migration core,
+    /// which locks each (`folio_lock()` of its source) while the caller's
+    /// folio stays locked.
+    pub fn direct_reclaim(&mut self, node: u32) {
+        let _ = node;
+        self.path.lock(LockClass::FsReclaim, Mode::Map);
+        self.path.might_sleep("__perform_reclaim");
+        self.path.lock(LockClass::LruLock, Mode::Spin);
+        self.path.unlock(LockClass::LruLock);
+        self.path.lock(LockClass::FolioLock, Mode::Bit);
+        self.path.unlock(LockClass::FolioLock);
+        self.path.unlock(LockClass::FsReclaim);
     }
 
     /// Undoes `migrate_block(src) -> dst` (a contiguous allocation that

@@ -56,6 +56,8 @@ pub struct Mm<'a, 'b> {
     pub st: &'a mut MmState,
     /// Change of `managed_pages` (and the opposite of reserved) per zone.
     pub managed_delta: Vec<i64>,
+    /// The lock-order variants switched on (`kernel::lockdep::Variants`).
+    pub variants: crate::kernel::lockdep::Variants,
 }
 
 impl<'a, 'b> Mm<'a, 'b> {
@@ -72,6 +74,7 @@ impl<'a, 'b> Mm<'a, 'b> {
             path,
             st,
             managed_delta: vec![0; nz],
+            variants: Default::default(),
         }
     }
 
