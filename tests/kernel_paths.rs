@@ -106,7 +106,10 @@ fn a_resize_with_hvo_drops_hugetlb_lock_around_its_allocations() {
     }
     // Printed for a reader of mm/.
     let text = procfs::read(&mut m, "/sys/kernel/debug/numasim/paths").unwrap();
-    assert!(text.contains("path set_max_huge_pages at tick 0"), "{text}");
+    assert!(
+        text.contains("path set_max_huge_pages (sh) at tick 0"),
+        "{text}"
+    );
     assert!(
         text.contains("alloc alloc_vmemmap_page_list order 0 node 0 gfp GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE: ok"),
         "{text}"

@@ -150,7 +150,6 @@ pub fn constants() -> Vec<(&'static str, u32)> {
         ("LS_GEN", LS_GEN as u32),
         ("LS_LAST_NODE", LS_LAST_NODE as u32),
         ("LS_WORDS", LS_WORDS as u32),
-
         // Zone counters (types.rs ZS_*).
         ("ZS_PGALLOC", ZS_PGALLOC as u32),
         ("ZS_PGFREE", ZS_PGFREE as u32),

@@ -332,21 +332,6 @@ pub fn steal_index(zone: usize, order: usize, mt: usize) -> usize {
     (zone * 2 + (order - 9)) * NR_PCP + mt
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn sizes_are_multiples_of_16() {
-        assert_eq!(std::mem::size_of::<TickParams>() % 16, 0);
-        assert_eq!(std::mem::size_of::<ZoneDesc>() % 16, 0);
-        assert_eq!(std::mem::size_of::<ZoneState>() % 16, 0);
-        assert_eq!(std::mem::size_of::<ZoneStats>() % 16, 0);
-        assert_eq!(std::mem::size_of::<TaskDesc>() % 16, 0);
-        assert_eq!(std::mem::size_of::<TaskState>() % 16, 0);
-        assert_eq!(std::mem::size_of::<Grant>() % 16, 0);
-    }
-}
-
 // ----- zone->lock in simulated time (phase `lock_stat`) -----
 
 /// `lock_cfg` (host configuration, words): the costs, then per zone the
@@ -442,3 +427,18 @@ pub const LOCK_BACKLOG_TICKS: u32 = 16;
 /// The highest order the per-CPU lists hold below the THP order
 /// (`pcp_allowed_order()`; the THP order joined in 5.13).
 pub const PAGE_ALLOC_COSTLY_ORDER: u32 = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn sizes_are_multiples_of_16() {
+        assert_eq!(std::mem::size_of::<TickParams>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneDesc>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneState>() % 16, 0);
+        assert_eq!(std::mem::size_of::<ZoneStats>() % 16, 0);
+        assert_eq!(std::mem::size_of::<TaskDesc>() % 16, 0);
+        assert_eq!(std::mem::size_of::<TaskState>() % 16, 0);
+        assert_eq!(std::mem::size_of::<Grant>() % 16, 0);
+    }
+}

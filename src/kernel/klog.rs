@@ -54,12 +54,7 @@ impl KernelLog {
         let mut s = String::new();
         for r in &self.records {
             let us = r.ts_ns / 1000;
-            s += &format!(
-                "[{:5}.{:06}] {}\n",
-                us / 1_000_000,
-                us % 1_000_000,
-                r.text
-            );
+            s += &format!("[{:5}.{:06}] {}\n", us / 1_000_000, us % 1_000_000, r.text);
         }
         s
     }

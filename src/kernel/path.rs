@@ -402,7 +402,10 @@ impl Path {
     /// `spin_lock_nested()`, `down_read_nested()`: a lock of a class
     /// already held, annotated as a different subclass.
     pub fn lock_nested(&mut self, class: LockClass, mode: Mode, subclass: u8) {
-        let sleeps = matches!(class.kind(), LockKind::Mutex | LockKind::Rwsem | LockKind::PercpuRwsem | LockKind::BitLock);
+        let sleeps = matches!(
+            class.kind(),
+            LockKind::Mutex | LockKind::Rwsem | LockKind::PercpuRwsem | LockKind::BitLock
+        );
         if sleeps && mode != Mode::Try {
             // Taking a sleeping lock may sleep (`might_sleep()` in
             // `mutex_lock()`, `down_read()`, `folio_lock()`).

@@ -512,11 +512,31 @@ impl Scenario {
         let rl = raw.locks.unwrap_or_default();
         let mut locks = LockCosts::default();
         for (name, v, slot) in [
-            ("zone_lock_base_ns", rl.zone_lock_base_ns, &mut locks.zone_lock_base_ns),
-            ("zone_lock_page_ns", rl.zone_lock_page_ns, &mut locks.zone_lock_page_ns),
-            ("zone_lock_block_ns", rl.zone_lock_block_ns, &mut locks.zone_lock_block_ns),
-            ("bounce_local_ns", rl.bounce_local_ns, &mut locks.bounce_local_ns),
-            ("bounce_remote_ns", rl.bounce_remote_ns, &mut locks.bounce_remote_ns),
+            (
+                "zone_lock_base_ns",
+                rl.zone_lock_base_ns,
+                &mut locks.zone_lock_base_ns,
+            ),
+            (
+                "zone_lock_page_ns",
+                rl.zone_lock_page_ns,
+                &mut locks.zone_lock_page_ns,
+            ),
+            (
+                "zone_lock_block_ns",
+                rl.zone_lock_block_ns,
+                &mut locks.zone_lock_block_ns,
+            ),
+            (
+                "bounce_local_ns",
+                rl.bounce_local_ns,
+                &mut locks.bounce_local_ns,
+            ),
+            (
+                "bounce_remote_ns",
+                rl.bounce_remote_ns,
+                &mut locks.bounce_remote_ns,
+            ),
             ("path_lock_ns", rl.path_lock_ns, &mut locks.path_lock_ns),
             ("path_alloc_ns", rl.path_alloc_ns, &mut locks.path_alloc_ns),
         ] {

@@ -75,9 +75,17 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
                     "{:.2}",
                     100.0 * st.contentions() as f64 / st.acquisitions().max(1) as f64
                 ));
-                ui.label(us(st.write_wait.total.checked_div(st.write_wait.nr).unwrap_or(0)));
+                ui.label(us(st
+                    .write_wait
+                    .total
+                    .checked_div(st.write_wait.nr)
+                    .unwrap_or(0)));
                 ui.label(us(st.write_wait.max));
-                ui.label(us(st.write_hold.total.checked_div(st.write_hold.nr).unwrap_or(0)));
+                ui.label(us(st
+                    .write_hold
+                    .total
+                    .checked_div(st.write_hold.nr)
+                    .unwrap_or(0)));
                 ui.label(st.acq_bounces_write.to_string());
                 ui.end_row();
             }
@@ -121,14 +129,22 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
     ));
     match ld.reports.last() {
         None => {
-            ui.label(egui::RichText::new("no report: every path so far keeps the lock order").color(theme::DIM));
+            ui.label(
+                egui::RichText::new("no report: every path so far keeps the lock order")
+                    .color(theme::DIM),
+            );
         }
         Some(r) => {
             ui.label(
                 egui::RichText::new(format!(
                     "newest report, tick {}: {} (paths: {})",
                     r.tick,
-                    r.text.lines().find(|l| l.starts_with("WARNING") || l.starts_with("BUG") || l.starts_with("numasim")).unwrap_or(""),
+                    r.text
+                        .lines()
+                        .find(|l| l.starts_with("WARNING")
+                            || l.starts_with("BUG")
+                            || l.starts_with("numasim"))
+                        .unwrap_or(""),
                     r.paths.join(", ")
                 ))
                 .color(theme::WARN),
@@ -155,7 +171,11 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
             if ui.checkbox(&mut x, "").changed() {
                 s.write_file(&path, x as u64);
             }
-            ui.label(egui::RichText::new(format!("variant: {note}")).small().color(theme::DIM));
+            ui.label(
+                egui::RichText::new(format!("variant: {note}"))
+                    .small()
+                    .color(theme::DIM),
+            );
             ui.end_row();
         }
     });

@@ -50,7 +50,10 @@ fn agent_node(cfg: &[u32], agent: u32, node: u32) -> u32 {
 fn arrival(cfg: &[u32], prefix: u32, zone: u32, agent: u32, k: u32, n: u32) -> u32 {
     let slot = cfg[LC_TICK_NS] / n;
     let h = hash_at(
-        hash_at(prefix, zone.wrapping_mul(TZ_AGENTS as u32).wrapping_add(agent)),
+        hash_at(
+            prefix,
+            zone.wrapping_mul(TZ_AGENTS as u32).wrapping_add(agent),
+        ),
         k,
     ) >> 16;
     k.wrapping_mul(slot).wrapping_add(scale16(slot, h))
@@ -234,15 +237,10 @@ pub fn lock_stat(
             free_at = start.wrapping_add(hold);
             task_zone[t + TZ_NEXT] = k + 1;
             if k + 1 < n {
-                task_zone[t + TZ_NEXT_AT] =
-                    arrival(cfg, prefix, z, best, k + 1, n).max(free_at);
+                task_zone[t + TZ_NEXT_AT] = arrival(cfg, prefix, z, best, k + 1, n).max(free_at);
             }
         }
-        let busy = if free_at > tick_ns {
-            free_at - tick_ns
-        } else {
-            0
-        };
+        let busy = free_at.saturating_sub(tick_ns);
         ls[s + LS_BUSY] = busy.min(cfg[LC_BACKLOG_NS]);
     }
 }

@@ -466,13 +466,14 @@ impl Lockdep {
         let bar = "=".repeat(44);
         let dash = "-".repeat(44);
         let name = key_name(key);
+        let scenario = format!(
+            "       CPU0\n       ----\n  lock({name});\n  lock({name});\n\n *** DEADLOCK ***\n\n May be due to missing lock nesting notation\n\n"
+        );
         let text = format!(
             "\n{bar}\nWARNING: possible recursive locking detected\n{}\n{dash}\n\
 {}/{} is trying to acquire lock:\n{:016x} {}, at: {}\n\n\
 but task is already holding lock:\n{:016x} {}, at: {}\n\n\
-other info that might help us debug this:\n Possible unsafe locking scenario:\n\n\
-       CPU0\n       ----\n  lock({name});\n  lock({name});\n\n *** DEADLOCK ***\n\n\
- May be due to missing lock nesting notation\n\n{}\nstack backtrace:\n{}",
+other info that might help us debug this:\n Possible unsafe locking scenario:\n\n{}{}\nstack backtrace:\n{}",
             self.ident(),
             p.comm,
             p.pid,
@@ -482,6 +483,7 @@ other info that might help us debug this:\n Possible unsafe locking scenario:\n\
             key_addr(h.key),
             lock_desc(h.key),
             at(p.name, h.step, steps),
+            scenario,
             self.held_lines(p, held, None),
             self.backtrace(p, step),
         );
@@ -555,7 +557,11 @@ the existing dependency chain (in reverse order) is:\n",
         }
         text += &format!("\n-> #0 {}:\n", lock_desc(next));
         for h in held {
-            text += &format!("       {} lock {}\n", at(p.name, h.step, steps), key_name(h.key));
+            text += &format!(
+                "       {} lock {}\n",
+                at(p.name, h.step, steps),
+                key_name(h.key)
+            );
         }
         text += &format!(
             "       {} lock {}\n       {} [tick {}] ({}/{})\n",
@@ -571,15 +577,18 @@ the existing dependency chain (in reverse order) is:\n",
         let target = key_name(prev.key);
         let parent = key_name(chain[chain.len() - 2]);
         let source = key_name(next);
+        let pad = " ".repeat(31);
+        text += "\nother info that might help us debug this:\n\n";
+        text += " Possible unsafe locking scenario:\n\n";
+        text += "       CPU0                    CPU1\n";
+        text += "       ----                    ----\n";
         text += &format!(
-            "\nother info that might help us debug this:\n\n\
- Possible unsafe locking scenario:\n\n\
-       CPU0                    CPU1\n       ----                    ----\n\
-  lock({target});\n                               lock({parent});\n\
-                               lock({target});\n  lock({source});\n\n *** DEADLOCK ***\n\n{}\nstack backtrace:\n{}",
-            self.held_lines(p, held, None),
-            self.backtrace(p, step)
+            "  lock({target});\n{pad}lock({parent});\n{pad}lock({target});\n  lock({source});\n"
         );
+        text += "\n *** DEADLOCK ***\n\n";
+        text += &self.held_lines(p, held, None);
+        text += "\nstack backtrace:\n";
+        text += &self.backtrace(p, step);
         let mut classes = vec![next.0];
         for k in chain {
             if !classes.contains(&k.0) {
@@ -823,12 +832,18 @@ mod tests {
         let mut ld = Lockdep::default();
         run(
             &mut ld,
-            &path("path_ab", &[(HugetlbLock, Mode::Spin), (ZoneLock, Mode::Spin)]),
+            &path(
+                "path_ab",
+                &[(HugetlbLock, Mode::Spin), (ZoneLock, Mode::Spin)],
+            ),
         );
         assert!(ld.reports.is_empty());
         let log = run(
             &mut ld,
-            &path("path_ba", &[(ZoneLock, Mode::Spin), (HugetlbLock, Mode::Spin)]),
+            &path(
+                "path_ba",
+                &[(ZoneLock, Mode::Spin), (HugetlbLock, Mode::Spin)],
+            ),
         );
         assert_eq!(ld.reports.len(), 1);
         let r = &ld.reports[0];
@@ -846,7 +861,10 @@ mod tests {
         assert!(!ld.debug_locks);
         run(
             &mut ld,
-            &path("again", &[(ZoneLock, Mode::Spin), (HugetlbLock, Mode::Spin)]),
+            &path(
+                "again",
+                &[(ZoneLock, Mode::Spin), (HugetlbLock, Mode::Spin)],
+            ),
         );
         assert_eq!(ld.reports.len(), 1);
     }
@@ -854,8 +872,20 @@ mod tests {
     #[test]
     fn a_longer_cycle_is_found_through_the_graph() {
         let mut ld = Lockdep::default();
-        run(&mut ld, &path("p1", &[(MmapLock, Mode::Read), (HugetlbFaultMutex, Mode::Mutex)]));
-        run(&mut ld, &path("p2", &[(HugetlbFaultMutex, Mode::Mutex), (HugetlbLock, Mode::Spin)]));
+        run(
+            &mut ld,
+            &path(
+                "p1",
+                &[(MmapLock, Mode::Read), (HugetlbFaultMutex, Mode::Mutex)],
+            ),
+        );
+        run(
+            &mut ld,
+            &path(
+                "p2",
+                &[(HugetlbFaultMutex, Mode::Mutex), (HugetlbLock, Mode::Spin)],
+            ),
+        );
         assert!(ld.reports.is_empty());
         // hugetlb_lock -> mmap_lock closes mmap -> mutex -> hugetlb_lock.
         let mut p = Path::new("p3", 9);
@@ -865,11 +895,17 @@ mod tests {
         p.unlock(HugetlbLock);
         run(&mut ld, &p);
         assert!(ld.reports.is_empty(), "a trylock adds no dependency");
-        run(&mut ld, &path("p4", &[(PtlPmd, Mode::Spin), (MmapLock, Mode::Read)]));
+        run(
+            &mut ld,
+            &path("p4", &[(PtlPmd, Mode::Spin), (MmapLock, Mode::Read)]),
+        );
         // p4's PtlPmd -> mmap_lock: no cycle yet, but against mm/rmap.c
         // (and a sleeping lock under a spinlock).
         let kinds: Vec<_> = ld.reports.iter().map(|r| r.kind.clone()).collect();
-        assert_eq!(kinds, vec![ReportKind::SleepInAtomic, ReportKind::DocumentedOrder]);
+        assert_eq!(
+            kinds,
+            vec![ReportKind::SleepInAtomic, ReportKind::DocumentedOrder]
+        );
         assert!(ld.reports[1].text.contains("mm/rmap.c"));
         ld.reports.clear();
         let mut p = Path::new("p5", 9);
@@ -888,13 +924,19 @@ mod tests {
     fn recursion_needs_a_nesting_annotation_and_read_recursion_is_only_for_rwlocks() {
         // AA: a spinlock taken twice.
         let mut ld = Lockdep::default();
-        let log = run(&mut ld, &path("aa", &[(ZoneLock, Mode::Spin), (ZoneLock, Mode::Spin)]));
+        let log = run(
+            &mut ld,
+            &path("aa", &[(ZoneLock, Mode::Spin), (ZoneLock, Mode::Spin)]),
+        );
         assert_eq!(ld.reports.len(), 1);
         assert_eq!(ld.reports[0].kind, ReportKind::Recursive);
         let d = log.dmesg();
         assert!(d.contains("WARNING: possible recursive locking detected"));
         assert!(d.contains(" May be due to missing lock nesting notation"));
-        assert!(!d.contains("2 locks held by sh/1:"), "reported before the second is held");
+        assert!(
+            !d.contains("2 locks held by sh/1:"),
+            "reported before the second is held"
+        );
         assert!(d.contains("1 lock held by sh/1:"));
 
         // spin_lock_nested(SINGLE_DEPTH_NESTING): a subclass, no report.
@@ -912,18 +954,30 @@ mod tests {
         // down_read is a non-recursive read, read == 1: a writer queued
         // between the two would deadlock).
         let mut ld = Lockdep::default();
-        run(&mut ld, &path("rr", &[(MmapLock, Mode::Read), (MmapLock, Mode::Read)]));
+        run(
+            &mut ld,
+            &path("rr", &[(MmapLock, Mode::Read), (MmapLock, Mode::Read)]),
+        );
         assert_eq!(ld.reports.len(), 1);
         // read_lock() recursion (read == 2) is allowed.
         let mut ld = Lockdep::default();
         run(
             &mut ld,
-            &path("rwlock", &[(MmapLock, Mode::ReadRecursive), (MmapLock, Mode::ReadRecursive)]),
+            &path(
+                "rwlock",
+                &[
+                    (MmapLock, Mode::ReadRecursive),
+                    (MmapLock, Mode::ReadRecursive),
+                ],
+            ),
         );
         assert!(ld.reports.is_empty());
         // A trylock of a held class is no recursion either.
         let mut ld = Lockdep::default();
-        run(&mut ld, &path("try", &[(FolioLock, Mode::Bit), (FolioLock, Mode::Try)]));
+        run(
+            &mut ld,
+            &path("try", &[(FolioLock, Mode::Bit), (FolioLock, Mode::Try)]),
+        );
         assert!(ld.reports.is_empty());
     }
 
@@ -965,7 +1019,10 @@ mod tests {
         let mut ld = Lockdep::default();
         run(
             &mut ld,
-            &path("p", &[(HugetlbResizeLock, Mode::Mutex), (HugetlbLock, Mode::Spin)]),
+            &path(
+                "p",
+                &[(HugetlbResizeLock, Mode::Mutex), (HugetlbLock, Mode::Spin)],
+            ),
         );
         let l = ld.proc_lockdep();
         assert!(l.starts_with("all lock classes:\n"));
@@ -974,7 +1031,10 @@ mod tests {
         let c = ld.proc_lockdep_chains();
         assert!(c.starts_with("all lock chains:\nirq_context: 0\n["));
         let s = ld.proc_lockdep_stats();
-        assert!(s.starts_with(" lock-classes:                            2 [max: 8192]\n"), "{s}");
+        assert!(
+            s.starts_with(" lock-classes:                            2 [max: 8192]\n"),
+            "{s}"
+        );
         assert!(s.contains(" direct dependencies:                     1 [max: 32768]\n"));
         assert!(s.contains(" max locking depth:                       2\n"));
         assert!(s.ends_with(" debug_locks:                             1\n"));

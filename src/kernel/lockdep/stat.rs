@@ -107,9 +107,9 @@ fn lock_time(t: &LockTime) -> String {
 
 /// A deterministic text address for a contention point.
 fn point_addr(name: &str) -> u64 {
-    let h = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     0xffff_ffff_8100_0000 + (h & 0xff_fff0)
 }
 
@@ -141,7 +141,11 @@ pub fn lock_stat_file(classes: &[(Key, Stats)], debug_locks: bool) -> String {
     s += &"-".repeat(width);
     s += "\n\n";
     let mut order: Vec<&(Key, Stats)> = classes.iter().collect();
-    order.sort_by(|a, b| b.1.contentions().cmp(&a.1.contentions()).then(a.0.cmp(&b.0)));
+    order.sort_by(|a, b| {
+        b.1.contentions()
+            .cmp(&a.1.contentions())
+            .then(a.0.cmp(&b.0))
+    });
     for (k, st) in order {
         let mut name = super::key_name(*k);
         name.truncate(37);

@@ -26,7 +26,11 @@ pub fn zone_batchsize(managed_pages: u64) -> u32 {
 /// watermark split over the node's CPUs (all CPUs for a CPU-less node),
 /// at least four batches.
 pub fn zone_highsize(low_wmark: u64, batch: u32, node_cpus: usize, all_cpus: usize) -> u32 {
-    let split = if node_cpus > 0 { node_cpus } else { all_cpus.max(1) };
+    let split = if node_cpus > 0 {
+        node_cpus
+    } else {
+        all_cpus.max(1)
+    };
     ((low_wmark / split as u64).max((batch as u64) << 2)).min(u32::MAX as u64) as u32
 }
 
@@ -109,7 +113,13 @@ impl Machine {
         let zones: Vec<(u64, u64, usize)> = b
             .zones
             .iter()
-            .map(|z| (z.managed as u64, z.wmark_low as u64, node_cpus[z.node as usize]))
+            .map(|z| {
+                (
+                    z.managed as u64,
+                    z.wmark_low as u64,
+                    node_cpus[z.node as usize],
+                )
+            })
             .collect();
         let w = &mut b.lock_cfg;
         w[LC_TICK_NS] = tick_ns;
@@ -139,8 +149,7 @@ impl Machine {
     pub fn zone_lock_stats(&mut self) -> Result<Vec<Option<Stats>>, crate::kernel::MachineError> {
         let gen = self.lock_gen;
         let b = self.state()?;
-        Ok(b
-            .lock_stats
+        Ok(b.lock_stats
             .chunks(LS_WORDS)
             .map(|ls| zone_stats(ls, gen))
             .collect())
