@@ -66,6 +66,7 @@ fn the_default_kernel_is_clean_and_keeps_the_documented_order() {
     let has = |a: LockClass, b: LockClass| m.lockdep.edges.contains_key(&((a, 0), (b, 0)));
     assert!(has(LockClass::MmapLock, LockClass::HugetlbFaultMutex));
     assert!(has(LockClass::HugetlbFaultMutex, LockClass::HugetlbLock));
+    assert!(has(LockClass::HugetlbFaultMutex, LockClass::HugetlbVmaLock));
     assert!(has(LockClass::HugetlbResizeLock, LockClass::HugetlbLock));
     assert!(has(LockClass::FolioLock, LockClass::AnonVmaRwsem));
     assert!(has(LockClass::AnonVmaRwsem, LockClass::PtlPte));
@@ -307,4 +308,26 @@ fn a_lock_cost_out_of_range_is_refused_with_its_name() {
     let src = format!("{}\n[locks]\nzone_lock_base_ns = 0\n", common::ONE_BLOCK);
     let s = Scenario::parse(&src, "costs.toml").unwrap();
     assert_eq!(s.locks.zone_lock_base_ns, 0);
+}
+
+#[test]
+fn the_lock_model_invariants_hold_and_can_fail() {
+    use numasim::engine::types::{LS_CON, TZ_PCP_COUNT};
+    use numasim::kernel::lockdep::zone_lock::check;
+    let mut m = small();
+    m.advance(300).unwrap();
+    m.check().unwrap();
+    let b = m.buffers().unwrap().clone();
+    check(&b).unwrap();
+    // More contentions than acquisitions.
+    let mut bad = b.clone();
+    bad.lock_stats[LS_CON] = u32::MAX;
+    bad.lock_stats[LS_CON + 1] = u32::MAX;
+    assert_eq!(check(&bad).unwrap_err().0, "zone_lock_stats");
+    // A per-CPU list far above pcp->high.
+    let mut bad = b.clone();
+    bad.task_zone[TZ_PCP_COUNT] = 1 << 30;
+    let (name, detail) = check(&bad).unwrap_err();
+    assert_eq!(name, "pcp_count");
+    assert!(detail.contains("zone 0 agent 0"), "{detail}");
 }

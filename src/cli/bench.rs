@@ -530,8 +530,34 @@ pub fn cmd_bench_locks(
             rows.push(row);
         }
     }
+    // The validator's own cost: the records of a 512-page pool resize with
+    // HVO (grow and shrink, the longest paths the machine has), validated
+    // again and again by a fresh validator.
+    let mut m = Machine::boot(load("small")?, None)?;
+    m.hugetlb_set_optimize(true);
+    let mut cost = Vec::new();
+    for pages in [512u64, 0] {
+        m.hugetlb_set_pages(0, pages, None, None)?;
+        let p = m.paths.last().expect("the resize's record").clone();
+        let reps = 200;
+        let t0 = Instant::now();
+        let mut log = numasim::kernel::klog::KernelLog::default();
+        for _ in 0..reps {
+            let mut ld = numasim::kernel::lockdep::Lockdep::default();
+            ld.validate(&p, 0, &mut log);
+        }
+        let us = t0.elapsed().as_secs_f64() * 1e6 / reps as f64;
+        println!(
+            "\nlock validator: {} ({} steps kept of {}) validated in {us:.1} us",
+            p.name,
+            p.events.len(),
+            p.events.len() as u64 + p.dropped
+        );
+        cost.push(serde_json::json!({"path": p.name, "steps": p.events.len(), "validate_us": us}));
+    }
     if let Some(path) = json {
-        std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+        let out = serde_json::json!({"scales": rows, "validator": cost});
+        std::fs::write(&path, serde_json::to_string_pretty(&out)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

@@ -32,7 +32,7 @@ pub struct Cli {
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct GuiArgs {
-    /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure) or a TOML file.
+    /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure, zone-lock) or a TOML file.
     #[arg(long = "scenario", default_value = "default")]
     pub scenario: String,
     /// Seed (default: the scenario's `seed`).
@@ -55,7 +55,7 @@ pub struct GuiArgs {
     /// Start paused.
     #[arg(long)]
     pub paused: bool,
-    /// The tab open below the frame map: plots, console, tunables or
+    /// The tab open below the frame map: plots, console, tunables, locks or
     /// hugetlb.
     #[arg(long, default_value = "plots")]
     pub tab: String,
@@ -94,7 +94,7 @@ enum Cmd {
     },
     /// Simulate a scenario and print a summary, /proc/buddyinfo and per-node meminfo.
     Run {
-        /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure) or a TOML file.
+        /// A preset name (default, small, cxl, 1tib, stress-frag, hugetlb-migrate, hugetlb-shrink-pressure, zone-lock) or a TOML file.
         #[arg(default_value = "default")]
         scenario: String,
         /// Ticks to run (default: the scenario's `ticks`).

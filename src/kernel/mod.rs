@@ -701,6 +701,11 @@ impl Machine {
             detail: e.to_string(),
         })?;
         invariants::check(b, &totals, &self.mm.contig_taken, tick)?;
+        lockdep::zone_lock::check(b).map_err(|(name, detail)| invariants::Violation {
+            name,
+            tick,
+            detail,
+        })?;
         if let Some(sv) = &self.hugetlb.step_violation {
             return Err(invariants::Violation {
                 name: sv.name,

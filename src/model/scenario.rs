@@ -180,7 +180,7 @@ pub struct Scenario {
 }
 
 /// The presets shipped in assets/scenarios/, embedded in the binary.
-pub const PRESETS: [(&str, &str); 7] = [
+pub const PRESETS: [(&str, &str); 8] = [
     (
         "default",
         include_str!("../../assets/scenarios/default.toml"),
@@ -199,6 +199,10 @@ pub const PRESETS: [(&str, &str); 7] = [
     (
         "hugetlb-shrink-pressure",
         include_str!("../../assets/scenarios/hugetlb-shrink-pressure.toml"),
+    ),
+    (
+        "zone-lock",
+        include_str!("../../assets/scenarios/zone-lock.toml"),
     ),
 ];
 

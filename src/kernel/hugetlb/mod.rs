@@ -1052,6 +1052,12 @@ impl Op<'_, '_, '_, '_> {
         // under hugetlb_lock, or allocates a surplus page without it.
         self.mm.path.lock(LockClass::MmapLock, Mode::Read);
         self.mm.path.lock(LockClass::HugetlbFaultMutex, Mode::Mutex);
+        // hugetlb_vma_lock_read(): a shared mapping's VMA lock (PMD
+        // sharing), held until the fault is done with the page table.
+        let shared = self.h.mappings[m].shared;
+        if shared {
+            self.mm.path.lock(LockClass::HugetlbVmaLock, Mode::Read);
+        }
         self.mm.path.lock(LockClass::HugetlbLock, Mode::Spin);
         let mut pfn = None;
         if reserved || self.h.hstates[hs].available() > 0 {
@@ -1067,6 +1073,9 @@ impl Op<'_, '_, '_, '_> {
             pfn = self.alloc_surplus(hs, &order);
         }
         let Some(pfn) = pfn else {
+            if shared {
+                self.mm.path.unlock(LockClass::HugetlbVmaLock);
+            }
             self.mm.path.unlock(LockClass::HugetlbFaultMutex);
             self.mm.path.unlock(LockClass::MmapLock);
             self.h.node_stats[nid as usize].sigbus += 1;
@@ -1094,6 +1103,9 @@ impl Op<'_, '_, '_, '_> {
         let owner = self.owner_of(pfn);
         self.write_page(pfn, owner);
         self.mm.path.unlock(LockClass::PtlPmd);
+        if shared {
+            self.mm.path.unlock(LockClass::HugetlbVmaLock);
+        }
         self.mm.path.unlock(LockClass::HugetlbFaultMutex);
         self.mm.path.unlock(LockClass::MmapLock);
         self.h.step_check(self.tick);

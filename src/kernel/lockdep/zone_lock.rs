@@ -185,6 +185,57 @@ impl Machine {
     }
 }
 
+/// The model's invariants: per zone, contentions within acquisitions,
+/// bounces within what they bound, minima within maxima, totals within
+/// count x extremes; per agent, a per-CPU list never above what a drain
+/// or a refill leaves (`max(high, batch)`; THPs `max(high's worth,
+/// THP_BATCH)`).
+pub fn check(b: &crate::engine::SimBuffers) -> Result<(), (&'static str, String)> {
+    let nz = b.zones.len();
+    for z in 0..nz {
+        let Some(st) = zone_stats(
+            &b.lock_stats[z * LS_WORDS..(z + 1) * LS_WORDS],
+            b.lock_stats[z * LS_WORDS + LS_GEN],
+        ) else {
+            continue;
+        };
+        let (w, h) = (&st.write_wait, &st.write_hold);
+        let bad = w.nr > h.nr
+            || st.con_bounces_write > w.nr
+            || st.acq_bounces_write > h.nr
+            || w.min > w.max
+            || h.min > h.max
+            || w.total < w.nr * w.min
+            || w.total > w.nr * w.max
+            || h.total < h.nr * h.min
+            || h.total > h.nr * h.max
+            || st.points.iter().map(|p| p.1).sum::<u64>() != w.nr;
+        if bad {
+            return Err(("zone_lock_stats", format!("zone {z}: {st:?}")));
+        }
+        let batch = b.lock_cfg[LC_ZONE + 2 * z].max(1);
+        let high = b.lock_cfg[LC_ZONE + 2 * z + 1];
+        let thp_cap = (high >> crate::model::frame::PAGEBLOCK_ORDER).max(THP_BATCH);
+        let agents = (0..b.tasks.len()).chain(std::iter::once(TZ_KSWAPD));
+        for a in agents {
+            let t = (a * nz + z) * TZ_WORDS;
+            let Some(w) = b.task_zone.get(t..t + TZ_WORDS) else {
+                continue;
+            };
+            if w[TZ_PCP_COUNT] > high.max(batch) || w[TZ_THP_COUNT] > thp_cap {
+                return Err((
+                    "pcp_count",
+                    format!(
+                        "zone {z} agent {a}: {} pages and {} THPs on the per-CPU list, above high {high} / batch {batch}",
+                        w[TZ_PCP_COUNT], w[TZ_THP_COUNT]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
