@@ -182,7 +182,7 @@ impl LockClass {
 }
 
 /// How a lock is taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// `spin_lock`, `spin_lock_irq(save)`.
     Spin,
@@ -314,7 +314,7 @@ impl std::fmt::Display for Gfp {
 }
 
 /// One step of a path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     Lock {
         class: LockClass,
@@ -354,16 +354,23 @@ pub struct Path {
     /// Its pid in reports (1 for the shell, 100 + the task's index).
     pub pid: u32,
     pub events: Vec<Event>,
-    /// Locks held now, innermost last.
-    held: Vec<LockClass>,
+    /// Locks held now, innermost last, with whether their acquisition is
+    /// in `events`.
+    held: Vec<(LockClass, Event, bool)>,
+    /// Past the cap: the contexts (locks held, step) already kept.
+    seen: std::collections::BTreeSet<u64>,
     /// Allocations made (counted, not recorded, past the record's cap).
     pub allocs: u64,
     /// Events past `MAX_EVENTS` that were counted but not kept.
     pub dropped: u64,
 }
 
-/// Steps kept per path: a pool resize of 500,000 pages makes millions of
-/// allocations; the record keeps the first steps whole and counts the rest.
+/// Steps kept whole per path: a pool resize of 500,000 pages makes
+/// millions of allocations. Past them a step is kept only when it is new
+/// in its context (the locks held and the step itself), with the
+/// acquisitions of the locks it runs under, so the validator still sees
+/// every lock order and every sleep point the path has, and the rest is
+/// counted.
 pub const MAX_EVENTS: usize = 4096;
 
 impl Path {
@@ -375,17 +382,39 @@ impl Path {
             pid: 1,
             events: Vec::new(),
             held: Vec::new(),
+            seen: Default::default(),
             allocs: 0,
             dropped: 0,
         }
     }
 
-    fn push(&mut self, e: Event) {
+    /// Records a step; returns whether it was kept.
+    fn push(&mut self, e: Event) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = Fx(0);
+        for (_, acq, _) in &self.held {
+            acq.hash(&mut h);
+        }
+        e.hash(&mut h);
+        let new = self.seen.insert(h.finish());
         if self.events.len() < MAX_EVENTS {
             self.events.push(e);
-        } else {
-            self.dropped += 1;
+            return true;
         }
+        if !new {
+            self.dropped += 1;
+            return false;
+        }
+        // The locks it runs under, where their acquisitions were not kept.
+        for i in 0..self.held.len() {
+            if !self.held[i].2 {
+                self.events.push(self.held[i].1.clone());
+                self.held[i].2 = true;
+                self.dropped -= 1;
+            }
+        }
+        self.events.push(e);
+        true
     }
 
     /// The path runs for task `comm`.
@@ -411,19 +440,27 @@ impl Path {
             // `mutex_lock()`, `down_read()`, `folio_lock()`).
             self.might_sleep(class.name());
         }
-        self.held.push(class);
-        self.push(Event::Lock {
+        let e = Event::Lock {
             class,
             mode,
             subclass,
-        });
+        };
+        let kept = self.push(e.clone());
+        self.held.push((class, e, kept));
     }
 
     pub fn unlock(&mut self, class: LockClass) {
-        if let Some(i) = self.held.iter().rposition(|&c| c == class) {
-            self.held.remove(i);
+        let kept = match self.held.iter().rposition(|h| h.0 == class) {
+            Some(i) => self.held.remove(i).2,
+            None => true,
+        };
+        // The release of a kept acquisition is always kept (the record
+        // stays balanced); of a dropped one, never.
+        if kept {
+            self.events.push(Event::Unlock { class });
+        } else {
+            self.dropped += 1;
         }
-        self.push(Event::Unlock { class });
     }
 
     pub fn might_sleep(&mut self, site: &'static str) {
@@ -459,8 +496,8 @@ impl Path {
     }
 
     /// The locks held now, outermost first.
-    pub fn held(&self) -> &[LockClass] {
-        &self.held
+    pub fn held(&self) -> Vec<LockClass> {
+        self.held.iter().map(|h| h.0).collect()
     }
 
     /// The record in lines, for `/sys/kernel/debug/numasim/paths`.
@@ -474,7 +511,7 @@ impl Path {
             self.allocs,
             if self.dropped > 0 {
                 format!(
-                    " ({} steps past the first {MAX_EVENTS} not kept)",
+                    " ({} steps past the first {MAX_EVENTS} not kept: they repeat a kept step under the same locks)",
                     self.dropped
                 )
             } else {
@@ -518,6 +555,34 @@ impl Path {
             }
         }
         s
+    }
+}
+
+/// A small multiplicative hasher for step contexts (they are hashed once
+/// per step of every path; SipHash would cost a long resize a third of a
+/// second).
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64)
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(v as u64)
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64)
     }
 }
 
@@ -577,12 +642,12 @@ mod tests {
         p.lock(LockClass::HugetlbLock, Mode::Spin);
         assert_eq!(
             p.held(),
-            &[LockClass::HugetlbResizeLock, LockClass::HugetlbLock]
+            vec![LockClass::HugetlbResizeLock, LockClass::HugetlbLock]
         );
         p.unlock(LockClass::HugetlbLock);
         p.might_alloc("x", Gfp::KERNEL);
         p.alloc("x", Gfp::KERNEL, 0, 0, true);
-        assert_eq!(p.held(), &[LockClass::HugetlbResizeLock]);
+        assert_eq!(p.held(), vec![LockClass::HugetlbResizeLock]);
         // The mutex's own sleep point, then the allocation's.
         assert_eq!(
             p.events
@@ -591,5 +656,52 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn past_the_cap_every_new_context_is_kept_with_its_locks() {
+        let mut p = Path::new("long", 0);
+        p.lock(LockClass::HugetlbResizeLock, Mode::Mutex);
+        for _ in 0..3000 {
+            p.lock(LockClass::HugetlbLock, Mode::Spin);
+            p.unlock(LockClass::HugetlbLock);
+            p.alloc("x", Gfp::KERNEL, 0, 0, true);
+        }
+        let n = p.events.len();
+        assert_eq!(n, MAX_EVENTS);
+        // Something new under hugetlb_lock, far past the cap: kept, with
+        // the acquisition it runs under.
+        p.lock(LockClass::HugetlbLock, Mode::Spin);
+        p.lock(LockClass::ZoneLock, Mode::Spin);
+        p.unlock(LockClass::ZoneLock);
+        p.unlock(LockClass::HugetlbLock);
+        p.unlock(LockClass::HugetlbResizeLock);
+        let tail: Vec<_> = p.events[n..].to_vec();
+        assert_eq!(
+            tail,
+            vec![
+                Event::Lock {
+                    class: LockClass::HugetlbLock,
+                    mode: Mode::Spin,
+                    subclass: 0
+                },
+                Event::Lock {
+                    class: LockClass::ZoneLock,
+                    mode: Mode::Spin,
+                    subclass: 0
+                },
+                Event::Unlock {
+                    class: LockClass::ZoneLock
+                },
+                Event::Unlock {
+                    class: LockClass::HugetlbLock
+                },
+                Event::Unlock {
+                    class: LockClass::HugetlbResizeLock
+                },
+            ]
+        );
+        assert!(p.dropped > 4000);
+        assert!(p.held().is_empty());
     }
 }
