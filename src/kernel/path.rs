@@ -341,6 +341,39 @@ pub enum Event {
     },
 }
 
+impl std::fmt::Display for Event {
+    /// One step as the records print it (`lock hugetlb_lock (Spin)`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Lock {
+                class,
+                mode,
+                subclass,
+            } => {
+                let sub = if *subclass > 0 {
+                    format!("/{subclass}")
+                } else {
+                    String::new()
+                };
+                write!(f, "lock {}{sub} ({mode:?})", class.name())
+            }
+            Event::Unlock { class } => write!(f, "unlock {}", class.name()),
+            Event::MightSleep { site } => write!(f, "might_sleep {site}"),
+            Event::Alloc {
+                site,
+                gfp,
+                order,
+                node,
+                ok,
+            } => write!(
+                f,
+                "alloc {site} order {order} node {node} gfp {gfp}: {}",
+                if *ok { "ok" } else { "failed" }
+            ),
+        }
+    }
+}
+
 /// The record of one path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Path {
@@ -523,33 +556,7 @@ impl Path {
             if matches!(e, Event::Unlock { .. }) {
                 depth = depth.saturating_sub(1);
             }
-            let pad = "  ".repeat(depth + 1);
-            s += &match e {
-                Event::Lock {
-                    class,
-                    mode,
-                    subclass,
-                } => {
-                    let sub = if *subclass > 0 {
-                        format!("/{subclass}")
-                    } else {
-                        String::new()
-                    };
-                    format!("{pad}lock {}{sub} ({mode:?})\n", class.name())
-                }
-                Event::Unlock { class } => format!("{pad}unlock {}\n", class.name()),
-                Event::MightSleep { site } => format!("{pad}might_sleep {site}\n"),
-                Event::Alloc {
-                    site,
-                    gfp,
-                    order,
-                    node,
-                    ok,
-                } => format!(
-                    "{pad}alloc {site} order {order} node {node} gfp {gfp}: {}\n",
-                    if *ok { "ok" } else { "failed" }
-                ),
-            };
+            s += &format!("{}{e}\n", "  ".repeat(depth + 1));
             if matches!(e, Event::Lock { .. }) {
                 depth += 1;
             }

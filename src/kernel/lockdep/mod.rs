@@ -435,7 +435,7 @@ impl Lockdep {
         );
         let first = step.saturating_sub(7);
         for (i, e) in p.events.iter().enumerate().take(step + 1).skip(first) {
-            s += &format!(" {} {}\n", at(p.name, i, p.events.len()), step_desc(e));
+            s += &format!(" {} {e}\n", at(p.name, i, p.events.len()));
         }
         s += &format!(" {} [tick {}]\n </TASK>\n", p.name, p.tick);
         s
@@ -778,29 +778,6 @@ preempt_count: {spins}, expected: 0\nRCU nest depth: 0, expected: 0\n{}{}",
         s += &line("max bfs queue depth", self.max_bfs_queue, None);
         s += &line("debug_locks", self.debug_locks as usize, None);
         s
-    }
-}
-
-/// One step as a trace line.
-fn step_desc(e: &Event) -> String {
-    match e {
-        Event::Lock {
-            class,
-            mode,
-            subclass,
-        } => format!("lock {} ({mode:?})", key_name((*class, *subclass))),
-        Event::Unlock { class } => format!("unlock {}", class.name()),
-        Event::MightSleep { site } => format!("might_sleep {site}"),
-        Event::Alloc {
-            site,
-            gfp,
-            order,
-            node,
-            ok,
-        } => format!(
-            "alloc {site} order {order} node {node} gfp {gfp}: {}",
-            if *ok { "ok" } else { "failed" }
-        ),
     }
 }
 
