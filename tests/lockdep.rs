@@ -331,3 +331,36 @@ fn the_lock_model_invariants_hold_and_can_fail() {
     assert_eq!(name, "pcp_count");
     assert!(detail.contains("zone 0 agent 0"), "{detail}");
 }
+
+/// `setup_per_zone_wmarks()` updates `pcp->high` at once
+/// (`zone_pcp_update()`), but a list above a lowered high only drains at
+/// its next free: between the write and the next tick it may stand above
+/// the new high. (Found by tests/properties.rs.)
+#[test]
+fn a_lowered_pcp_high_drains_at_the_next_tick() {
+    let src = r#"
+distances = [[10, 20], [20, 10]]
+[[nodes]]
+memory_mib = 48
+cpus = 2
+[[nodes]]
+memory_mib = 32
+cpus = 1
+"#;
+    let mut m = Machine::boot(Scenario::parse(src, "pcp.toml").unwrap(), Some(140)).unwrap();
+    run(
+        &mut m,
+        "spawn t1 cpu=0 workload=thp policy=bind:1 scale=0.08\n\
+         echo 2138 > /proc/sys/vm/watermark_scale_factor\n\
+         tick 29\n\
+         stop t1\n\
+         tick 1",
+    );
+    let high_before = m.config().lock_cfg[numasim::engine::types::LC_ZONE + 1];
+    run(&mut m, "echo 1 > /proc/sys/vm/watermark_scale_factor");
+    let high_after = m.config().lock_cfg[numasim::engine::types::LC_ZONE + 1];
+    assert!(high_after < high_before, "{high_before} -> {high_after}");
+    m.check().unwrap();
+    run(&mut m, "tick 1");
+    m.check().unwrap();
+}

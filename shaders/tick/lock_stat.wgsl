@@ -71,6 +71,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let node = topo.zones[z].node;
     let batch = max(lock_cfg[LC_ZONE + 2u * z], 1u);
     let high = lock_cfg[LC_ZONE + 2u * z + 1u];
+    lock_stats[s + LS_PCP_HIGH] = high;
+    lock_stats[s + LS_PCP_BATCH] = batch;
 
     // The tick's allocations in this zone, per task: pcp-order pages into
     // the refill count's word for now, other orders as blocks.

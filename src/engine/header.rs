@@ -149,6 +149,8 @@ pub fn constants() -> Vec<(&'static str, u32)> {
         ("LS_BUSY", LS_BUSY as u32),
         ("LS_GEN", LS_GEN as u32),
         ("LS_LAST_NODE", LS_LAST_NODE as u32),
+        ("LS_PCP_HIGH", LS_PCP_HIGH as u32),
+        ("LS_PCP_BATCH", LS_PCP_BATCH as u32),
         ("LS_WORDS", LS_WORDS as u32),
         // Zone counters (types.rs ZS_*).
         ("ZS_PGALLOC", ZS_PGALLOC as u32),

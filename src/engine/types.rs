@@ -420,7 +420,12 @@ pub const LS_BUSY: usize = 25;
 pub const LS_GEN: usize = 26;
 /// The node of the CPU that last held the lock.
 pub const LS_LAST_NODE: usize = 27;
-pub const LS_WORDS: usize = 28;
+/// The `pcp->high` and `pcp->batch` the newest tick ran with (a write of
+/// the watermarks changes them between ticks, as `zone_pcp_update()`
+/// does; lists above a lowered high drain at their next free).
+pub const LS_PCP_HIGH: usize = 28;
+pub const LS_PCP_BATCH: usize = 29;
+pub const LS_WORDS: usize = 32;
 /// The most ticks of backlog a saturated lock carries.
 pub const LOCK_BACKLOG_TICKS: u32 = 16;
 

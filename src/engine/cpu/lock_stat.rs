@@ -82,6 +82,8 @@ pub fn lock_stat(
         let node = topo.zones[z as usize].node;
         let batch = cfg[LC_ZONE + 2 * z as usize].max(1);
         let high = cfg[LC_ZONE + 2 * z as usize + 1];
+        ls[s + LS_PCP_HIGH] = high;
+        ls[s + LS_PCP_BATCH] = batch;
 
         for gr in grants.iter().take(ctl.plan_hdr.nr_grants as usize) {
             let gz = gr.cell / (NR_PAGE_ORDERS * NR_PCP) as u32;

@@ -189,7 +189,7 @@ impl Machine {
 /// bounces within what they bound, minima within maxima, totals within
 /// count x extremes; per agent, a per-CPU list never above what a drain
 /// or a refill leaves (`max(high, batch)`; THPs `max(high's worth,
-/// THP_BATCH)`).
+/// THP_BATCH)`), for the limits the newest tick ran with.
 pub fn check(b: &crate::engine::SimBuffers) -> Result<(), (&'static str, String)> {
     let nz = b.zones.len();
     for z in 0..nz {
@@ -213,8 +213,12 @@ pub fn check(b: &crate::engine::SimBuffers) -> Result<(), (&'static str, String)
         if bad {
             return Err(("zone_lock_stats", format!("zone {z}: {st:?}")));
         }
-        let batch = b.lock_cfg[LC_ZONE + 2 * z].max(1);
-        let high = b.lock_cfg[LC_ZONE + 2 * z + 1];
+        // The limits the newest tick ran with (none before the first).
+        let batch = b.lock_stats[z * LS_WORDS + LS_PCP_BATCH];
+        let high = b.lock_stats[z * LS_WORDS + LS_PCP_HIGH];
+        if batch == 0 {
+            continue;
+        }
         let thp_cap = (high >> crate::model::frame::PAGEBLOCK_ORDER).max(THP_BATCH);
         let agents = (0..b.tasks.len()).chain(std::iter::once(TZ_KSWAPD));
         for a in agents {
