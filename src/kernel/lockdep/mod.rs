@@ -269,8 +269,6 @@ impl Lockdep {
                 }
             }
         }
-        // Steps past the record's cap: counted, with an average cost.
-        let _ = t_ns;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -405,7 +403,7 @@ impl Lockdep {
         seen.len()
     }
 
-    fn held_lines(&self, p: &Path, held: &[Held], extra: Option<Key>) -> String {
+    fn held_lines(&self, p: &Path, held: &[Held]) -> String {
         let n = held.len();
         let mut s = format!(
             "{n} lock{} held by {}/{}:\n",
@@ -421,7 +419,6 @@ impl Lockdep {
                 at(p.name, h.step, p.events.len())
             );
         }
-        let _ = extra;
         s
     }
 
@@ -484,7 +481,7 @@ other info that might help us debug this:\n Possible unsafe locking scenario:\n\
             lock_desc(h.key),
             at(p.name, h.step, steps),
             scenario,
-            self.held_lines(p, held, None),
+            self.held_lines(p, held),
             self.backtrace(p, step),
         );
         self.emit(
@@ -586,7 +583,7 @@ the existing dependency chain (in reverse order) is:\n",
             "  lock({target});\n{pad}lock({parent});\n{pad}lock({target});\n  lock({source});\n"
         );
         text += "\n *** DEADLOCK ***\n\n";
-        text += &self.held_lines(p, held, None);
+        text += &self.held_lines(p, held);
         text += "\nstack backtrace:\n";
         text += &self.backtrace(p, step);
         let mut classes = vec![next.0];
@@ -670,7 +667,7 @@ in_atomic(): 1, irqs_disabled(): 1, non_block: 0, pid: {}, name: {}\n\
 preempt_count: {spins}, expected: 0\nRCU nest depth: 0, expected: 0\n{}{}",
             p.pid,
             p.comm,
-            self.held_lines(p, held, None),
+            self.held_lines(p, held),
             self.backtrace(p, step)
         );
         // The BUG taints the kernel (add_taint(TAINT_WARN)) after printing.
