@@ -34,18 +34,9 @@ pub fn list_files(v: &mut Vec<String>) {
     }
 }
 
-fn variant<'a>(m: &'a mut Machine, name: &str) -> Option<&'a mut bool> {
-    let v = &mut m.lockdep.variants;
-    Some(match name {
-        "vmemmap_alloc_under_hugetlb_lock" => &mut v.vmemmap_alloc_under_hugetlb_lock,
-        "migrate_target_under_folio_lock" => &mut v.migrate_target_under_folio_lock,
-        _ => return None,
-    })
-}
-
 pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
     if let Some(n) = path.strip_prefix("/sys/kernel/debug/numasim/variants/") {
-        let on = *variant(m, n)?;
+        let on = *m.lockdep.variants.flag_mut(n)?;
         return Some(Ok(format!("{}\n", on as u8)));
     }
     Some(Ok(match path {
@@ -67,7 +58,7 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
 
 pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
     if let Some(n) = path.strip_prefix("/sys/kernel/debug/numasim/variants/") {
-        let b = variant(m, n)?;
+        let b = m.lockdep.variants.flag_mut(n)?;
         // debugfs_write_file_bool(): kstrtobool.
         return Some(match parse_bool(v) {
             Some(x) => {

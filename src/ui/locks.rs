@@ -7,8 +7,7 @@
 use super::session::Session;
 use super::{theme, Panel};
 use crate::kernel::lockdep::stat::{by_contention, Stats};
-use crate::kernel::lockdep::zone_lock::{merge, zone_stats};
-use crate::kernel::path::LockClass;
+use crate::kernel::lockdep::zone_lock::{classes, zones_stats};
 use crate::procfs::lockdep::VARIANTS;
 
 #[derive(Default)]
@@ -32,12 +31,7 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
     let zones: Vec<Option<Stats>> = s
         .latest
         .as_ref()
-        .map(|l| {
-            l.lock_stats
-                .chunks(crate::engine::types::LS_WORDS)
-                .map(|w| zone_stats(w, gen))
-                .collect()
-        })
+        .map(|l| zones_stats(&l.lock_stats, gen))
         .unwrap_or_default();
     ui.label(
         egui::RichText::new("zone->lock as the tick takes it (per zone, since boot or the last `echo 0 > /proc/lock_stat`)")
@@ -92,12 +86,7 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
         });
     ui.separator();
     // Every class, as /proc/lock_stat orders them.
-    let mut per = s.machine.lockdep.stats.per.clone();
-    let zl = per.entry((LockClass::ZoneLock, 0)).or_default();
-    for z in zones.iter().flatten() {
-        merge(zl, z);
-    }
-    let classes: Vec<_> = per.into_iter().collect();
+    let classes = classes(&s.machine.lockdep.stats, &zones);
     ui.label(egui::RichText::new("top classes").strong());
     egui::Grid::new("lock_classes")
         .striped(true)
@@ -158,13 +147,10 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
         }
     }
     ui.separator();
-    let v = ld.variants;
+    let mut v = ld.variants;
     egui::Grid::new("lock_variants").show(ui, |ui| {
         for (name, note) in VARIANTS {
-            let on = match name {
-                "vmemmap_alloc_under_hugetlb_lock" => v.vmemmap_alloc_under_hugetlb_lock,
-                _ => v.migrate_target_under_folio_lock,
-            };
+            let on = v.flag_mut(name).is_some_and(|f| *f);
             let path = format!("/sys/kernel/debug/numasim/variants/{name}");
             let mut x = on;
             ui.label(&path);

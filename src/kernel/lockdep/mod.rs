@@ -100,6 +100,18 @@ pub struct Variants {
     pub migrate_target_under_folio_lock: bool,
 }
 
+impl Variants {
+    /// The switch of the variant file `name`
+    /// (`/sys/kernel/debug/numasim/variants/<name>`).
+    pub fn flag_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "vmemmap_alloc_under_hugetlb_lock" => &mut self.vmemmap_alloc_under_hugetlb_lock,
+            "migrate_target_under_folio_lock" => &mut self.migrate_target_under_folio_lock,
+            _ => return None,
+        })
+    }
+}
+
 /// Per-step costs in simulated nanoseconds, for the hold times of the
 /// control paths' locks (scenario `[locks]`).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -68,6 +68,33 @@ pub fn zone_stats(ls: &[u32], gen: u32) -> Option<Stats> {
     })
 }
 
+/// Every zone's statistics from the `lock_stats` words (a device
+/// download or a stats-ring sample) of generation `gen`.
+pub fn zones_stats(words: &[u32], gen: u32) -> Vec<Option<Stats>> {
+    words
+        .chunks(LS_WORDS)
+        .map(|ls| zone_stats(ls, gen))
+        .collect()
+}
+
+/// Every class for /proc/lock_stat: the control paths' holds (`host`), and
+/// zone->lock with the tick's acquisitions of every zone merged in (left
+/// out while it has none).
+pub fn classes(
+    host: &super::stat::ClassStats,
+    zones: &[Option<Stats>],
+) -> Vec<(super::Key, Stats)> {
+    let mut per = host.per.clone();
+    let zl = per.entry((LockClass::ZoneLock, 0)).or_default();
+    for z in zones.iter().flatten() {
+        merge(zl, z);
+    }
+    if zl.acquisitions() == 0 {
+        per.remove(&(LockClass::ZoneLock, 0));
+    }
+    per.into_iter().collect()
+}
+
 /// Merges `b` into `a` (two zones of one class).
 pub fn merge(a: &mut Stats, b: &Stats) {
     a.write_wait.add(&b.write_wait);
@@ -148,11 +175,7 @@ impl Machine {
     /// Per zone, the tick's zone->lock statistics (None: cleared since).
     pub fn zone_lock_stats(&mut self) -> Result<Vec<Option<Stats>>, crate::kernel::MachineError> {
         let gen = self.lock_gen;
-        let b = self.state()?;
-        Ok(b.lock_stats
-            .chunks(LS_WORDS)
-            .map(|ls| zone_stats(ls, gen))
-            .collect())
+        Ok(zones_stats(&self.state()?.lock_stats, gen))
     }
 
     /// Every class's statistics for /proc/lock_stat: the control paths'
@@ -161,15 +184,7 @@ impl Machine {
         &mut self,
     ) -> Result<Vec<(super::Key, Stats)>, crate::kernel::MachineError> {
         let zones = self.zone_lock_stats()?;
-        let mut per = self.lockdep.stats.per.clone();
-        let zl = per.entry((LockClass::ZoneLock, 0)).or_default();
-        for z in zones.iter().flatten() {
-            merge(zl, z);
-        }
-        if zl.acquisitions() == 0 {
-            per.remove(&(LockClass::ZoneLock, 0));
-        }
-        Ok(per.into_iter().collect())
+        Ok(classes(&self.lockdep.stats, &zones))
     }
 
     /// The generation of the lock statistics (`LC_CLEAR_GEN`).
