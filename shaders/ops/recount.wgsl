@@ -13,6 +13,7 @@
 @group(0) @binding(4) var<storage, read_write> chunk_counts: array<u32>;
 @group(0) @binding(5) var<storage, read_write> ctl: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read> chunk_list: array<u32>;
+@group(0) @binding(7) var<storage, read_write> report_state: array<atomic<u32>>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -22,6 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let chunk = chunk_list[i];
     var wc: array<u32, ZONE_STATE_WORDS>;
+    var wr: array<u32, RZ_COUNTED>;
     let base = chunk * CHUNK_FRAMES;
     var p = 0u;
     while (p < CHUNK_FRAMES) {
@@ -32,6 +34,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
         if (w.z < ZONE_STATE_WORDS) {
             wc[w.z] += w.w;
+        }
+        let r = report_words(s, pageblocks[(base + p) >> PAGEBLOCK_ORDER]);
+        if (r.x < RZ_COUNTED) {
+            wr[r.x] += r.y;
+        }
+        if (r.z < RZ_COUNTED) {
+            wr[r.z] += r.w;
         }
         p += 1u << fr_order(s);
     }
@@ -47,10 +56,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
             atomicAdd(&ctl[zbase + w], wc[w]);
         }
     }
+    let rbase = RS_DEV_WORDS + chunk_zone[chunk] * RZ_WORDS;
+    for (var w = 0u; w < RZ_COUNTED; w++) {
+        if (wr[w] == 0u) {
+            continue;
+        }
+        if (recount_params.subtract != 0u) {
+            atomicSub(&report_state[rbase + w], wr[w]);
+        } else {
+            atomicAdd(&report_state[rbase + w], wr[w]);
+        }
+    }
     if (recount_params.subtract == 0u) {
         for (var o = 0u; o < NR_PAGE_ORDERS; o++) {
             for (var m = 0u; m < NR_PCP; m++) {
-                chunk_counts[chunk * CHUNK_COUNT_WORDS + o * NR_PCP + m] = wc[o * MIGRATE_TYPES + m];
+                chunk_counts[chunk * CHUNK_COUNT_WORDS + CC_FREE + o * NR_PCP + m] = wc[o * MIGRATE_TYPES + m];
+                chunk_counts[chunk * CHUNK_COUNT_WORDS + CC_REPORTED + o * NR_PCP + m] = wr[RZ_REPORTED + o * NR_PCP + m];
             }
         }
     }

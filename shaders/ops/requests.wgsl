@@ -12,6 +12,7 @@
 @group(0) @binding(5) var<storage, read> requests: array<Request>;
 @group(0) @binding(6) var<storage, read_write> totals: array<u32>;
 @group(0) @binding(7) var<storage, read_write> task_state: array<u32>;
+@group(0) @binding(8) var<storage, read_write> report_state: array<u32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -23,12 +24,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (r.op == REQ_SET_FRAME) {
         frames_st(r.index, r.a);
         owners_st(r.index, r.b);
-        chunk_dirty[r.index >> CHUNK_ORDER] = 1u;
+        chunk_dirty[r.index >> CHUNK_ORDER] |= DIRTY_FREED;
     } else if (r.op == REQ_SET_PAGEBLOCK) {
         pageblocks[r.index] = r.a;
     } else if (r.op == REQ_SET_TOTAL) {
         totals[r.index] = r.a;
     } else if (r.op == REQ_SET_TASK_WORD) {
         task_state[r.index] = r.a;
+    } else if (r.op == REQ_SET_REPORT_WORD) {
+        report_state[r.index] = r.a;
     }
 }

@@ -16,8 +16,14 @@ fn make_alloc(order: u32, mt: u32, cls: u32) -> u32 {
 fn migratetype_is_mergeable(mt: u32) -> bool { return mt < MIGRATE_PCPTYPES; }
 
 // A free block of exactly this order heads here (`PageBuddy` and
-// `buddy_order() == order`).
-fn is_free_block(s: u32, order: u32) -> bool { return s == make_free(order); }
+// `buddy_order() == order`), reported or not.
+fn is_free_block(s: u32, order: u32) -> bool { return (s & ~FREE_FLAG_BITS) == make_free(order); }
+// `PageReported` on a free head; a free head the host does not back.
+fn is_reported(s: u32) -> bool { return fr_kind(s) == KIND_FREE && (fr_flags(s) & FF_REPORTED) != 0u; }
+fn is_unbacked(s: u32) -> bool { return fr_kind(s) == KIND_FREE && (fr_flags(s) & FF_UNBACKED) != 0u; }
+fn make_reporting(order: u32, batch: u32) -> u32 {
+    return KIND_REPORTING | (order << ORDER_SHIFT) | ((batch & REPORT_BATCH_MASK) << FLAGS_SHIFT);
+}
 
 // `__free_one_page()`'s rule for buddies of order >= pageblock_order in
 // pageblocks of types `ma` and `mb`: they merge when the types agree or
@@ -53,4 +59,30 @@ fn count_words(s: u32, mt: u32) -> vec4<u32> {
         return vec4<u32>(ZSW_VMEMMAP_BOOT, pages, none, 0u);
     }
     return vec4<u32>(none, 0u, none, 0u);
+}
+
+// What a block's head adds to its zone's reporting counts (RZ_* words
+// below RZ_COUNTED), as count_words does: a reported free block on a pcp
+// list, a block out for reporting, a free block the host does not back.
+fn report_words(s: u32, mt: u32) -> vec4<u32> {
+    let none = RZ_COUNTED;
+    let o = fr_order(s);
+    let pages = 1u << o;
+    let k = fr_kind(s);
+    if (k == KIND_REPORTING) {
+        return vec4<u32>(RZ_INFLIGHT_BLOCKS, 1u, RZ_INFLIGHT_PAGES, pages);
+    }
+    if (k != KIND_FREE) {
+        return vec4<u32>(none, 0u, none, 0u);
+    }
+    var r = vec4<u32>(none, 0u, none, 0u);
+    if (is_reported(s) && mt < NR_PCP) {
+        r.x = RZ_REPORTED + o * NR_PCP + mt;
+        r.y = 1u;
+    }
+    if (is_unbacked(s)) {
+        r.z = RZ_UNBACKED_PAGES;
+        r.w = pages;
+    }
+    return r;
 }

@@ -3,6 +3,7 @@
 
 @group(0) @binding(0) var<uniform> params: TickParams;
 @group(0) @binding(1) var<storage, read_write> ctl: array<u32>;
+@group(0) @binding(2) var<storage, read_write> report_state: array<u32>;
 
 @compute @workgroup_size(128)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -15,5 +16,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     for (var w = ZSW_HUGE_FRAMES; w < ZONE_STATE_WORDS; w++) {
         ctl[zone * ZONE_STATE_WORDS + w] = 0u;
+    }
+    for (var w = 0u; w < RZ_COUNTED; w++) {
+        report_state[RS_DEV_WORDS + zone * RZ_WORDS + w] = 0u;
     }
 }

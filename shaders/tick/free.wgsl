@@ -15,6 +15,8 @@
 
 // pgfree, frees, pgsteal_kswapd, pgsteal_direct
 var<workgroup> wg_stats: array<atomic<u32>, 4>;
+// The orders freed (for page_reporting_notify_free(), in `merge`).
+var<workgroup> wg_orders: atomic<u32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -24,6 +26,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     if (lid < 4u) {
         atomicStore(&wg_stats[lid], 0u);
+    }
+    if (lid == 0u) {
+        atomicStore(&wg_orders, 0u);
     }
     workgroupBarrier();
     let zone = chunk_zone[chunk];
@@ -57,6 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 owners_st(i, OWNER_NONE);
                 atomicAdd(&wg_stats[0], 1u << o);
                 atomicAdd(&wg_stats[1], 1u);
+                atomicOr(&wg_orders, 1u << o);
                 // The task frees on its own CPU (kswapd's frees are
                 // counted by the zone's reclaim counter).
                 if (!by_kswapd) {
@@ -76,7 +82,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (lid == 0u) {
         let frees = atomicLoad(&wg_stats[1]);
         if (frees > 0u) {
-            chunk_dirty[chunk] = 1u;
+            chunk_dirty[chunk] |= DIRTY_FREED | (atomicLoad(&wg_orders) << DIRTY_ORDER_SHIFT);
             let base = zone * NR_ZONE_STATS;
             atomicAdd(&zone_stats[base + ZS_PGFREE], atomicLoad(&wg_stats[0]));
             atomicAdd(&zone_stats[base + ZS_FREES], frees);

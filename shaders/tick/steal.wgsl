@@ -18,12 +18,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let z = chunk_zone[chunk];
-    var rank = array<u32, NR_PCP>();
+    // Ranks of unreported blocks, then of reported ones (the list's tail).
+    var rank = array<u32, CHUNK_PREFIX_WORDS>();
     var has_work = false;
-    for (var f = 0u; f < NR_PCP; f++) {
-        rank[f] = chunk_prefix[chunk * NR_PCP + f];
-        let st = plan.steals[steal_index(z, ORDER, f)];
-        if (rank[f] < st.to[0] + st.to[1] + st.to[2]) {
+    for (var i = 0u; i < CHUNK_PREFIX_WORDS; i++) {
+        rank[i] = chunk_prefix[chunk * CHUNK_PREFIX_WORDS + i];
+        let st = plan.steals[steal_index(z, ORDER, i % NR_PCP)];
+        if (rank[i] < st.to[0] + st.to[1] + st.to[2]) {
             has_work = true;
         }
     }
@@ -33,11 +34,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let step = 1u << ORDER;
     for (var p = 0u; p < CHUNK_FRAMES; p += step) {
         let pfn = chunk * CHUNK_FRAMES + p;
-        if (is_free_block(frames_ld(pfn), ORDER)) {
+        let s = frames_ld(pfn);
+        if (is_free_block(s, ORDER)) {
             let f = pageblocks[pfn >> PAGEBLOCK_ORDER];
             if (f < NR_PCP) {
-                let r = rank[f];
-                rank[f] = r + 1u;
+                let reported = is_reported(s);
+                let ri = f + select(0u, NR_PCP, reported);
+                let r = rank[ri];
+                rank[ri] = r + 1u;
                 let st = plan.steals[steal_index(z, ORDER, f)];
                 var acc = 0u;
                 for (var m = 0u; m < NR_PCP; m++) {
@@ -47,8 +51,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                         for (var pb = pfn >> PAGEBLOCK_ORDER; pb < pb_end; pb++) {
                             pageblocks[pb] = m;
                         }
-                        chunk_counts[chunk * CHUNK_COUNT_WORDS + ORDER * NR_PCP + f] -= 1u;
-                        chunk_counts[chunk * CHUNK_COUNT_WORDS + ORDER * NR_PCP + m] += 1u;
+                        let cw = chunk * CHUNK_COUNT_WORDS + ORDER * NR_PCP;
+                        chunk_counts[cw + CC_FREE + f] -= 1u;
+                        chunk_counts[cw + CC_FREE + m] += 1u;
+                        if (reported) {
+                            chunk_counts[cw + CC_REPORTED + f] -= 1u;
+                            chunk_counts[cw + CC_REPORTED + m] += 1u;
+                        }
                         break;
                     }
                 }

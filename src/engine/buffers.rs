@@ -39,6 +39,8 @@ pub enum Buf {
     LockCfg,
     TaskZone,
     LockStats,
+    ReportCfg,
+    ReportState,
     // Transient buffers of the op and view shaders: made by their
     // executors, never part of the simulation state.
     /// `requests`: how many requests, per dispatch.
@@ -545,6 +547,33 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             plain,
             no_cap
         ),
+        vec_row!(
+            ReportCfg,
+            report_cfg,
+            Sync::Config,
+            Extra::None,
+            false,
+            plain,
+            no_cap
+        ),
+        // Part of the digest once a reporting device has left a trace, so
+        // machines that never report keep the digests they had.
+        BufDef {
+            id: Buf::ReportState,
+            name: "report_state",
+            sync: Sync::Small,
+            extra: Extra::None,
+            digest: Some(|b, d| {
+                if b.report_state.iter().any(|&w| w != 0) {
+                    d.words(&b.report_state);
+                }
+            }),
+            device_bytes: |b| vec_bytes(&b.report_state, 0),
+            host_bytes: |b| std::mem::size_of_val(&b.report_state[..]) as u64,
+            pack: |b| padded(&b.report_state, 0),
+            unpack: |b, off, bytes| unpack_into(&mut b.report_state, off, bytes),
+            compare: |a, b| diff("report_state", &a.report_state, &b.report_state, plain),
+        },
         transient(Buf::ReqParams, "req_params", Extra::Uniform),
         transient(Buf::Requests, "requests", Extra::None),
         transient(Buf::RecountParams, "recount_params", Extra::Uniform),

@@ -32,6 +32,8 @@ pub struct StatsSample {
     pub zones: Vec<types::ZoneState>,
     /// Per-zone zone->lock statistics (`types::LS_*` words).
     pub lock_stats: Vec<u32>,
+    /// The reporting device's state and per-zone counts (`types::RS_*`).
+    pub report_state: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

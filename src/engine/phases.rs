@@ -144,6 +144,8 @@ macro_rules! cpu_bind {
     ($b:ident, LockCfg, $a:ident) => { cpu_bind!(@vec $b, lock_cfg, $a) };
     ($b:ident, TaskZone, $a:ident) => { cpu_bind!(@vec $b, task_zone, $a) };
     ($b:ident, LockStats, $a:ident) => { cpu_bind!(@vec $b, lock_stats, $a) };
+    ($b:ident, ReportCfg, $a:ident) => { cpu_bind!(@vec $b, report_cfg, $a) };
+    ($b:ident, ReportState, $a:ident) => { cpu_bind!(@vec $b, report_state, $a) };
     (@vec $b:ident, $f:ident, ReadWrite) => { &mut $b.$f[..] };
     (@vec $b:ident, $f:ident, Read) => { &$b.$f[..] };
 }
@@ -187,13 +189,23 @@ pub static SHADERS: &[ShaderDef] = &[
         Ctl: Read, Tasks: Read, ZoneStats: ReadWrite, ChunkDirty: ReadWrite, TaskZone: ReadWrite]
         Grid::Chunks, clears [ZoneStats], order false),
     shader!(tick merge [Params: Uniform, Frames: ReadWrite, Pageblocks: ReadWrite,
-        ChunkDirty: ReadWrite]
+        ChunkDirty: ReadWrite, ReportCfg: Read, ReportState: ReadWrite]
         Grid::Chunks, clears [], order false),
-    shader!(tick count_clear [Params: Uniform, Ctl: ReadWrite]
+    shader!(tick count_clear [Params: Uniform, Ctl: ReadWrite, ReportState: ReadWrite]
         Grid::ZoneGroups(128), clears [], order false),
     shader!(tick count [Params: Uniform, Frames: Read, Pageblocks: Read, ChunkZone: Read,
-        ChunkCounts: ReadWrite, Ctl: ReadWrite]
+        ChunkCounts: ReadWrite, Ctl: ReadWrite, ReportState: ReadWrite]
         Grid::Chunks, clears [], order false),
+    shader!(tick report [Params: Uniform, Topo: Read, Ctl: Read, ReportCfg: Read,
+        ReportState: ReadWrite]
+        Grid::One, clears [], order false),
+    shader!(tick report_scan [Params: Uniform, Topo: Read, ChunkCounts: Read,
+        ChunkPrefix: ReadWrite, ReportState: Read]
+        Grid::Zones, clears [], order false),
+    shader!(tick report_isolate [Params: Uniform, Frames: ReadWrite, Pageblocks: ReadWrite,
+        ChunkZone: Read, ChunkCounts: ReadWrite, ChunkPrefix: Read, ChunkDirty: ReadWrite,
+        ReportState: ReadWrite, Ctl: ReadWrite]
+        Grid::ChunkGroups(64), clears [], order false),
     shader!(tick plan [Params: Uniform, Topo: Read, Ctl: ReadWrite, ZoneStats: ReadWrite,
         Tasks: Read, TaskState: ReadWrite, Plan: ReadWrite, Grants: ReadWrite, Segs: ReadWrite]
         Grid::One, clears [], order false),
@@ -214,10 +226,11 @@ pub static SHADERS: &[ShaderDef] = &[
         Grid::ZoneStatWords(256), clears [], order false),
     shader!(Op "ops" requests [ReqParams: Uniform, Frames: ReadWrite, Owners: ReadWrite,
         Pageblocks: ReadWrite, ChunkDirty: ReadWrite, Requests: Read, Totals: ReadWrite,
-        TaskState: ReadWrite]
+        TaskState: ReadWrite, ReportState: ReadWrite]
         Grid::Items(256)),
     shader!(Op "ops" recount [RecountParams: Uniform, Frames: Read, Pageblocks: Read,
-        ChunkZone: Read, ChunkCounts: ReadWrite, Ctl: ReadWrite, ChunkList: Read]
+        ChunkZone: Read, ChunkCounts: ReadWrite, Ctl: ReadWrite, ChunkList: Read,
+        ReportState: ReadWrite]
         Grid::Items(64)),
     shader!(Op "ops" free_heads [HeadsParams: Uniform, Frames: Read, Pageblocks: Read,
         Heads: ReadWrite]
@@ -299,7 +312,8 @@ pub enum TickStep {
 
 const ALL_ORDERS_DOWN: [u32; 11] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
-/// The tick, in order: frees, merges, the recount, the plan, claims of
+/// The tick, in order: frees, merges, the recount, free page reporting
+/// (the worker, its ranks, its isolation and drain), the plan, claims of
 /// whole pageblocks at orders 10 and 9, allocation with splitting from the
 /// highest order down, the tick's zone->lock acquisitions in simulated
 /// time, and the counters folded into the totals.
@@ -308,6 +322,9 @@ pub const TICK: &[TickStep] = &[
     TickStep::One("merge"),
     TickStep::One("count_clear"),
     TickStep::One("count"),
+    TickStep::One("report"),
+    TickStep::One("report_scan"),
+    TickStep::One("report_isolate"),
     TickStep::One("plan"),
     TickStep::PerOrder(&["scan", "steal"], &[10, 9]),
     TickStep::PerOrder(&["scan", "alloc_split"], &ALL_ORDERS_DOWN),
@@ -347,8 +364,8 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(phases.len(), 5 + 4 + 22 + 2);
-        assert_eq!(phases[5].name(), "scan[10]");
+        assert_eq!(phases.len(), 8 + 4 + 22 + 2);
+        assert_eq!(phases[8].name(), "scan[10]");
         assert_eq!(phases.last().unwrap().name(), "end_tick");
         assert!(Phase::of("scan", None).is_none());
         assert!(Phase::of("free", Some(3)).is_none());

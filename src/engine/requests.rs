@@ -38,6 +38,10 @@ pub const REQ_SET_TOTAL: u32 = 2;
 /// a new task's state, or a stopped task's pending requests cleared.
 pub const REQ_SET_TASK_WORD: u32 = 3;
 
+/// Word `index` of `report_state` `= a` (a reporting notification, an
+/// aborted report).
+pub const REQ_SET_REPORT_WORD: u32 = 4;
+
 /// Requests per dispatch of the `requests` shader.
 pub const MAX_REQUESTS_PER_DISPATCH: usize = 1 << 20;
 
@@ -91,6 +95,14 @@ impl Request {
     pub fn set_task_word(word: u32, value: u32) -> Request {
         Request {
             op: REQ_SET_TASK_WORD,
+            index: word,
+            a: value,
+            b: 0,
+        }
+    }
+    pub fn set_report_word(word: u32, value: u32) -> Request {
+        Request {
+            op: REQ_SET_REPORT_WORD,
             index: word,
             a: value,
             b: 0,
@@ -165,6 +177,7 @@ pub struct Config {
     pub zonelists: Vec<u32>,
     pub tasks: Vec<super::types::TaskDesc>,
     pub lock_cfg: Vec<u32>,
+    pub report_cfg: Vec<u32>,
 }
 
 impl Config {
@@ -175,6 +188,7 @@ impl Config {
             zonelists: b.zonelists.clone(),
             tasks: b.tasks.clone(),
             lock_cfg: b.lock_cfg.clone(),
+            report_cfg: b.report_cfg.clone(),
         }
     }
     pub fn install(&self, b: &mut super::SimBuffers) {
@@ -183,6 +197,7 @@ impl Config {
         b.zonelists.clone_from(&self.zonelists);
         b.tasks.clone_from(&self.tasks);
         b.lock_cfg.clone_from(&self.lock_cfg);
+        b.report_cfg.clone_from(&self.report_cfg);
         b.params.nr_tasks = self.tasks.len() as u32;
     }
 }

@@ -18,8 +18,8 @@ pub struct SimBuffers {
     pub chunk_zone: Vec<u32>,
     /// Free blocks per chunk, [order][pcp mt] (scratch, rebuilt each tick).
     pub chunk_counts: Vec<u32>,
-    /// Exclusive prefix per chunk within its zone for the current order's
-    /// counts, [pcp mt] (scratch).
+    /// Exclusive ranks per chunk within its zone for the current order's
+    /// lists, unreported then reported [2][pcp mt] (scratch).
     pub chunk_prefix: Vec<u32>,
     /// 1 when the free phase freed something in the chunk (scratch).
     pub chunk_dirty: Vec<u32>,
@@ -48,6 +48,11 @@ pub struct SimBuffers {
     pub task_zone: Vec<u32>,
     /// Per zone, zone->lock statistics (`types::LS_*`).
     pub lock_stats: Vec<u32>,
+    /// Free page reporting configuration (`types::RC_*`).
+    pub report_cfg: Vec<u32>,
+    /// The reporting device's state and per-zone reporting counts
+    /// (`types::RS_*`, `RZ_*`).
+    pub report_state: Vec<u32>,
 }
 
 impl SimBuffers {
@@ -113,6 +118,8 @@ impl SimBuffers {
             lock_cfg: self.lock_cfg.clone(),
             task_zone: Vec::new(),
             lock_stats: self.lock_stats.clone(),
+            report_cfg: self.report_cfg.clone(),
+            report_state: self.report_state.clone(),
         }
     }
 

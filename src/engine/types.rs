@@ -319,8 +319,131 @@ pub const DISPATCH_WORDS: usize = DISPATCH_COUNT + MAX_ZONES;
 /// The most workgroups one dispatch dimension may have.
 pub const MAX_DISPATCH_X: u32 = 65535;
 
-/// Per-chunk allocatable free blocks, [order][pcp migratetype].
-pub const CHUNK_COUNT_WORDS: usize = NR_PAGE_ORDERS * NR_PCP;
+/// Per-chunk counts: allocatable free blocks [order][pcp migratetype],
+/// then the reported ones among them (`CC_REPORTED`), then the pages and
+/// allocations that refaulted on the host in the last tick (written by
+/// `alloc_split`, folded into `report_state` by the next `count`).
+pub const CC_FREE: usize = 0;
+pub const CC_REPORTED: usize = NR_PAGE_ORDERS * NR_PCP;
+pub const CC_REFAULT_PAGES: usize = 2 * NR_PAGE_ORDERS * NR_PCP;
+pub const CC_REFAULT_ALLOCS: usize = CC_REFAULT_PAGES + 1;
+pub const CHUNK_COUNT_WORDS: usize = CC_REFAULT_ALLOCS + 1;
+/// Per chunk in `chunk_prefix`: the rank of its first unreported block of
+/// each pcp list, then of its first reported block (reported blocks rank
+/// after every unreported one of the zone: they sit at the list's tail).
+pub const CHUNK_PREFIX_WORDS: usize = 2 * NR_PCP;
+
+/// `chunk_dirty` bits: something was freed or written in the chunk
+/// (`merge` runs over it), the frees reached these orders (bits from
+/// `DIRTY_ORDER_SHIFT`), a report drained blocks into it.
+pub const DIRTY_FREED: u32 = 1 << 0;
+pub const DIRTY_DRAIN: u32 = 1 << 1;
+pub const DIRTY_ORDER_SHIFT: u32 = 8;
+
+// ----- free page reporting (phases `report`, `report_scan`, `report_isolate`) -----
+
+/// `report_cfg` (host configuration, words).
+/// A reporting device is registered (`page_reporting_register()`).
+pub const RC_ENABLED: usize = 0;
+/// `page_reporting_order`.
+pub const RC_ORDER: usize = 1;
+/// Blocks per `report()` call (`PAGE_REPORTING_CAPACITY`, 32; 16 in the
+/// 2019 v5 series).
+pub const RC_CAPACITY: usize = 2;
+/// `PAGE_REPORTING_DELAY` in ticks.
+pub const RC_DELAY_TICKS: usize = 3;
+/// The host's time for one `report()`: a base and a part per MiB.
+pub const RC_LAT_BASE_NS: usize = 4;
+pub const RC_LAT_MIB_NS: usize = 5;
+pub const RC_TICK_NS: usize = 6;
+/// Variant: the v5 series' walk (no per-list budget; CMA lists skipped).
+pub const RC_V5: usize = 7;
+/// Variant: skip free blocks whose pageblocks are isolated.
+pub const RC_SKIP_ISOLATED_PB: usize = 8;
+pub const REPORT_CFG_WORDS: usize = 12;
+
+/// `report_state`: the device's words, then `RZ_WORDS` per zone.
+/// `prdev->state`: IDLE, REQUESTED, ACTIVE.
+pub const RS_STATE: usize = 0;
+/// The delayed work is queued, to run at `RS_WAKE_TICK`.
+pub const RS_QUEUED: usize = 1;
+pub const RS_WAKE_TICK: usize = 2;
+/// `page_reporting_notify_free()` was called since the last tick (set by
+/// `merge` and by control paths).
+pub const RS_NOTIFY: usize = 3;
+/// A pass (`page_reporting_process()`) is running.
+pub const RS_PASS: usize = 4;
+/// Where the pass is: zone, order, migratetype, whether the zone's
+/// watermark was checked, whether the list's budget was set.
+pub const RS_ZONE: usize = 5;
+pub const RS_ORDER: usize = 6;
+pub const RS_MT: usize = 7;
+pub const RS_ZONE_OK: usize = 8;
+pub const RS_LIST_STARTED: usize = 9;
+/// The list's budget (signed).
+pub const RS_BUDGET: usize = 10;
+/// Free scatterlist slots (`*offset`).
+pub const RS_OFFSET: usize = 11;
+/// The batch being filled and its pages so far.
+pub const RS_BATCH: usize = 12;
+pub const RS_FILL_PAGES: usize = 13;
+/// A batch is with the host: its id, zone, pages and the tick it returns.
+pub const RS_INFLIGHT: usize = 14;
+pub const RS_INFLIGHT_ID: usize = 15;
+pub const RS_INFLIGHT_ZONE: usize = 16;
+pub const RS_INFLIGHT_PAGES: usize = 17;
+pub const RS_DONE_TICK: usize = 18;
+/// The zone's leftover batch was sent; the pass moves on when it returns.
+pub const RS_LEFTOVER: usize = 19;
+/// This tick's drain for `report_isolate`: batch id (0: none) and zone.
+pub const RS_DRAIN_ID: usize = 20;
+pub const RS_DRAIN_ZONE: usize = 21;
+/// Cumulative: passes, `report()` calls, aborted reports.
+pub const RS_PASSES: usize = 22;
+pub const RS_REPORTS: usize = 23;
+pub const RS_ABORTS: usize = 24;
+/// Copied from `report_cfg` for `report_isolate`.
+pub const RS_SKIP_ISOLATED_PB: usize = 25;
+/// The batch this tick's fill joins.
+pub const RS_FILL_ID: usize = 26;
+pub const RS_DEV_WORDS: usize = 40;
+
+/// Per zone (`RS_DEV_WORDS + zone * RZ_WORDS`). Counted by `count`:
+/// reported free blocks [order][pcp mt], blocks and pages out for
+/// reporting, pages in free blocks the host does not back.
+pub const RZ_REPORTED: usize = 0;
+pub const RZ_INFLIGHT_BLOCKS: usize = NR_PAGE_ORDERS * NR_PCP;
+pub const RZ_INFLIGHT_PAGES: usize = RZ_INFLIGHT_BLOCKS + 1;
+pub const RZ_UNBACKED_PAGES: usize = RZ_INFLIGHT_BLOCKS + 2;
+/// The last word `count` recounts (exclusive).
+pub const RZ_COUNTED: usize = RZ_INFLIGHT_BLOCKS + 3;
+/// Cumulative: pages and allocations that refaulted on the host, pages
+/// and blocks reported, `report()` calls, passes skipped by the zone's
+/// watermark, `__isolate_free_page()` refusals, lists left with budget
+/// spent, blocks skipped in isolated pageblocks, pages aborted.
+pub const RZ_REFAULT_PAGES: usize = RZ_COUNTED;
+pub const RZ_REFAULT_ALLOCS: usize = RZ_COUNTED + 1;
+pub const RZ_REPORTED_PAGES: usize = RZ_COUNTED + 2;
+pub const RZ_REPORTED_BLOCKS: usize = RZ_COUNTED + 3;
+pub const RZ_REPORTS: usize = RZ_COUNTED + 4;
+pub const RZ_WMARK_SKIPS: usize = RZ_COUNTED + 5;
+pub const RZ_ISOLATE_FAILS: usize = RZ_COUNTED + 6;
+pub const RZ_BUDGET_STOPS: usize = RZ_COUNTED + 7;
+pub const RZ_SKIPPED_ISOLATED: usize = RZ_COUNTED + 8;
+pub const RZ_ABORTED_PAGES: usize = RZ_COUNTED + 9;
+/// This tick's fill for `report_isolate`: blocks to take per pcp list at
+/// `RZ_TAKE_ORDER`.
+pub const RZ_TAKE: usize = RZ_COUNTED + 10;
+pub const RZ_TAKE_ORDER: usize = RZ_TAKE + NR_PCP;
+pub const RZ_WORDS: usize = 56;
+pub const REPORT_STATE_WORDS: usize = RS_DEV_WORDS + MAX_ZONES * RZ_WORDS;
+
+/// `prdev->state`.
+pub const PAGE_REPORTING_IDLE: u32 = 0;
+pub const PAGE_REPORTING_REQUESTED: u32 = 1;
+pub const PAGE_REPORTING_ACTIVE: u32 = 2;
+/// `PAGE_REPORTING_CAPACITY` (include/linux/page_reporting.h).
+pub const PAGE_REPORTING_CAPACITY: u32 = 32;
 
 #[inline(always)]
 pub fn cell_index(zone: usize, order: usize, mt: usize) -> usize {
@@ -436,6 +559,12 @@ pub const PAGE_ALLOC_COSTLY_ORDER: u32 = 3;
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn report_words_fit() {
+        assert!(RZ_TAKE_ORDER < RZ_WORDS);
+        assert!(RS_SKIP_ISOLATED_PB < RS_DEV_WORDS);
+    }
+
     #[test]
     fn sizes_are_multiples_of_16() {
         assert_eq!(std::mem::size_of::<TickParams>() % 16, 0);

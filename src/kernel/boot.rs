@@ -26,7 +26,7 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         pageblocks: vec![MIGRATE_MOVABLE; nr_frames >> PAGEBLOCK_ORDER],
         chunk_zone: vec![0; nr_chunks],
         chunk_counts: vec![0; nr_chunks * CHUNK_COUNT_WORDS],
-        chunk_prefix: vec![0; nr_chunks * NR_PCP],
+        chunk_prefix: vec![0; nr_chunks * CHUNK_PREFIX_WORDS],
         chunk_dirty: vec![0; nr_chunks],
         dispatch: vec![0; DISPATCH_WORDS],
         zones: Vec::new(),
@@ -46,6 +46,8 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         lock_cfg: vec![0; LOCK_CFG_WORDS],
         task_zone: vec![0; TZ_AGENTS * t.zones.len() * TZ_WORDS],
         lock_stats: vec![0; t.zones.len() * LS_WORDS],
+        report_cfg: vec![0; REPORT_CFG_WORDS],
+        report_state: vec![0; RS_DEV_WORDS + t.zones.len() * RZ_WORDS],
     };
     for (zi, z) in t.zones.iter().enumerate() {
         let c0 = z.start_chunk() as usize;

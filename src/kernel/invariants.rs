@@ -44,6 +44,8 @@ pub fn check(
         let mut reserved = 0u64;
         let mut huge = [0u64; 2];
         let mut vmemmap_runtime = 0u64;
+        // Out for reporting: neither free nor used.
+        let mut reporting = 0u64;
         for c in zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize {
             if b.chunk_zone[c] as usize != zi {
                 return v(
@@ -78,6 +80,8 @@ pub fn check(
                     KIND_HUGE => HF_ALL,
                     KIND_VMEMMAP => VMF_ALL,
                     KIND_RESERVED => RF_OFFLINE,
+                    KIND_FREE => FF_ALL,
+                    KIND_REPORTING => REPORT_BATCH_MASK,
                     _ => 0,
                 };
                 if d.flags & !allowed != 0 {
@@ -95,6 +99,15 @@ pub fn check(
                         free_area[d.order as usize]
                             [b.pageblocks[pfn >> PAGEBLOCK_ORDER] as usize] += 1;
                         nr_free += 1 << d.order;
+                        if d.flags & FF_REPORTED != 0 && d.flags & FF_UNBACKED == 0 {
+                            return v("reported-unbacked", format!("pfn {pfn:#x}: `{d}` is reported but the host still backs it"));
+                        }
+                    }
+                    KIND_REPORTING => {
+                        if owner != OWNER_NONE || d.mt != 0 || d.class != 0 || d.flags == 0 {
+                            return v("reporting-clean", format!("pfn {pfn:#x}: block out for reporting with owner {owner} / fields `{d}`"));
+                        }
+                        reporting += 1 << d.order;
                     }
                     KIND_ALLOC => {
                         if owner < OWNER_TASK_BASE || owner - OWNER_TASK_BASE >= nr_tasks {
@@ -156,7 +169,11 @@ pub fn check(
                 let half = 1usize << k;
                 let mut a = base;
                 while a < base + cf {
-                    if b.frames[a] == make_free(k) && b.frames[a + half] == make_free(k) {
+                    // A block a report drained this tick merges at the
+                    // next tick's `merge` (its chunk is marked for it).
+                    let drained = (is_reported(b.frames[a]) || is_reported(b.frames[a + half]))
+                        && b.chunk_dirty.get(c).is_some_and(|&d| d & DIRTY_DRAIN != 0);
+                    if !drained && is_free_block(b.frames[a], k) && is_free_block(b.frames[a + half], k) {
                         let (ma, mb) = (
                             b.pageblocks[a >> PAGEBLOCK_ORDER],
                             b.pageblocks[(a + half) >> PAGEBLOCK_ORDER],
@@ -212,13 +229,13 @@ pub fn check(
             }
         }
         let used: u64 = class_pages.iter().sum();
-        if nr_free + used + huge[0] + vmemmap_runtime + reserved != zd.nr_frames as u64
+        if nr_free + reporting + used + huge[0] + vmemmap_runtime + reserved != zd.nr_frames as u64
             || reserved != zd.reserved as u64
             || zd.managed + zd.reserved != zd.nr_frames
         {
             return v(
                 "frame-states",
-                format!("{name}: free {nr_free} + allocated {used} + hugetlb {} + vmemmap {vmemmap_runtime} + reserved {reserved} != spanned {} (reserved should be {}, managed {})", huge[0], zd.nr_frames, zd.reserved, zd.managed),
+                format!("{name}: free {nr_free} + out for reporting {reporting} + allocated {used} + hugetlb {} + vmemmap {vmemmap_runtime} + reserved {reserved} != spanned {} (reserved should be {}, managed {})", huge[0], zd.nr_frames, zd.reserved, zd.managed),
             );
         }
         if zs.huge_frames as u64 != huge[0] || zs.huge_inuse_frames as u64 != huge[1] {

@@ -17,6 +17,7 @@ pub mod klog;
 pub mod lockdep;
 pub mod mm;
 pub mod path;
+pub mod reporting;
 pub mod run;
 pub mod watermark;
 
@@ -123,6 +124,8 @@ pub struct Machine {
     /// Bumped by `echo 0 > /proc/lock_stat` (the device clears its
     /// zone->lock statistics when it sees the new value).
     pub(crate) lock_gen: u32,
+    /// Free page reporting's host-side configuration.
+    pub reporting: reporting::Reporting,
 }
 
 impl Machine {
@@ -241,6 +244,7 @@ impl Machine {
             path_times: PathTimes::default(),
             path_task: None,
             lock_gen: 0,
+            reporting: reporting::Reporting::default(),
         };
         m.tick = m.backend.config().params.tick as u64;
         m.lockdep.costs.lock_ns = m.scenario.locks.path_lock_ns as u64;
@@ -248,6 +252,16 @@ impl Machine {
         // A machine restored from buffers carries its lock statistics'
         // generation.
         m.lock_gen = m.backend.config().lock_cfg[LC_CLEAR_GEN];
+        let rc = m.backend.config().report_cfg.clone();
+        m.reporting.registered = rc[RC_ENABLED] != 0;
+        if rc[RC_ORDER] <= crate::model::frame::MAX_PAGE_ORDER && m.reporting.registered {
+            m.reporting.order = Some(rc[RC_ORDER]);
+        }
+        if rc[RC_TICK_NS] != 0 {
+            m.reporting.latency_base_ns = rc[RC_LAT_BASE_NS];
+            m.reporting.latency_mib_ns = rc[RC_LAT_MIB_NS];
+        }
+        m.write_report_cfg();
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();
         for t in specs {
@@ -360,7 +374,7 @@ impl Machine {
                 return Err(e);
             }
         };
-        let requests = txn.requests();
+        let mut requests = txn.requests();
         let totals = txn.totals_after();
         drop(txn);
         drop(src);
@@ -372,6 +386,7 @@ impl Machine {
                 b.zones[z].reserved = (b.zones[z].reserved as i64 - d) as u32;
             }
         }
+        self.report_notify(&mut requests);
         let ops = requests.len() as u64;
         self.backend.enqueue(requests)?;
         // The machine's copy of the counters takes the path's changes now

@@ -53,9 +53,26 @@ pub const KIND_HUGE: u32 = 4;
 /// A frame of the vmemmap (the `struct page` array) or of the page tables
 /// that map it. Flags `VMF_*`.
 pub const KIND_VMEMMAP: u32 = 5;
-/// Kinds below this value are defined; the rest of the 4-bit space is left
-/// for reporting states.
-pub const NR_KINDS: u32 = 6;
+/// A free block out for reporting (`mm/page_reporting.c`): taken off its
+/// free list by `__isolate_free_page()`, handed to the host, neither free
+/// nor allocated (refcount 0, no `PageBuddy`). Its flags are the report
+/// batch it belongs to (1..=`REPORT_BATCH_MASK`).
+pub const KIND_REPORTING: u32 = 6;
+/// Kinds below this value are defined.
+pub const NR_KINDS: u32 = 7;
+
+/// `KIND_FREE` flags.
+/// `PageReported`: the block was reported to the host and not touched
+/// since (cleared when it is allocated, split or merged).
+pub const FF_REPORTED: u32 = 1 << 0;
+/// The host holds no memory behind the block (it was reported, or split
+/// from a reported block); allocating it costs a refault on the host.
+pub const FF_UNBACKED: u32 = 1 << 1;
+pub const FF_ALL: u32 = (1 << 2) - 1;
+/// The bits of a free head's state word that are its flags.
+pub const FREE_FLAG_BITS: u32 = FF_ALL << FLAGS_SHIFT;
+/// Report batch ids cycle through 1..=this (the flags of a reporting head).
+pub const REPORT_BATCH_MASK: u32 = 0xfff;
 
 /// `KIND_HUGE` flags.
 /// Part of a 1 GiB page.
@@ -173,10 +190,28 @@ pub const fn migratetype_is_mergeable(mt: u32) -> bool {
 }
 
 /// A free block of exactly order `k` heads at a frame with this state
-/// (`PageBuddy(page) && buddy_order(page) == k`).
+/// (`PageBuddy(page) && buddy_order(page) == k`), reported or not.
 #[inline(always)]
 pub const fn is_free_block(state: u32, k: u32) -> bool {
-    state == make_free(k)
+    (state & !FREE_FLAG_BITS) == make_free(k)
+}
+
+/// A free head with `PageReported` set.
+#[inline(always)]
+pub const fn is_reported(state: u32) -> bool {
+    kind(state) == KIND_FREE && flags(state) & FF_REPORTED != 0
+}
+
+/// A free head whose memory the host gave back.
+#[inline(always)]
+pub const fn is_unbacked(state: u32) -> bool {
+    kind(state) == KIND_FREE && flags(state) & FF_UNBACKED != 0
+}
+
+/// A block of order `k` out for reporting in batch `batch`.
+#[inline(always)]
+pub const fn make_reporting(order: u32, batch: u32) -> u32 {
+    KIND_REPORTING | (order << ORDER_SHIFT) | ((batch & REPORT_BATCH_MASK) << FLAGS_SHIFT)
 }
 
 /// `__free_one_page()`'s rule for two free buddies of order >=
@@ -231,6 +266,34 @@ pub fn count_words(state: u32, mt: u32) -> [(usize, u32); 2] {
     }
 }
 
+/// What a block's head adds to its zone's reporting counts (`RZ_*` words
+/// below `RZ_COUNTED`; `RZ_COUNTED` meaning none), as `count_words` does:
+/// a reported free block on a pcp list, a block out for reporting, a free
+/// block the host does not back.
+#[inline(always)]
+pub fn report_words(state: u32, mt: u32) -> [(usize, u32); 2] {
+    use crate::engine::types::*;
+    let none = (RZ_COUNTED, 0);
+    let o = order(state);
+    let pages = 1u32 << o;
+    match kind(state) {
+        KIND_REPORTING => [(RZ_INFLIGHT_BLOCKS, 1), (RZ_INFLIGHT_PAGES, pages)],
+        KIND_FREE => [
+            if is_reported(state) && (mt as usize) < NR_PCP {
+                (RZ_REPORTED + o as usize * NR_PCP + mt as usize, 1)
+            } else {
+                none
+            },
+            if is_unbacked(state) {
+                (RZ_UNBACKED_PAGES, pages)
+            } else {
+                none
+            },
+        ],
+        _ => [none, none],
+    }
+}
+
 /// `fallbacks[]` of mm/page_alloc.c: where each pcp type looks when its own
 /// lists are empty, in order.
 pub const FALLBACKS: [[u32; 2]; 3] = [
@@ -267,6 +330,7 @@ pub fn kind_name(kind: u32) -> &'static str {
         KIND_RESERVED => "reserved",
         KIND_HUGE => "hugetlb",
         KIND_VMEMMAP => "vmemmap",
+        KIND_REPORTING => "reporting",
         _ => "invalid",
     }
 }
@@ -275,7 +339,7 @@ impl std::fmt::Display for Decoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
             KIND_TAIL => write!(f, "tail"),
-            KIND_FREE | KIND_RESERVED | KIND_HUGE | KIND_VMEMMAP => {
+            KIND_FREE | KIND_RESERVED | KIND_HUGE | KIND_VMEMMAP | KIND_REPORTING => {
                 write!(f, "{} head order {}", kind_name(self.kind), self.order)
             }
             KIND_ALLOC => write!(

@@ -4,6 +4,7 @@
 pub mod format;
 pub mod hugetlb;
 pub mod lockdep;
+pub mod reporting;
 pub mod shell;
 
 use crate::kernel::Machine;
@@ -76,6 +77,7 @@ pub fn list_files(m: &Machine) -> Vec<String> {
     }
     hugetlb::list_files(m, &mut v);
     lockdep::list_files(&mut v);
+    reporting::list_files(&mut v);
     v
 }
 
@@ -128,6 +130,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
         return r;
     }
     if let Some(r) = lockdep::read(m, path) {
+        return r;
+    }
+    if let Some(r) = reporting::read(m, path) {
         return r;
     }
     let nr_nodes = m.scenario.topology.nodes.len() as u32;
@@ -240,6 +245,9 @@ pub fn write(m: &mut Machine, path: &str, value: &str) -> Result<(), FsError> {
         return r;
     }
     if let Some(r) = lockdep::write(m, path, v) {
+        return r;
+    }
+    if let Some(r) = reporting::write(m, path, v) {
         return r;
     }
     // proc_dointvec_minmax: an int within [min, max], else EINVAL.

@@ -3,7 +3,11 @@
 //! prefix of each zone): each free block of the order finds its rank in its
 //! zone's list; the first `split` ranks split into two buddies of the order
 //! below, the next `alloc` ranks are handed out to the owners of the plan's
-//! segments, the rest stay free.
+//! segments, the rest stay free. Unreported blocks rank first (reported
+//! ones sit at the list's tail); the halves of a split keep the host's
+//! state (unbacked halves of a reported block), and an allocation of an
+//! unbacked block refaults on the host (counted in the chunk's
+//! `CC_REFAULT_*` words for the next `count`).
 
 use super::chunk::{for_chunks, rows, rows_ref};
 use crate::engine::state::PlanRef;
@@ -34,17 +38,18 @@ pub fn alloc_split(
             rows(owners, &r, cf),
             rows_ref(pageblocks, &r, PAGEBLOCKS_PER_CHUNK as usize),
             rows(chunk_counts, &r, CHUNK_COUNT_WORDS),
-            rows_ref(chunk_prefix, &r, NR_PCP),
+            rows_ref(chunk_prefix, &r, CHUNK_PREFIX_WORDS),
         );
         for_chunks(
             r,
             parts,
             |_, (frames, owners, pageblocks, counts, prefix)| {
-                let mut rank = [0u32; NR_PCP];
+                // Ranks of unreported blocks, then of reported ones.
+                let mut rank = [0u32; CHUNK_PREFIX_WORDS];
                 let mut any = false;
-                for (m, r) in rank.iter_mut().enumerate() {
-                    *r = prefix[m];
-                    let cell = &plan.cells[cell_index(z, j as usize, m)];
+                for (i, r) in rank.iter_mut().enumerate() {
+                    *r = prefix[i];
+                    let cell = &plan.cells[cell_index(z, j as usize, i % NR_PCP)];
                     if *r < cell.split + cell.alloc {
                         any = true;
                     }
@@ -55,17 +60,20 @@ pub fn alloc_split(
                 let step = 1usize << j;
                 let mut p = 0usize;
                 while p < frames.len() {
-                    if is_free_block(frames[p], j) {
+                    let s = frames[p];
+                    if is_free_block(s, j) {
                         let m = pageblocks[p >> PAGEBLOCK_ORDER] as usize;
                         if m < NR_PCP {
-                            let r = rank[m];
-                            rank[m] += 1;
+                            let ri = m + if is_reported(s) { NR_PCP } else { 0 };
+                            let r = rank[ri];
+                            rank[ri] += 1;
                             let cell = &plan.cells[cell_index(z, j as usize, m)];
                             if r < cell.split {
                                 let half = step >> 1;
-                                frames[p] = make_free(j - 1);
-                                frames[p + half] = make_free(j - 1);
-                                let lo = (j as usize - 1) * NR_PCP;
+                                let h = make_free(j - 1) | (flags(s) & FF_UNBACKED) << FLAGS_SHIFT;
+                                frames[p] = h;
+                                frames[p + half] = h;
+                                let lo = CC_FREE + (j as usize - 1) * NR_PCP;
                                 counts[lo + m] += 1;
                                 counts[lo + pageblocks[(p + half) >> PAGEBLOCK_ORDER] as usize] +=
                                     1;
@@ -87,6 +95,10 @@ pub fn alloc_split(
                                 let g = &segs[lo];
                                 frames[p] = make_alloc(j, g.class_mt >> 8, g.class_mt & 0xff);
                                 owners[p] = g.owner;
+                                if is_unbacked(s) {
+                                    counts[CC_REFAULT_PAGES] += 1 << j;
+                                    counts[CC_REFAULT_ALLOCS] += 1;
+                                }
                             }
                         }
                     }

@@ -94,7 +94,7 @@ pub fn free(
                             owners[i] = OWNER_NONE;
                             st.pgfree += 1 << o;
                             st.frees += 1;
-                            dirty[0] = 1;
+                            dirty[0] |= DIRTY_FREED | 1 << (DIRTY_ORDER_SHIFT + o);
                             if !by_kswapd {
                                 let t = (ti * nz + zone) * TZ_WORDS;
                                 use std::sync::atomic::Ordering::Relaxed;

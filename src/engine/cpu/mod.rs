@@ -15,6 +15,9 @@ pub mod lock_stat;
 pub mod merge;
 pub mod plan;
 pub mod recount;
+pub mod report;
+pub mod report_isolate;
+pub mod report_scan;
 pub mod requests;
 pub mod scan;
 pub mod steal;
@@ -115,6 +118,7 @@ pub fn apply_batch_on(b: &mut SimBuffers, batch: &Batch) {
                 &batch.requests,
                 &mut b.totals,
                 &mut b.task_state,
+                &mut b.report_state,
             );
         }
         recount::recount(
@@ -133,6 +137,7 @@ pub fn apply_batch_on(b: &mut SimBuffers, batch: &Batch) {
                 plan_hdr: &mut b.plan_hdr,
             },
             &batch.chunks,
+            &mut b.report_state,
         );
     }
 }
@@ -199,6 +204,7 @@ impl Backend for CpuBackend {
             last: b.zone_stats.clone(),
             zones: b.zone_state.clone(),
             lock_stats: b.lock_stats.clone(),
+            report_state: b.report_state.clone(),
         })
     }
 }

@@ -5,7 +5,7 @@
 //! gives, at the cost of the chunks touched.
 
 use super::chunk::fold_chunks;
-use super::count::{count_chunk, write_chunk_counts};
+use super::count::{add_report_words, count_chunk, write_chunk_counts};
 use crate::engine::state::CtlMut;
 use crate::engine::types::*;
 use crate::model::frame::*;
@@ -19,6 +19,7 @@ pub fn recount(
     chunk_counts: &mut [u32],
     ctl: &mut CtlMut,
     chunk_list: &[u32],
+    report_state: &mut [u32],
 ) {
     let list = &chunk_list[..recount_params.nr_listed as usize];
     let cf = CHUNK_FRAMES as usize;
@@ -44,6 +45,11 @@ pub fn recount(
             (),
             |k, ()| count(run[k] as usize),
             |a, b| a + b,
+        );
+        add_report_words(
+            &mut report_state[RS_DEV_WORDS + z as usize * RZ_WORDS..][..RZ_WORDS],
+            &sum,
+            recount_params.subtract != 0,
         );
         let zs = ctl.zone_state[z as usize].words_mut();
         for (w, v) in sum.0.iter().enumerate() {

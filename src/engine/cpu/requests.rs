@@ -3,7 +3,7 @@
 //! most once per batch, so the order does not matter).
 
 use crate::engine::requests::*;
-use crate::engine::types::{ReqParams, TaskState};
+use crate::engine::types::{ReqParams, TaskState, DIRTY_FREED};
 use crate::model::frame::CHUNK_ORDER;
 
 #[allow(clippy::too_many_arguments)]
@@ -16,6 +16,7 @@ pub fn requests(
     requests: &[Request],
     totals: &mut [u32],
     task_state: &mut Vec<TaskState>,
+    report_state: &mut [u32],
 ) {
     for r in &requests[..req_params.nr_requests as usize] {
         let i = r.index as usize;
@@ -23,7 +24,7 @@ pub fn requests(
             REQ_SET_FRAME => {
                 frames[i] = r.a;
                 owners[i] = r.b;
-                chunk_dirty[i >> CHUNK_ORDER] = 1;
+                chunk_dirty[i >> CHUNK_ORDER] |= DIRTY_FREED;
             }
             REQ_SET_PAGEBLOCK => pageblocks[i] = r.a,
             REQ_SET_TOTAL => totals[i] = r.a,
@@ -37,6 +38,7 @@ pub fn requests(
                 let w: &mut [u32] = bytemuck::cast_slice_mut(task_state.as_mut_slice());
                 w[i] = r.a;
             }
+            REQ_SET_REPORT_WORD => report_state[i] = r.a,
             _ => {}
         }
     }

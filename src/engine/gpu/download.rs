@@ -187,6 +187,7 @@ impl GpuBackend {
             totals: vec![0; s.totals.len()],
             task_zone: vec![0; s.task_zone.len()],
             lock_stats: vec![0; s.lock_stats.len()],
+            report_state: vec![0; s.report_state.len()],
             ..Default::default()
         };
         config.install(&mut h);

@@ -77,6 +77,9 @@ impl StatsRing {
     fn state_bytes(nz: usize) -> u64 {
         (nz * std::mem::size_of::<ZoneState>()) as u64
     }
+    fn report_bytes(nz: usize) -> u64 {
+        ((RS_DEV_WORDS + nz * RZ_WORDS) * 4) as u64
+    }
     fn lock_bytes(nz: usize) -> u64 {
         (nz * LS_WORDS * 4) as u64
     }
@@ -86,6 +89,7 @@ impl StatsRing {
             + Self::stats_bytes(nz)
             + Self::state_bytes(nz)
             + Self::lock_bytes(nz)
+            + Self::report_bytes(nz)
     }
 
     pub fn idle_slots(&self) -> usize {
@@ -139,6 +143,13 @@ impl StatsRing {
             &slot.buf,
             PARAMS_BYTES + tot + zs + st,
             Self::lock_bytes(nz),
+        );
+        enc.copy_buffer_to_buffer(
+            bufs.one(Buf::ReportState),
+            0,
+            &slot.buf,
+            PARAMS_BYTES + tot + zs + st + Self::lock_bytes(nz),
+            Self::report_bytes(nz),
         );
         ctx.queue.submit([enc.finish()]);
         *lock(&slot.state) = SlotState::Pending;
@@ -195,12 +206,15 @@ impl StatsRing {
             let zsw = nz * std::mem::size_of::<ZoneState>() / 4;
             let zones: Vec<ZoneState> = bytemuck::cast_slice(&zw[..zsw]).to_vec();
             let lock_stats = zw[zsw..zsw + nz * LS_WORDS].to_vec();
+            let rw = &zw[zsw + nz * LS_WORDS..];
+            let report_state = rw[..RS_DEV_WORDS + nz * RZ_WORDS].to_vec();
             Some(StatsSample {
                 tick: params.tick,
                 totals,
                 last,
                 zones,
                 lock_stats,
+                report_state,
             })
         });
         for i in done {

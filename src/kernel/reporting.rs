@@ -1,0 +1,150 @@
+//! Free page reporting's control side (mm/page_reporting.c): the device's
+//! registration (`page_reporting_register()`, a virtio-balloon with
+//! `VIRTIO_BALLOON_F_REPORTING`), `page_reporting_order`, the host's
+//! latency, and the notification control paths give when they free a
+//! block of the reporting order or above. The worker itself runs in the
+//! tick (phases `report`, `report_scan`, `report_isolate`).
+
+use super::{Machine, MachineError};
+use crate::engine::requests::{Request, REQ_SET_FRAME};
+use crate::engine::types::*;
+use crate::kernel::errno::{Errno, KernelError};
+use crate::model::frame::*;
+
+/// `PAGE_REPORTING_DELAY`: 2 s.
+pub const PAGE_REPORTING_DELAY_NS: u64 = 2_000_000_000;
+/// The host's default cost of one `report()`: a virtqueue round trip and
+/// the `madvise(MADV_DONTNEED)` of the ranges (per MiB).
+pub const DEFAULT_LATENCY_BASE_NS: u32 = 200_000;
+pub const DEFAULT_LATENCY_MIB_NS: u32 = 30_000;
+/// Bounds on the host costs (so a report's time fits the tick's words).
+pub const MAX_LATENCY_BASE_NS: u32 = 100_000_000;
+pub const MAX_LATENCY_MIB_NS: u32 = 1_000_000;
+
+/// The machine's reporting configuration on the host side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reporting {
+    /// `page_reporting_order`: None until set or until a device registers
+    /// (reads -1 since 6.3; 6.1 initialized it to MAX_ORDER, 11).
+    pub order: Option<u32>,
+    pub registered: bool,
+    pub latency_base_ns: u32,
+    pub latency_mib_ns: u32,
+}
+
+impl Default for Reporting {
+    fn default() -> Self {
+        Reporting {
+            order: None,
+            registered: false,
+            latency_base_ns: DEFAULT_LATENCY_BASE_NS,
+            latency_mib_ns: DEFAULT_LATENCY_MIB_NS,
+        }
+    }
+}
+
+impl Machine {
+    /// Writes the reporting configuration for the next tick.
+    pub(crate) fn write_report_cfg(&mut self) {
+        let r = self.reporting.clone();
+        let tick_ns = self.scenario.tick_ns;
+        let c = &mut self.backend.config_mut().report_cfg;
+        c[RC_ENABLED] = r.registered as u32;
+        c[RC_ORDER] = r.order.unwrap_or(MAX_PAGE_ORDER + 1);
+        c[RC_CAPACITY] = if c[RC_V5] != 0 { 16 } else { PAGE_REPORTING_CAPACITY };
+        c[RC_DELAY_TICKS] = PAGE_REPORTING_DELAY_NS.div_ceil(tick_ns.max(1)).min(u32::MAX as u64) as u32;
+        c[RC_LAT_BASE_NS] = r.latency_base_ns;
+        c[RC_LAT_MIB_NS] = r.latency_mib_ns;
+        c[RC_TICK_NS] = tick_ns.min(u32::MAX as u64) as u32;
+    }
+
+    /// `page_reporting_register()` / `page_reporting_unregister()`.
+    pub fn set_page_reporting(&mut self, on: bool) -> Result<(), MachineError> {
+        if on == self.reporting.registered {
+            if on {
+                // A second device: "nothing to do if already in use".
+                return Err(KernelError::new(Errno::EBUSY, "a reporting device is already registered").into());
+            }
+            return Ok(());
+        }
+        self.reporting.registered = on;
+        if on {
+            if self.reporting.order.is_none() {
+                self.reporting.order = Some(PAGEBLOCK_ORDER);
+            }
+            let now = self.now_ns();
+            self.klog
+                .printk(super::klog::Level::Info, now, "Free page reporting enabled");
+            self.write_report_cfg();
+            // "Begin initial flush of zones".
+            self.backend
+                .enqueue(vec![Request::set_report_word(RS_NOTIFY as u32, 1)])?;
+        } else {
+            self.write_report_cfg();
+        }
+        Ok(())
+    }
+
+    /// `page_reporting_order` written (`param_set_uint_minmax(0,
+    /// MAX_ORDER)`).
+    pub fn set_page_reporting_order(&mut self, order: u32) -> Result<(), MachineError> {
+        if order > MAX_PAGE_ORDER {
+            return Err(KernelError::new(
+                Errno::EINVAL,
+                format!("{order} is outside 0..={MAX_PAGE_ORDER}"),
+            )
+            .into());
+        }
+        self.reporting.order = Some(order);
+        self.write_report_cfg();
+        Ok(())
+    }
+
+    /// The host's latency per `report()`: a base and a cost per MiB (ns).
+    pub fn set_report_latency(&mut self, base_ns: u64, mib_ns: u64) -> Result<(), MachineError> {
+        if base_ns > MAX_LATENCY_BASE_NS as u64 || mib_ns > MAX_LATENCY_MIB_NS as u64 {
+            return Err(KernelError::new(
+                Errno::EINVAL,
+                format!(
+                    "report latency {base_ns} ns + {mib_ns} ns/MiB: at most {MAX_LATENCY_BASE_NS} ns and {MAX_LATENCY_MIB_NS} ns/MiB"
+                ),
+            )
+            .into());
+        }
+        self.reporting.latency_base_ns = base_ns as u32;
+        self.reporting.latency_mib_ns = mib_ns as u32;
+        self.write_report_cfg();
+        Ok(())
+    }
+
+    /// `page_reporting_notify_free()` for a control path's batch: frees
+    /// of the reporting order or above request a pass.
+    pub(crate) fn report_notify(&self, reqs: &mut Vec<Request>) {
+        if !self.reporting.registered {
+            return;
+        }
+        let thr = self.reporting.order.unwrap_or(MAX_PAGE_ORDER + 1);
+        let freed = reqs
+            .iter()
+            .any(|r| r.op == REQ_SET_FRAME && kind(r.a) == KIND_FREE && order(r.a) >= thr);
+        if freed {
+            reqs.push(Request::set_report_word(RS_NOTIFY as u32, 1));
+        }
+    }
+
+    /// The reporting state as of the last tick: the device's words and
+    /// each zone's row.
+    pub fn report_state(&mut self) -> Result<Vec<u32>, MachineError> {
+        Ok(self.backend.state()?.report_state.clone())
+    }
+}
+
+/// Names of `prdev->state`.
+pub fn state_name(s: u32) -> &'static str {
+    match s {
+        PAGE_REPORTING_IDLE => "idle",
+        PAGE_REPORTING_REQUESTED => "requested",
+        PAGE_REPORTING_ACTIVE => "active",
+        _ => "?",
+    }
+}

@@ -1,0 +1,120 @@
+//! Free page reporting's files: the module parameter
+//! /sys/module/page_reporting/parameters/page_reporting_order, and
+//! /sys/kernel/debug/numasim/page_reporting (the device: write 1 to
+//! register a reporting device, 0 to unregister; read: its state and, per
+//! zone, what is reported, out for reporting, refaulted and held by the
+//! host). The kernel has no vmstat counter for reporting: none is made up.
+
+use super::lockdep::parse_bool;
+use super::{fs_err, FsError};
+use crate::engine::types::*;
+use crate::kernel::reporting::state_name;
+use crate::kernel::Machine;
+use crate::model::frame::PAGE_SIZE;
+
+pub const ORDER_FILE: &str = "/sys/module/page_reporting/parameters/page_reporting_order";
+pub const DEVICE_FILE: &str = "/sys/kernel/debug/numasim/page_reporting";
+
+pub fn list_files(v: &mut Vec<String>) {
+    v.push(ORDER_FILE.to_string());
+    v.push(DEVICE_FILE.to_string());
+}
+
+pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
+    match path {
+        // param_get_int(): -1 until set or until a device registers.
+        ORDER_FILE => Some(Ok(match m.reporting.order {
+            Some(o) => format!("{o}\n"),
+            None => "-1\n".to_string(),
+        })),
+        DEVICE_FILE => Some(device_table(m).map_err(|e| fs_err(path, e.errno(), e.to_string()))),
+        _ => None,
+    }
+}
+
+pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
+    let r = match path {
+        ORDER_FILE => match v.trim().parse::<u32>() {
+            Ok(o) => m.set_page_reporting_order(o),
+            Err(_) => {
+                return Some(Err(fs_err(
+                    path,
+                    crate::kernel::errno::Errno::EINVAL,
+                    format!("`{v}` is not an unsigned integer"),
+                )))
+            }
+        },
+        DEVICE_FILE => match parse_bool(v) {
+            Some(on) => m.set_page_reporting(on),
+            None => {
+                return Some(Err(fs_err(
+                    path,
+                    crate::kernel::errno::Errno::EINVAL,
+                    format!("`{v}`: expected 0/1, y/n or on/off"),
+                )))
+            }
+        },
+        _ => return None,
+    };
+    Some(r.map_err(|e| fs_err(path, e.errno(), e.to_string())))
+}
+
+fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> {
+    let rs = m.report_state()?;
+    let zones = m.config().zones.clone();
+    let topo = m.scenario.topology.clone();
+    let kib = |pages: u64| pages * PAGE_SIZE / 1024;
+    let mut s = String::new();
+    s += &format!(
+        "device: {}\nstate: {}\npage_reporting_order: {}\npasses: {}\nreports: {}\naborted: {}\n",
+        if m.reporting.registered { "registered" } else { "none" },
+        state_name(rs[RS_STATE]),
+        m.reporting.order.map_or("-1".to_string(), |o| o.to_string()),
+        rs[RS_PASSES],
+        rs[RS_REPORTS],
+        rs[RS_ABORTS],
+    );
+    if rs[RS_INFLIGHT] != 0 {
+        s += &format!(
+            "in_flight: batch {} zone {} {} kB, returns at tick {}\n",
+            rs[RS_INFLIGHT_ID],
+            rs[RS_INFLIGHT_ZONE],
+            kib(rs[RS_INFLIGHT_PAGES] as u64),
+            rs[RS_DONE_TICK]
+        );
+    }
+    if rs[RS_QUEUED] != 0 {
+        s += &format!("next_pass_at_tick: {}\n", rs[RS_WAKE_TICK]);
+    }
+    s += &format!(
+        "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8}\n",
+        "node", "zone", "reported_kB", "inflight_kB", "reported_tot", "refault_kB", "refaults",
+        "host_rss_kB", "reports", "wm_skip", "iso_fail"
+    );
+    for (z, zd) in zones.iter().enumerate() {
+        let r = &rs[RS_DEV_WORDS + z * RZ_WORDS..][..RZ_WORDS];
+        let mut reported = 0u64;
+        for o in 0..crate::model::frame::NR_PAGE_ORDERS {
+            for mt in 0..NR_PCP {
+                reported += (r[RZ_REPORTED + o * NR_PCP + mt] as u64) << o;
+            }
+        }
+        let rss = (zd.managed as u64).saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
+        s += &format!(
+            "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8}\n",
+            zd.node,
+            crate::model::topology::ZoneType::from_index(zd.zone_type).name(),
+            kib(reported),
+            kib(r[RZ_INFLIGHT_PAGES] as u64),
+            kib(r[RZ_REPORTED_PAGES] as u64),
+            kib(r[RZ_REFAULT_PAGES] as u64),
+            r[RZ_REFAULT_ALLOCS],
+            kib(rss),
+            r[RZ_REPORTS],
+            r[RZ_WMARK_SKIPS],
+            r[RZ_ISOLATE_FAILS],
+        );
+    }
+    let _ = topo;
+    Ok(s)
+}
