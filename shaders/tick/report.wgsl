@@ -7,7 +7,7 @@
 @group(0) @binding(1) var<storage, read> topo: Topo;
 @group(0) @binding(2) var<storage, read> ctl: Ctl;
 @group(0) @binding(3) var<storage, read> report_cfg: array<u32>;
-@group(0) @binding(4) var<storage, read_write> rs: array<u32>;
+@group(0) @binding(4) var<storage, read_write> report_state: array<u32>;
 
 fn zr(z: u32) -> u32 {
     return RS_DEV_WORDS + z * RZ_WORDS;
@@ -27,30 +27,30 @@ fn next_batch(b: u32) -> u32 {
 }
 
 fn next_list() {
-    rs[RS_MT] += 1u;
-    rs[RS_LIST_STARTED] = 0u;
+    report_state[RS_MT] += 1u;
+    report_state[RS_LIST_STARTED] = 0u;
 }
 
 fn next_zone(thr: u32) {
-    rs[RS_ZONE] += 1u;
-    rs[RS_ORDER] = thr;
-    rs[RS_MT] = 0u;
-    rs[RS_ZONE_OK] = 0u;
-    rs[RS_LIST_STARTED] = 0u;
+    report_state[RS_ZONE] += 1u;
+    report_state[RS_ORDER] = thr;
+    report_state[RS_MT] = 0u;
+    report_state[RS_ZONE_OK] = 0u;
+    report_state[RS_LIST_STARTED] = 0u;
 }
 
 fn send(z: u32, tick: u32, cap: u32) {
-    rs[RS_INFLIGHT] = 1u;
-    rs[RS_INFLIGHT_ID] = rs[RS_BATCH];
-    rs[RS_INFLIGHT_ZONE] = z;
-    rs[RS_INFLIGHT_PAGES] = rs[RS_FILL_PAGES];
-    let lt = latency_ticks(rs[RS_FILL_PAGES]);
-    rs[RS_DONE_TICK] = select(tick + lt, U32_MAX, tick + lt < tick);
-    rs[RS_REPORTS] += 1u;
-    rs[zr(z) + RZ_REPORTS] += 1u;
-    rs[RS_OFFSET] = cap;
-    rs[RS_FILL_PAGES] = 0u;
-    rs[RS_BATCH] = next_batch(rs[RS_BATCH]);
+    report_state[RS_INFLIGHT] = 1u;
+    report_state[RS_INFLIGHT_ID] = report_state[RS_BATCH];
+    report_state[RS_INFLIGHT_ZONE] = z;
+    report_state[RS_INFLIGHT_PAGES] = report_state[RS_FILL_PAGES];
+    let lt = latency_ticks(report_state[RS_FILL_PAGES]);
+    report_state[RS_DONE_TICK] = select(tick + lt, U32_MAX, tick + lt < tick);
+    report_state[RS_REPORTS] += 1u;
+    report_state[zr(z) + RZ_REPORTS] += 1u;
+    report_state[RS_OFFSET] = cap;
+    report_state[RS_FILL_PAGES] = 0u;
+    report_state[RS_BATCH] = next_batch(report_state[RS_BATCH]);
 }
 
 fn skips_list(mt: u32) -> bool {
@@ -65,137 +65,137 @@ fn sat_add(a: u32, b: u32) -> u32 {
 fn main() {
     let tick = params.tick;
     let nz = params.nr_zones;
-    rs[RS_DRAIN_ID] = 0u;
-    rs[RS_SKIP_ISOLATED_PB] = report_cfg[RC_SKIP_ISOLATED_PB];
+    report_state[RS_DRAIN_ID] = 0u;
+    report_state[RS_SKIP_ISOLATED_PB] = report_cfg[RC_SKIP_ISOLATED_PB];
     for (var z = 0u; z < nz; z++) {
         for (var m = 0u; m < NR_PCP; m++) {
-            rs[zr(z) + RZ_TAKE + m] = 0u;
+            report_state[zr(z) + RZ_TAKE + m] = 0u;
         }
-        rs[zr(z) + RZ_TAKE_ORDER] = 0u;
+        report_state[zr(z) + RZ_TAKE_ORDER] = 0u;
     }
     if (report_cfg[RC_ENABLED] == 0u) {
-        rs[RS_NOTIFY] = 0u;
+        report_state[RS_NOTIFY] = 0u;
         return;
     }
     let cap = clamp(report_cfg[RC_CAPACITY], 1u, PAGE_REPORTING_CAPACITY);
     let thr = report_cfg[RC_ORDER];
-    if (rs[RS_NOTIFY] != 0u) {
-        rs[RS_NOTIFY] = 0u;
-        if (rs[RS_STATE] != PAGE_REPORTING_REQUESTED) {
-            let old = rs[RS_STATE];
-            rs[RS_STATE] = PAGE_REPORTING_REQUESTED;
-            if (old == PAGE_REPORTING_IDLE && rs[RS_QUEUED] == 0u) {
-                rs[RS_QUEUED] = 1u;
-                rs[RS_WAKE_TICK] = sat_add(tick, report_cfg[RC_DELAY_TICKS]);
+    if (report_state[RS_NOTIFY] != 0u) {
+        report_state[RS_NOTIFY] = 0u;
+        if (report_state[RS_STATE] != PAGE_REPORTING_REQUESTED) {
+            let old = report_state[RS_STATE];
+            report_state[RS_STATE] = PAGE_REPORTING_REQUESTED;
+            if (old == PAGE_REPORTING_IDLE && report_state[RS_QUEUED] == 0u) {
+                report_state[RS_QUEUED] = 1u;
+                report_state[RS_WAKE_TICK] = sat_add(tick, report_cfg[RC_DELAY_TICKS]);
             }
         }
     }
     var drained_pages = 0u;
-    if (rs[RS_INFLIGHT] != 0u && tick >= rs[RS_DONE_TICK]) {
-        rs[RS_INFLIGHT] = 0u;
-        rs[RS_DRAIN_ID] = rs[RS_INFLIGHT_ID];
-        rs[RS_DRAIN_ZONE] = rs[RS_INFLIGHT_ZONE];
-        drained_pages = rs[RS_INFLIGHT_PAGES];
-        if (rs[RS_LEFTOVER] != 0u) {
-            rs[RS_LEFTOVER] = 0u;
+    if (report_state[RS_INFLIGHT] != 0u && tick >= report_state[RS_DONE_TICK]) {
+        report_state[RS_INFLIGHT] = 0u;
+        report_state[RS_DRAIN_ID] = report_state[RS_INFLIGHT_ID];
+        report_state[RS_DRAIN_ZONE] = report_state[RS_INFLIGHT_ZONE];
+        drained_pages = report_state[RS_INFLIGHT_PAGES];
+        if (report_state[RS_LEFTOVER] != 0u) {
+            report_state[RS_LEFTOVER] = 0u;
             next_zone(thr);
         }
     }
-    if (rs[RS_PASS] == 0u && rs[RS_QUEUED] != 0u && tick >= rs[RS_WAKE_TICK]) {
-        rs[RS_QUEUED] = 0u;
-        rs[RS_PASS] = 1u;
-        rs[RS_STATE] = PAGE_REPORTING_ACTIVE;
-        rs[RS_ZONE] = 0u;
-        rs[RS_ORDER] = thr;
-        rs[RS_MT] = 0u;
-        rs[RS_ZONE_OK] = 0u;
-        rs[RS_LIST_STARTED] = 0u;
-        rs[RS_OFFSET] = cap;
-        rs[RS_FILL_PAGES] = 0u;
-        rs[RS_BATCH] = next_batch(rs[RS_BATCH]);
+    if (report_state[RS_PASS] == 0u && report_state[RS_QUEUED] != 0u && tick >= report_state[RS_WAKE_TICK]) {
+        report_state[RS_QUEUED] = 0u;
+        report_state[RS_PASS] = 1u;
+        report_state[RS_STATE] = PAGE_REPORTING_ACTIVE;
+        report_state[RS_ZONE] = 0u;
+        report_state[RS_ORDER] = thr;
+        report_state[RS_MT] = 0u;
+        report_state[RS_ZONE_OK] = 0u;
+        report_state[RS_LIST_STARTED] = 0u;
+        report_state[RS_OFFSET] = cap;
+        report_state[RS_FILL_PAGES] = 0u;
+        report_state[RS_BATCH] = next_batch(report_state[RS_BATCH]);
     }
-    if (rs[RS_PASS] == 0u || rs[RS_INFLIGHT] != 0u) {
+    if (report_state[RS_PASS] == 0u || report_state[RS_INFLIGHT] != 0u) {
         return;
     }
     var take_order = U32_MAX;
     var taken_pages = 0u;
     let steps = (nz + 1u) * (NR_PAGE_ORDERS + 1u) * (MIGRATE_TYPES + 1u) * 2u;
     for (var step = 0u; step < steps; step++) {
-        let z = rs[RS_ZONE];
+        let z = report_state[RS_ZONE];
         if (z >= nz) {
-            rs[RS_PASS] = 0u;
-            rs[RS_PASSES] += 1u;
-            if (rs[RS_STATE] == PAGE_REPORTING_REQUESTED) {
-                rs[RS_QUEUED] = 1u;
-                rs[RS_WAKE_TICK] = sat_add(tick, report_cfg[RC_DELAY_TICKS]);
+            report_state[RS_PASS] = 0u;
+            report_state[RS_PASSES] += 1u;
+            if (report_state[RS_STATE] == PAGE_REPORTING_REQUESTED) {
+                report_state[RS_QUEUED] = 1u;
+                report_state[RS_WAKE_TICK] = sat_add(tick, report_cfg[RC_DELAY_TICKS]);
             } else {
-                rs[RS_STATE] = PAGE_REPORTING_IDLE;
+                report_state[RS_STATE] = PAGE_REPORTING_IDLE;
             }
             return;
         }
         let zd = topo.zones[z];
         var free = ctl.zone_state[z].nr_free;
-        if (rs[RS_DRAIN_ID] != 0u && rs[RS_DRAIN_ZONE] == z) {
+        if (report_state[RS_DRAIN_ID] != 0u && report_state[RS_DRAIN_ZONE] == z) {
             free += drained_pages;
         }
         free -= min(free, taken_pages);
-        if (rs[RS_ZONE_OK] == 0u) {
-            rs[RS_ZONE_OK] = 1u;
+        if (report_state[RS_ZONE_OK] == 0u) {
+            report_state[RS_ZONE_OK] = 1u;
             let mark = zd.wmark_low + (PAGE_REPORTING_CAPACITY << min(thr, MAX_PAGE_ORDER));
             if (zd.managed == 0u || free <= mark) {
-                rs[zr(z) + RZ_WMARK_SKIPS] += 1u;
+                report_state[zr(z) + RZ_WMARK_SKIPS] += 1u;
                 next_zone(thr);
                 continue;
             }
         }
-        let o = rs[RS_ORDER];
+        let o = report_state[RS_ORDER];
         if (o > MAX_PAGE_ORDER) {
-            if (rs[RS_OFFSET] < cap) {
+            if (report_state[RS_OFFSET] < cap) {
                 send(z, tick, cap);
-                rs[RS_LEFTOVER] = 1u;
+                report_state[RS_LEFTOVER] = 1u;
                 return;
             }
             next_zone(thr);
             continue;
         }
-        let mt = rs[RS_MT];
+        let mt = report_state[RS_MT];
         if (mt >= MIGRATE_TYPES) {
-            rs[RS_ORDER] = o + 1u;
-            rs[RS_MT] = 0u;
+            report_state[RS_ORDER] = o + 1u;
+            report_state[RS_MT] = 0u;
             continue;
         }
         if (skips_list(mt) || mt >= NR_PCP) {
             next_list();
             continue;
         }
-        let taken = rs[zr(z) + RZ_TAKE + mt];
+        let taken = report_state[zr(z) + RZ_TAKE + mt];
         let on_list = ctl.zone_state[z].free_area[o][mt] - min(ctl.zone_state[z].free_area[o][mt], taken);
-        if (rs[RS_LIST_STARTED] == 0u) {
+        if (report_state[RS_LIST_STARTED] == 0u) {
             if (on_list == 0u) {
                 next_list();
                 continue;
             }
-            rs[RS_LIST_STARTED] = 1u;
+            report_state[RS_LIST_STARTED] = 1u;
             var nr_free = 0u;
             for (var f = 0u; f < MIGRATE_TYPES; f++) {
                 nr_free += ctl.zone_state[z].free_area[o][f];
             }
             nr_free -= taken;
             if (report_cfg[RC_V5] != 0u) {
-                rs[RS_BUDGET] = 0x7fffffffu; // literal: i32::MAX, no budget
+                report_state[RS_BUDGET] = 0x7fffffffu; // literal: i32::MAX, no budget
             } else {
-                rs[RS_BUDGET] = (nr_free + PAGE_REPORTING_CAPACITY * 16u - 1u) / (PAGE_REPORTING_CAPACITY * 16u);
+                report_state[RS_BUDGET] = (nr_free + PAGE_REPORTING_CAPACITY * 16u - 1u) / (PAGE_REPORTING_CAPACITY * 16u);
             }
         }
-        let reported = rs[zr(z) + RZ_REPORTED + o * NR_PCP + mt];
+        let reported = report_state[zr(z) + RZ_REPORTED + o * NR_PCP + mt];
         let unreported = on_list - min(on_list, reported);
         if (unreported == 0u) {
             next_list();
             continue;
         }
-        if (bitcast<i32>(rs[RS_BUDGET]) < 0i) {
-            rs[RS_STATE] = PAGE_REPORTING_REQUESTED;
-            rs[zr(z) + RZ_BUDGET_STOPS] += 1u;
+        if (bitcast<i32>(report_state[RS_BUDGET]) < 0i) {
+            report_state[RS_STATE] = PAGE_REPORTING_REQUESTED;
+            report_state[zr(z) + RZ_BUDGET_STOPS] += 1u;
             next_list();
             continue;
         }
@@ -208,29 +208,29 @@ fn main() {
         if (free > floor) {
             ok = (free - floor - 1u) / pages + 1u;
         }
-        let want = min(rs[RS_OFFSET], unreported);
+        let want = min(report_state[RS_OFFSET], unreported);
         let k = min(want, ok);
         if (k > 0u) {
             take_order = o;
-            rs[RS_FILL_ID] = rs[RS_BATCH];
-            rs[zr(z) + RZ_TAKE + mt] += k;
-            rs[zr(z) + RZ_TAKE_ORDER] = o;
-            rs[RS_OFFSET] -= k;
-            rs[RS_FILL_PAGES] += k << o;
+            report_state[RS_FILL_ID] = report_state[RS_BATCH];
+            report_state[zr(z) + RZ_TAKE + mt] += k;
+            report_state[zr(z) + RZ_TAKE_ORDER] = o;
+            report_state[RS_OFFSET] -= k;
+            report_state[RS_FILL_PAGES] += k << o;
             taken_pages += k << o;
         }
         if (k < want) {
-            rs[zr(z) + RZ_ISOLATE_FAILS] += 1u;
+            report_state[zr(z) + RZ_ISOLATE_FAILS] += 1u;
             next_list();
-            if (rs[RS_OFFSET] == 0u) {
+            if (report_state[RS_OFFSET] == 0u) {
                 send(z, tick, cap);
                 return;
             }
             continue;
         }
-        if (rs[RS_OFFSET] == 0u) {
+        if (report_state[RS_OFFSET] == 0u) {
             send(z, tick, cap);
-            rs[RS_BUDGET] = bitcast<u32>(bitcast<i32>(rs[RS_BUDGET]) - 1i);
+            report_state[RS_BUDGET] = bitcast<u32>(bitcast<i32>(report_state[RS_BUDGET]) - 1i);
             return;
         }
     }

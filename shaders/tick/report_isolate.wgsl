@@ -9,7 +9,7 @@
 @group(0) @binding(4) var<storage, read_write> chunk_counts: array<u32>;
 @group(0) @binding(5) var<storage, read> chunk_prefix: array<u32>;
 @group(0) @binding(6) var<storage, read_write> chunk_dirty: array<u32>;
-@group(0) @binding(7) var<storage, read_write> rs: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> report_state: array<atomic<u32>>;
 @group(0) @binding(8) var<storage, read_write> ctl: array<atomic<u32>>;
 
 @compute @workgroup_size(64)
@@ -20,12 +20,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let z = chunk_zone[c];
     let row = RS_DEV_WORDS + z * RZ_WORDS;
-    let drain_id = atomicLoad(&rs[RS_DRAIN_ID]);
-    let drain = drain_id != 0u && atomicLoad(&rs[RS_DRAIN_ZONE]) == z;
+    let drain_id = atomicLoad(&report_state[RS_DRAIN_ID]);
+    let drain = drain_id != 0u && atomicLoad(&report_state[RS_DRAIN_ZONE]) == z;
     var take = vec3<u32>(0u);
     var fill = false;
     for (var m = 0u; m < NR_PCP; m++) {
-        take[m] = atomicLoad(&rs[row + RZ_TAKE + m]);
+        take[m] = atomicLoad(&report_state[row + RZ_TAKE + m]);
         if (chunk_prefix[c * CHUNK_PREFIX_WORDS + m] < take[m]) {
             fill = true;
         }
@@ -51,8 +51,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                     chunk_counts[cw + CC_FREE + o * NR_PCP + mt] += 1u;
                     chunk_counts[cw + CC_REPORTED + o * NR_PCP + mt] += 1u;
                 }
-                atomicAdd(&rs[row + RZ_REPORTED_PAGES], 1u << o);
-                atomicAdd(&rs[row + RZ_REPORTED_BLOCKS], 1u);
+                atomicAdd(&report_state[row + RZ_REPORTED_PAGES], 1u << o);
+                atomicAdd(&report_state[row + RZ_REPORTED_BLOCKS], 1u);
                 any_drained = true;
             }
             i += 1u << o;
@@ -62,9 +62,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         }
     }
     if (fill) {
-        let o = atomicLoad(&rs[row + RZ_TAKE_ORDER]);
-        let id = atomicLoad(&rs[RS_FILL_ID]);
-        let skip_iso = atomicLoad(&rs[RS_SKIP_ISOLATED_PB]) != 0u;
+        let o = atomicLoad(&report_state[row + RZ_TAKE_ORDER]);
+        let id = atomicLoad(&report_state[RS_FILL_ID]);
+        let skip_iso = atomicLoad(&report_state[RS_SKIP_ISOLATED_PB]) != 0u;
         let step = 1u << o;
         var rank = vec3<u32>(chunk_prefix[c * CHUNK_PREFIX_WORDS], chunk_prefix[c * CHUNK_PREFIX_WORDS + 1u], chunk_prefix[c * CHUNK_PREFIX_WORDS + 2u]);
         for (var p = 0u; p < CHUNK_FRAMES; p += step) {
@@ -91,7 +91,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
                 }
             }
             if (skip_iso && isolated) {
-                atomicAdd(&rs[row + RZ_SKIPPED_ISOLATED], 1u);
+                atomicAdd(&report_state[row + RZ_SKIPPED_ISOLATED], 1u);
                 continue;
             }
             frames_st(pfn, make_reporting(o, id));
