@@ -68,7 +68,10 @@ fn the_order_parameter_reads_minus_one_until_a_device_registers_and_checks_its_r
     assert_eq!(read(&mut m, ORDER).unwrap(), "-1\n");
     // param_set_uint_minmax(0, MAX_ORDER): EINVAL outside.
     assert_eq!(write(&mut m, ORDER, "11").unwrap_err().errno, Errno::EINVAL);
-    assert_eq!(write(&mut m, ORDER, "abc").unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        write(&mut m, ORDER, "abc").unwrap_err().errno,
+        Errno::EINVAL
+    );
     assert_eq!(read(&mut m, ORDER).unwrap(), "-1\n");
     write(&mut m, DEV, "1").unwrap();
     // page_reporting_register(): pageblock_order when unset.
@@ -93,7 +96,11 @@ fn the_first_pass_waits_for_the_delay_then_reports_in_batches_of_capacity() {
     assert_eq!(r[RS_WAKE_TICK], delay);
     m.advance(delay as u64 - 1).unwrap();
     let f = frames(&mut m);
-    assert_eq!(count(&f, |s| kind(s) == KIND_REPORTING), 0, "nothing before the delay");
+    assert_eq!(
+        count(&f, |s| kind(s) == KIND_REPORTING),
+        0,
+        "nothing before the delay"
+    );
     m.advance(1).unwrap();
     let r = rs(&mut m);
     assert_eq!(r[RS_PASS], 1);
@@ -171,7 +178,10 @@ fn allocation_takes_unreported_blocks_first_and_refaults_reported_ones() {
     if refaults > 0 {
         // Reported blocks were taken only with no unreported block left
         // at the orders the allocations split from.
-        assert!(unreported_free_9 < 2048, "refaulted with {unreported_free_9} unreported pages at order 9+");
+        assert!(
+            unreported_free_9 < 2048,
+            "refaulted with {unreported_free_9} unreported pages at order 9+"
+        );
     }
     let _ = before;
 }
@@ -183,11 +193,19 @@ fn contiguous_allocation_fails_over_a_block_out_for_reporting_and_succeeds_after
     let delay = 2_000_000_000 / m.tick_ns();
     m.advance(delay + 1).unwrap();
     let f = frames(&mut m);
-    let pfn = (0..f.len()).find(|&i| kind(f[i]) == KIND_REPORTING).expect("a block out");
+    let pfn = (0..f.len())
+        .find(|&i| kind(f[i]) == KIND_REPORTING)
+        .expect("a block out");
     let o = order(f[pfn]);
     let start = pfn as u32 & !((1u32 << MAX_PAGE_ORDER) - 1);
-    let got = m.run_path("test_contig", |mm, _| Ok(mm.alloc_contig_range(start, 1 << MAX_PAGE_ORDER)));
-    assert_eq!(got.unwrap(), None, "the range holds a block out for reporting (order {o})");
+    let got = m.run_path("test_contig", |mm, _| {
+        Ok(mm.alloc_contig_range(start, 1 << MAX_PAGE_ORDER))
+    });
+    assert_eq!(
+        got.unwrap(),
+        None,
+        "the range holds a block out for reporting (order {o})"
+    );
     // After the report returns, the same range can be taken.
     let done = rs(&mut m)[RS_DONE_TICK] as u64;
     let now = m.tick;
@@ -216,5 +234,8 @@ fn reporting_phases_agree_byte_for_byte_on_the_gpu() {
         }
     }
     assert!(cpu.buffers().unwrap().report_state[RS_REPORTS] > 0);
-    assert_eq!(cpu.buffers().unwrap().digest(), gpu.buffers().unwrap().digest());
+    assert_eq!(
+        cpu.buffers().unwrap().digest(),
+        gpu.buffers().unwrap().digest()
+    );
 }

@@ -436,6 +436,7 @@ pub const RZ_ABORTED_PAGES: usize = RZ_COUNTED + 9;
 pub const RZ_TAKE: usize = RZ_COUNTED + 10;
 pub const RZ_TAKE_ORDER: usize = RZ_TAKE + NR_PCP;
 pub const RZ_WORDS: usize = 56;
+const _: () = assert!(RZ_TAKE_ORDER < RZ_WORDS && RS_FILL_ID < RS_DEV_WORDS);
 pub const REPORT_STATE_WORDS: usize = RS_DEV_WORDS + MAX_ZONES * RZ_WORDS;
 
 /// `prdev->state`.
@@ -559,12 +560,6 @@ pub const PAGE_ALLOC_COSTLY_ORDER: u32 = 3;
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[test]
-    fn report_words_fit() {
-        assert!(RZ_TAKE_ORDER < RZ_WORDS);
-        assert!(RS_SKIP_ISOLATED_PB < RS_DEV_WORDS);
-    }
-
     #[test]
     fn sizes_are_multiples_of_16() {
         assert_eq!(std::mem::size_of::<TickParams>() % 16, 0);

@@ -100,7 +100,12 @@ pub fn check(
                             [b.pageblocks[pfn >> PAGEBLOCK_ORDER] as usize] += 1;
                         nr_free += 1 << d.order;
                         if d.flags & FF_REPORTED != 0 && d.flags & FF_UNBACKED == 0 {
-                            return v("reported-unbacked", format!("pfn {pfn:#x}: `{d}` is reported but the host still backs it"));
+                            return v(
+                                "reported-unbacked",
+                                format!(
+                                    "pfn {pfn:#x}: `{d}` is reported but the host still backs it"
+                                ),
+                            );
                         }
                     }
                     KIND_REPORTING => {
@@ -173,7 +178,10 @@ pub fn check(
                     // next tick's `merge` (its chunk is marked for it).
                     let drained = (is_reported(b.frames[a]) || is_reported(b.frames[a + half]))
                         && b.chunk_dirty.get(c).is_some_and(|&d| d & DIRTY_DRAIN != 0);
-                    if !drained && is_free_block(b.frames[a], k) && is_free_block(b.frames[a + half], k) {
+                    if !drained
+                        && is_free_block(b.frames[a], k)
+                        && is_free_block(b.frames[a + half], k)
+                    {
                         let (ma, mb) = (
                             b.pageblocks[a >> PAGEBLOCK_ORDER],
                             b.pageblocks[(a + half) >> PAGEBLOCK_ORDER],

@@ -51,8 +51,14 @@ impl Machine {
         let c = &mut self.backend.config_mut().report_cfg;
         c[RC_ENABLED] = r.registered as u32;
         c[RC_ORDER] = r.order.unwrap_or(MAX_PAGE_ORDER + 1);
-        c[RC_CAPACITY] = if c[RC_V5] != 0 { 16 } else { PAGE_REPORTING_CAPACITY };
-        c[RC_DELAY_TICKS] = PAGE_REPORTING_DELAY_NS.div_ceil(tick_ns.max(1)).min(u32::MAX as u64) as u32;
+        c[RC_CAPACITY] = if c[RC_V5] != 0 {
+            16
+        } else {
+            PAGE_REPORTING_CAPACITY
+        };
+        c[RC_DELAY_TICKS] = PAGE_REPORTING_DELAY_NS
+            .div_ceil(tick_ns.max(1))
+            .min(u32::MAX as u64) as u32;
         c[RC_LAT_BASE_NS] = r.latency_base_ns;
         c[RC_LAT_MIB_NS] = r.latency_mib_ns;
         c[RC_TICK_NS] = tick_ns.min(u32::MAX as u64) as u32;
@@ -63,7 +69,11 @@ impl Machine {
         if on == self.reporting.registered {
             if on {
                 // A second device: "nothing to do if already in use".
-                return Err(KernelError::new(Errno::EBUSY, "a reporting device is already registered").into());
+                return Err(KernelError::new(
+                    Errno::EBUSY,
+                    "a reporting device is already registered",
+                )
+                .into());
             }
             return Ok(());
         }

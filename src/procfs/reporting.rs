@@ -65,7 +65,8 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
     let topo = m.scenario.topology.clone();
     let kib = |pages: u64| pages * PAGE_SIZE / 1024;
     let mut s = String::new();
-    s += &format!(
+    s +=
+        &format!(
         "device: {}\nstate: {}\npage_reporting_order: {}\npasses: {}\nreports: {}\naborted: {}\n",
         if m.reporting.registered { "registered" } else { "none" },
         state_name(rs[RS_STATE]),
@@ -88,8 +89,17 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
     }
     s += &format!(
         "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8}\n",
-        "node", "zone", "reported_kB", "inflight_kB", "reported_tot", "refault_kB", "refaults",
-        "host_rss_kB", "reports", "wm_skip", "iso_fail"
+        "node",
+        "zone",
+        "reported_kB",
+        "inflight_kB",
+        "reported_tot",
+        "refault_kB",
+        "refaults",
+        "host_rss_kB",
+        "reports",
+        "wm_skip",
+        "iso_fail"
     );
     for (z, zd) in zones.iter().enumerate() {
         let r = &rs[RS_DEV_WORDS + z * RZ_WORDS..][..RZ_WORDS];

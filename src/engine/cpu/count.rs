@@ -75,6 +75,7 @@ pub fn add_report_words(row: &mut [u32], wc: &Words, subtract: bool) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn count(
     _params: &TickParams,
     frames: &[u32],

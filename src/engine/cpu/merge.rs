@@ -48,7 +48,8 @@ pub fn merge(
             }
             dirty[0] = 0;
             let freed = d & DIRTY_FREED != 0;
-            let mut notify = freed && (d >> DIRTY_ORDER_SHIFT) >> thr.min(31) != 0 && thr <= MAX_PAGE_ORDER;
+            let mut notify =
+                freed && (d >> DIRTY_ORDER_SHIFT) >> thr.min(31) != 0 && thr <= MAX_PAGE_ORDER;
             let n = frames.len();
             for k in 0..MAX_PAGE_ORDER {
                 let half = 1usize << k;

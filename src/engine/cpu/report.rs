@@ -142,7 +142,8 @@ pub fn report(
         .saturating_sub(taken_pages);
         if rs[RS_ZONE_OK] == 0 {
             rs[RS_ZONE_OK] = 1;
-            let mark = zd.wmark_low as u64 + ((PAGE_REPORTING_CAPACITY as u64) << thr.min(MAX_PAGE_ORDER));
+            let mark =
+                zd.wmark_low as u64 + ((PAGE_REPORTING_CAPACITY as u64) << thr.min(MAX_PAGE_ORDER));
             if zd.managed == 0 || free <= mark {
                 rs[zr(z) + RZ_WMARK_SKIPS] = rs[zr(z) + RZ_WMARK_SKIPS].wrapping_add(1);
                 next_zone(rs, thr);

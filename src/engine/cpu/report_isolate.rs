@@ -54,9 +54,10 @@ pub fn report_isolate(
                     zs.free_area[o as usize][mt] += 1;
                     zs.nr_free += 1 << o;
                     if mt < NR_PCP {
-                        chunk_counts[c * CHUNK_COUNT_WORDS + CC_FREE + o as usize * NR_PCP + mt] += 1;
-                        chunk_counts[c * CHUNK_COUNT_WORDS + CC_REPORTED + o as usize * NR_PCP + mt] +=
+                        chunk_counts[c * CHUNK_COUNT_WORDS + CC_FREE + o as usize * NR_PCP + mt] +=
                             1;
+                        chunk_counts
+                            [c * CHUNK_COUNT_WORDS + CC_REPORTED + o as usize * NR_PCP + mt] += 1;
                     }
                     rs[row + RZ_REPORTED_PAGES] = rs[row + RZ_REPORTED_PAGES].wrapping_add(1 << o);
                     rs[row + RZ_REPORTED_BLOCKS] = rs[row + RZ_REPORTED_BLOCKS].wrapping_add(1);
@@ -95,11 +96,13 @@ pub fn report_isolate(
                                 frames[pfn] = make_reporting(o, id);
                                 zs.free_area[o as usize][m] -= 1;
                                 zs.nr_free -= 1 << o;
-                                chunk_counts[c * CHUNK_COUNT_WORDS + CC_FREE + o as usize * NR_PCP + m] -= 1;
+                                chunk_counts
+                                    [c * CHUNK_COUNT_WORDS + CC_FREE + o as usize * NR_PCP + m] -=
+                                    1;
                                 if o >= PAGEBLOCK_ORDER {
-                                    for pb in pb0..pb0 + npb {
-                                        if migratetype_is_mergeable(pageblocks[pb]) {
-                                            pageblocks[pb] = MIGRATE_MOVABLE;
+                                    for t in &mut pageblocks[pb0..pb0 + npb] {
+                                        if migratetype_is_mergeable(*t) {
+                                            *t = MIGRATE_MOVABLE;
                                         }
                                     }
                                 }

@@ -17,7 +17,10 @@ pub fn report_scan(
 ) {
     for z in 0..params.nr_zones as usize {
         let row = RS_DEV_WORDS + z * RZ_WORDS;
-        if report_state[row + RZ_TAKE..row + RZ_TAKE + NR_PCP].iter().all(|&t| t == 0) {
+        if report_state[row + RZ_TAKE..row + RZ_TAKE + NR_PCP]
+            .iter()
+            .all(|&t| t == 0)
+        {
             continue;
         }
         let o = report_state[row + RZ_TAKE_ORDER] as usize;
