@@ -62,7 +62,6 @@ pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>
 fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> {
     let rs = m.report_state()?;
     let zones = m.config().zones.clone();
-    let topo = m.scenario.topology.clone();
     let kib = |pages: u64| pages * PAGE_SIZE / 1024;
     let mut s = String::new();
     s +=
@@ -125,6 +124,5 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
             r[RZ_ISOLATE_FAILS],
         );
     }
-    let _ = topo;
     Ok(s)
 }

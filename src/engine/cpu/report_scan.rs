@@ -25,13 +25,7 @@ pub fn report_scan(
         }
         let o = report_state[row + RZ_TAKE_ORDER] as usize;
         let zd = topo.zones[z];
-        let mut run = [0u32; NR_PCP];
-        for c in zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize {
-            for (m, r) in run.iter_mut().enumerate() {
-                chunk_prefix[c * CHUNK_PREFIX_WORDS + m] = *r;
-                let cc = c * CHUNK_COUNT_WORDS + o * NR_PCP + m;
-                *r += chunk_counts[CC_FREE + cc] - chunk_counts[CC_REPORTED + cc];
-            }
-        }
+        let chunks = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
+        super::scan::unreported_prefix(chunk_counts, chunk_prefix, chunks, o, &[0; NR_PCP]);
     }
 }

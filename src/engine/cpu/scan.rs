@@ -34,6 +34,32 @@ pub fn plan_need(plan: &PlanRef, z: usize, order: usize) -> ([u32; NR_PCP], [u32
     (cells, all)
 }
 
+/// The exclusive prefix over `chunks` of their unreported free blocks of
+/// `order` per pcp list, into the first `NR_PCP` words of each chunk's
+/// `chunk_prefix` row; returns the zone's totals and how many chunks start
+/// below `need` on some list.
+pub fn unreported_prefix(
+    chunk_counts: &[u32],
+    chunk_prefix: &mut [u32],
+    chunks: std::ops::Range<usize>,
+    order: usize,
+    need: &[u32; NR_PCP],
+) -> ([u32; NR_PCP], u32) {
+    let mut run = [0u32; NR_PCP];
+    let mut active = 0u32;
+    for c in chunks {
+        let mut has_work = false;
+        for (m, r) in run.iter_mut().enumerate() {
+            chunk_prefix[c * CHUNK_PREFIX_WORDS + m] = *r;
+            has_work |= *r < need[m];
+            let cc = c * CHUNK_COUNT_WORDS + order * NR_PCP + m;
+            *r += chunk_counts[CC_FREE + cc] - chunk_counts[CC_REPORTED + cc];
+        }
+        active += u32::from(has_work);
+    }
+    (run, active)
+}
+
 pub fn scan(
     params: &TickParams,
     topo: &TopoRef,
@@ -49,19 +75,9 @@ pub fn scan(
         let zd = topo.zones[z];
         let chunks = zd.start_chunk as usize..(zd.start_chunk + zd.nr_chunks) as usize;
         let (need, need_all) = plan_need(plan, z, order);
-        let mut run = [0u32; NR_PCP];
-        let mut active = 0u32;
-        for c in chunks.clone() {
-            let mut has_work = false;
-            for (m, r) in run.iter_mut().enumerate() {
-                chunk_prefix[c * w + m] = *r;
-                has_work |= *r < need[m];
-                let cc = c * CHUNK_COUNT_WORDS + order * NR_PCP + m;
-                *r += chunk_counts[CC_FREE + cc] - chunk_counts[CC_REPORTED + cc];
-            }
-            active += u32::from(has_work);
-        }
-        let total = run;
+        let (total, mut active) =
+            unreported_prefix(chunk_counts, chunk_prefix, chunks.clone(), order, &need);
+        let mut run = total;
         if (0..NR_PCP).any(|m| need_all[m] > total[m]) {
             let mut active_r = 0u32;
             for c in chunks {
