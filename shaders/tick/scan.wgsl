@@ -16,6 +16,9 @@ override ORDER: u32;
 
 var<workgroup> wg_active: atomic<u32>;
 var<workgroup> wg_active_r: atomic<u32>;
+// The zone's unreported total, read back uniformly: the reported pass's
+// barriers must sit in uniform control flow (WGSL's uniformity rules).
+var<workgroup> wg_total: vec3<u32>;
 
 
 @compute @workgroup_size(256)
@@ -64,7 +67,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         carry += wg_scan[255];
         workgroupBarrier();
     }
-    let total = carry;
+    if (lid == 0u) {
+        wg_total = carry;
+    }
+    let total = workgroupUniformLoad(&wg_total);
     if (any(need_all > total)) {
         for (var tile = 0u; tile < n; tile += 256u) {
             let c = first + tile + lid;
