@@ -74,7 +74,20 @@ fn main() {
         report_state[zr(z) + RZ_TAKE_ORDER] = 0u;
     }
     if (report_cfg[RC_ENABLED] == 0u) {
+        // page_reporting_unregister(): the report in flight finishes and
+        // drains; no pass starts again.
         report_state[RS_NOTIFY] = 0u;
+        report_state[RS_QUEUED] = 0u;
+        if (report_state[RS_INFLIGHT] != 0u && tick >= report_state[RS_DONE_TICK]) {
+            report_state[RS_INFLIGHT] = 0u;
+            report_state[RS_DRAIN_ID] = report_state[RS_INFLIGHT_ID];
+            report_state[RS_DRAIN_ZONE] = report_state[RS_INFLIGHT_ZONE];
+        }
+        if (report_state[RS_INFLIGHT] == 0u) {
+            report_state[RS_PASS] = 0u;
+            report_state[RS_LEFTOVER] = 0u;
+            report_state[RS_STATE] = PAGE_REPORTING_IDLE;
+        }
         return;
     }
     let cap = clamp(report_cfg[RC_CAPACITY], 1u, PAGE_REPORTING_CAPACITY);

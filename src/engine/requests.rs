@@ -39,7 +39,7 @@ pub const REQ_SET_TOTAL: u32 = 2;
 pub const REQ_SET_TASK_WORD: u32 = 3;
 
 /// Word `index` of `report_state` `= a` (a reporting notification, an
-/// aborted report).
+/// report waited for by contiguous allocation).
 pub const REQ_SET_REPORT_WORD: u32 = 4;
 
 /// Requests per dispatch of the `requests` shader.

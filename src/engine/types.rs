@@ -360,6 +360,10 @@ pub const RC_TICK_NS: usize = 6;
 pub const RC_V5: usize = 7;
 /// Variant: skip free blocks whose pageblocks are isolated.
 pub const RC_SKIP_ISOLATED_PB: usize = 8;
+/// Variant: contiguous allocation waits for the report in flight before
+/// it isolates a range (the `reported_pages_drain_all()` the discussion
+/// asks for; control side only, kept here so it travels with the state).
+pub const RC_DRAIN_CONTIG: usize = 9;
 pub const REPORT_CFG_WORDS: usize = 12;
 
 /// `report_state`: the device's words, then `RZ_WORDS` per zone.
@@ -401,11 +405,14 @@ pub const RS_DRAIN_ZONE: usize = 21;
 /// Cumulative: passes, `report()` calls, aborted reports.
 pub const RS_PASSES: usize = 22;
 pub const RS_REPORTS: usize = 23;
-pub const RS_ABORTS: usize = 24;
+/// Contiguous allocations that waited for the report in flight (variant
+/// `page_reporting_drain_before_contig`), and the ticks they waited.
+pub const RS_DRAIN_WAITS: usize = 24;
 /// Copied from `report_cfg` for `report_isolate`.
 pub const RS_SKIP_ISOLATED_PB: usize = 25;
 /// The batch this tick's fill joins.
 pub const RS_FILL_ID: usize = 26;
+pub const RS_DRAIN_WAIT_TICKS: usize = 27;
 pub const RS_DEV_WORDS: usize = 40;
 
 /// Per zone (`RS_DEV_WORDS + zone * RZ_WORDS`). Counted by `count`:
@@ -430,13 +437,21 @@ pub const RZ_WMARK_SKIPS: usize = RZ_COUNTED + 5;
 pub const RZ_ISOLATE_FAILS: usize = RZ_COUNTED + 6;
 pub const RZ_BUDGET_STOPS: usize = RZ_COUNTED + 7;
 pub const RZ_SKIPPED_ISOLATED: usize = RZ_COUNTED + 8;
-pub const RZ_ABORTED_PAGES: usize = RZ_COUNTED + 9;
+/// Pages of the zone's reports handed straight to a contiguous allocation
+/// that waited for them.
+pub const RZ_DRAINED_PAGES: usize = RZ_COUNTED + 9;
 /// This tick's fill for `report_isolate`: blocks to take per pcp list at
 /// `RZ_TAKE_ORDER`.
 pub const RZ_TAKE: usize = RZ_COUNTED + 10;
 pub const RZ_TAKE_ORDER: usize = RZ_TAKE + NR_PCP;
+/// `alloc_contig_range()` calls over the zone that failed with EBUSY
+/// because a block of the range was out for reporting
+/// (`test_pages_isolated()`), and the pages they had migrated out of the
+/// range first, for nothing.
+pub const RZ_CONTIG_BUSY: usize = RZ_TAKE_ORDER + 1;
+pub const RZ_CONTIG_BUSY_MIGRATED: usize = RZ_TAKE_ORDER + 2;
 pub const RZ_WORDS: usize = 56;
-const _: () = assert!(RZ_TAKE_ORDER < RZ_WORDS && RS_FILL_ID < RS_DEV_WORDS);
+const _: () = assert!(RZ_CONTIG_BUSY_MIGRATED < RZ_WORDS && RS_DRAIN_WAIT_TICKS < RS_DEV_WORDS);
 pub const REPORT_STATE_WORDS: usize = RS_DEV_WORDS + MAX_ZONES * RZ_WORDS;
 
 /// `prdev->state`.

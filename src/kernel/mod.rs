@@ -254,14 +254,24 @@ impl Machine {
         m.lock_gen = m.backend.config().lock_cfg[LC_CLEAR_GEN];
         let rc = m.backend.config().report_cfg.clone();
         m.reporting.registered = rc[RC_ENABLED] != 0;
-        if rc[RC_ORDER] <= crate::model::frame::MAX_PAGE_ORDER && m.reporting.registered {
+        if rc[RC_ORDER] <= crate::model::frame::MAX_PAGE_ORDER {
             m.reporting.order = Some(rc[RC_ORDER]);
         }
-        if rc[RC_TICK_NS] != 0 {
+        let booted = rc[RC_TICK_NS] == 0;
+        if booted {
+            // A fresh boot: the scenario's `[reporting]`.
+            let c = m.scenario.reporting;
+            m.reporting.latency_base_ns = c.latency_base_ns;
+            m.reporting.latency_mib_ns = c.latency_mib_ns;
+            m.reporting.order = c.order;
+        } else {
             m.reporting.latency_base_ns = rc[RC_LAT_BASE_NS];
             m.reporting.latency_mib_ns = rc[RC_LAT_MIB_NS];
         }
         m.write_report_cfg();
+        if booted && m.scenario.reporting.enabled {
+            m.set_page_reporting(true)?;
+        }
         m.apply_watermarks();
         let specs = m.scenario.tasks.clone();
         for t in specs {
@@ -348,13 +358,25 @@ impl Machine {
         if let Some(i) = self.path_task.take() {
             path = path.for_task(&self.tasks[i].name, i);
         }
+        let report = if self.reporting.registered {
+            mm::ReportView {
+                state: self.backend.state()?.report_state.clone(),
+                drain_contig: self.backend.config().report_cfg[RC_DRAIN_CONTIG] != 0,
+                tick: self.tick as u32,
+                words: Default::default(),
+            }
+        } else {
+            mm::ReportView::default()
+        };
         let src = self.backend.frames()?;
         let t2 = std::time::Instant::now();
         let mut txn = mm::buddy::Txn::new(&*src);
         let mut m = mm::Mm::new(&mut txn, &self.scenario.topology, &mut path, &mut self.mm);
         m.variants = self.lockdep.variants;
+        m.report = report;
         let r = f(&mut m, &mut self.hugetlb);
         let delta = std::mem::take(&mut m.managed_delta);
+        let report_words = std::mem::take(&mut m.report.words);
         drop(m);
         let r = match (r, src.error()) {
             (Ok(_), Some(e)) => Err(MachineError::Engine(e)),
@@ -375,6 +397,11 @@ impl Machine {
             }
         };
         let mut requests = txn.requests();
+        requests.extend(
+            report_words
+                .into_iter()
+                .map(|(w, v)| crate::engine::requests::Request::set_report_word(w, v)),
+        );
         let totals = txn.totals_after();
         drop(txn);
         drop(src);

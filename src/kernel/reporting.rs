@@ -11,15 +11,13 @@ use crate::engine::types::*;
 use crate::kernel::errno::{Errno, KernelError};
 use crate::model::frame::*;
 
+use crate::model::scenario::{
+    ReportingConfig, REPORT_LATENCY_BASE_MAX_NS as MAX_LATENCY_BASE_NS,
+    REPORT_LATENCY_MIB_MAX_NS as MAX_LATENCY_MIB_NS,
+};
+
 /// `PAGE_REPORTING_DELAY`: 2 s.
 pub const PAGE_REPORTING_DELAY_NS: u64 = 2_000_000_000;
-/// The host's default cost of one `report()`: a virtqueue round trip and
-/// the `madvise(MADV_DONTNEED)` of the ranges (per MiB).
-pub const DEFAULT_LATENCY_BASE_NS: u32 = 200_000;
-pub const DEFAULT_LATENCY_MIB_NS: u32 = 30_000;
-/// Bounds on the host costs (so a report's time fits the tick's words).
-pub const MAX_LATENCY_BASE_NS: u32 = 100_000_000;
-pub const MAX_LATENCY_MIB_NS: u32 = 1_000_000;
 
 /// The machine's reporting configuration on the host side.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,11 +32,12 @@ pub struct Reporting {
 
 impl Default for Reporting {
     fn default() -> Self {
+        let c = ReportingConfig::default();
         Reporting {
             order: None,
             registered: false,
-            latency_base_ns: DEFAULT_LATENCY_BASE_NS,
-            latency_mib_ns: DEFAULT_LATENCY_MIB_NS,
+            latency_base_ns: c.latency_base_ns,
+            latency_mib_ns: c.latency_mib_ns,
         }
     }
 }
@@ -146,6 +145,44 @@ impl Machine {
     /// each zone's row.
     pub fn report_state(&mut self) -> Result<Vec<u32>, MachineError> {
         Ok(self.backend.state()?.report_state.clone())
+    }
+}
+
+/// The reporting variants: (file under /sys/kernel/debug/numasim/variants/,
+/// its `report_cfg` word, what it changes).
+pub const VARIANTS: [(&str, usize, &str); 3] = [
+    (
+        "page_reporting_v5",
+        RC_V5,
+        "the 2019 v5 series' walk: 16 blocks per report(), no per-list budget, CMA lists skipped",
+    ),
+    (
+        "page_reporting_drain_before_contig",
+        RC_DRAIN_CONTIG,
+        "alloc_contig_range() waits for the report in flight (reported_pages_drain_all()) before it isolates a range",
+    ),
+    (
+        "page_reporting_skip_isolated",
+        RC_SKIP_ISOLATED_PB,
+        "the worker leaves free blocks in MIGRATE_ISOLATE pageblocks alone",
+    ),
+];
+
+impl Machine {
+    /// The reporting variant `name`: on or off (None: no such variant).
+    pub fn report_variant(&self, name: &str) -> Option<bool> {
+        let (_, w, _) = VARIANTS.iter().find(|(n, _, _)| *n == name)?;
+        Some(self.backend.config().report_cfg[*w] != 0)
+    }
+
+    /// Switches the reporting variant `name`; false if there is none.
+    pub fn set_report_variant(&mut self, name: &str, on: bool) -> bool {
+        let Some((_, w, _)) = VARIANTS.iter().find(|(n, _, _)| *n == name) else {
+            return false;
+        };
+        self.backend.config_mut().report_cfg[*w] = on as u32;
+        self.write_report_cfg();
+        true
     }
 }
 

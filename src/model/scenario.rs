@@ -40,6 +40,7 @@ struct RawScenario {
     distances: Option<Spanned<Vec<Vec<i64>>>>,
     vm: Option<RawVm>,
     locks: Option<RawLocks>,
+    reporting: Option<RawReporting>,
     #[serde(default)]
     workloads: Vec<Spanned<Workload>>,
     #[serde(default)]
@@ -83,6 +84,15 @@ struct RawLocks {
     bounce_remote_ns: Option<i64>,
     path_lock_ns: Option<i64>,
     path_alloc_ns: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReporting {
+    enabled: Option<bool>,
+    order: Option<Spanned<i64>>,
+    latency_base_us: Option<Spanned<f64>>,
+    latency_per_mib_us: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +171,36 @@ impl Default for LockCosts {
     }
 }
 
+/// Free page reporting under `[reporting]`: a reporting device probed at
+/// boot (a virtio-balloon with `VIRTIO_BALLOON_F_REPORTING`) and the
+/// host's cost of one `report()`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReportingConfig {
+    pub enabled: bool,
+    /// `page_reporting_order` (None: `pageblock_order` at registration).
+    pub order: Option<u32>,
+    pub latency_base_ns: u32,
+    pub latency_mib_ns: u32,
+}
+
+/// Bounds of `[reporting]`: a report's time stays inside 32-bit
+/// nanoseconds (128 MiB at most per report).
+pub const REPORT_LATENCY_BASE_MAX_NS: u32 = 100_000_000;
+pub const REPORT_LATENCY_MIB_MAX_NS: u32 = 1_000_000;
+
+impl Default for ReportingConfig {
+    /// The host's default: a virtqueue round trip and the
+    /// `madvise(MADV_DONTNEED)` of the ranges, 200 us + 30 us per MiB.
+    fn default() -> Self {
+        ReportingConfig {
+            enabled: false,
+            order: None,
+            latency_base_ns: 200_000,
+            latency_mib_ns: 30_000,
+        }
+    }
+}
+
 /// A validated scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -173,6 +213,7 @@ pub struct Scenario {
     pub topology: Topology,
     pub vm: VmConfig,
     pub locks: LockCosts,
+    pub reporting: ReportingConfig,
     pub workloads: Vec<Workload>,
     pub tasks: Vec<TaskSpec>,
     /// The `setup` commands and the file line their first line is on.
@@ -557,6 +598,50 @@ impl Scenario {
             }
         }
 
+        let rr = raw.reporting.unwrap_or_default();
+        let mut reporting = ReportingConfig {
+            enabled: rr.enabled.unwrap_or(false),
+            ..Default::default()
+        };
+        if let Some(o) = &rr.order {
+            let v = *o.get_ref();
+            if !(0..=10).contains(&v) {
+                return Err(err(
+                    Some(o.span()),
+                    format!("[reporting] order = {v}: expected 0..=10 (MAX_ORDER)"),
+                ));
+            }
+            reporting.order = Some(v as u32);
+        }
+        for (name, v, max, slot) in [
+            (
+                "latency_base_us",
+                &rr.latency_base_us,
+                REPORT_LATENCY_BASE_MAX_NS,
+                &mut reporting.latency_base_ns,
+            ),
+            (
+                "latency_per_mib_us",
+                &rr.latency_per_mib_us,
+                REPORT_LATENCY_MIB_MAX_NS,
+                &mut reporting.latency_mib_ns,
+            ),
+        ] {
+            let Some(v) = v else { continue };
+            let us = *v.get_ref();
+            let ns = us * 1000.0;
+            if !(ns.is_finite() && (0.0..=max as f64).contains(&ns)) {
+                return Err(err(
+                    Some(v.span()),
+                    format!(
+                        "[reporting] {name} = {us}: expected 0..={} microseconds",
+                        max / 1000
+                    ),
+                ));
+            }
+            *slot = ns.round() as u32;
+        }
+
         // Workloads: built-ins, then the file's own (which may replace one).
         let mut workloads = builtin_workloads();
         let mut own: Vec<String> = Vec::new();
@@ -743,6 +828,7 @@ impl Scenario {
             topology,
             vm,
             locks,
+            reporting,
             workloads,
             tasks,
             setup: raw.setup.map(|sp| {

@@ -8,19 +8,27 @@
 use super::lockdep::parse_bool;
 use super::{fs_err, FsError};
 use crate::engine::types::*;
-use crate::kernel::reporting::state_name;
+use crate::kernel::reporting::{state_name, VARIANTS};
 use crate::kernel::Machine;
 use crate::model::frame::PAGE_SIZE;
 
 pub const ORDER_FILE: &str = "/sys/module/page_reporting/parameters/page_reporting_order";
 pub const DEVICE_FILE: &str = "/sys/kernel/debug/numasim/page_reporting";
 
+const VARIANT_DIR: &str = "/sys/kernel/debug/numasim/variants/";
+
 pub fn list_files(v: &mut Vec<String>) {
     v.push(ORDER_FILE.to_string());
     v.push(DEVICE_FILE.to_string());
+    for (n, _, _) in VARIANTS {
+        v.push(format!("{VARIANT_DIR}{n}"));
+    }
 }
 
 pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
+    if let Some(n) = path.strip_prefix(VARIANT_DIR) {
+        return Some(Ok(format!("{}\n", m.report_variant(n)? as u8)));
+    }
     match path {
         // param_get_int(): -1 until set or until a device registers.
         ORDER_FILE => Some(Ok(match m.reporting.order {
@@ -33,6 +41,21 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
 }
 
 pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
+    if let Some(n) = path.strip_prefix(VARIANT_DIR) {
+        m.report_variant(n)?;
+        // debugfs_write_file_bool(): kstrtobool.
+        return Some(match parse_bool(v) {
+            Some(on) => {
+                m.set_report_variant(n, on);
+                Ok(())
+            }
+            None => Err(fs_err(
+                path,
+                crate::kernel::errno::Errno::EINVAL,
+                format!("`{v}`: expected 0/1, y/n or on/off"),
+            )),
+        });
+    }
     let r = match path {
         ORDER_FILE => match v.trim().parse::<u32>() {
             Ok(o) => m.set_page_reporting_order(o),
@@ -64,15 +87,26 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
     let zones = m.config().zones.clone();
     let kib = |pages: u64| pages * PAGE_SIZE / 1024;
     let mut s = String::new();
-    s +=
-        &format!(
-        "device: {}\nstate: {}\npage_reporting_order: {}\npasses: {}\nreports: {}\naborted: {}\n",
-        if m.reporting.registered { "registered" } else { "none" },
+    s += &format!(
+        "device: {}\nstate: {}\npage_reporting_order: {}\npasses: {}\nreports: {}\n",
+        if m.reporting.registered {
+            "registered"
+        } else {
+            "none"
+        },
         state_name(rs[RS_STATE]),
-        m.reporting.order.map_or("-1".to_string(), |o| o.to_string()),
+        m.reporting
+            .order
+            .map_or("-1".to_string(), |o| o.to_string()),
         rs[RS_PASSES],
         rs[RS_REPORTS],
-        rs[RS_ABORTS],
+    );
+    s += &format!(
+        "latency: {} us + {} us/MiB\ndrain_waits: {} ({} ms waited)\n",
+        m.reporting.latency_base_ns / 1000,
+        m.reporting.latency_mib_ns / 1000,
+        rs[RS_DRAIN_WAITS],
+        rs[RS_DRAIN_WAIT_TICKS] as u64 * m.tick_ns() / 1_000_000,
     );
     if rs[RS_INFLIGHT] != 0 {
         s += &format!(
@@ -87,7 +121,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         s += &format!("next_pass_at_tick: {}\n", rs[RS_WAKE_TICK]);
     }
     s += &format!(
-        "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8}\n",
+        "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
         "node",
         "zone",
         "reported_kB",
@@ -98,7 +132,10 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         "host_rss_kB",
         "reports",
         "wm_skip",
-        "iso_fail"
+        "iso_fail",
+        "contig_busy",
+        "busy_migr_kB",
+        "drained_kB"
     );
     for (z, zd) in zones.iter().enumerate() {
         let r = &rs[RS_DEV_WORDS + z * RZ_WORDS..][..RZ_WORDS];
@@ -110,7 +147,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         }
         let rss = (zd.managed as u64).saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
         s += &format!(
-            "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8}\n",
+            "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
             zd.node,
             crate::model::topology::ZoneType::from_index(zd.zone_type).name(),
             kib(reported),
@@ -122,6 +159,9 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
             r[RZ_REPORTS],
             r[RZ_WMARK_SKIPS],
             r[RZ_ISOLATE_FAILS],
+            r[RZ_CONTIG_BUSY],
+            kib(r[RZ_CONTIG_BUSY_MIGRATED] as u64),
+            kib(r[RZ_DRAINED_PAGES] as u64),
         );
     }
     Ok(s)

@@ -67,7 +67,20 @@ pub fn report(
         rs[zr(z) + RZ_TAKE_ORDER] = 0;
     }
     if cfg[RC_ENABLED] == 0 {
+        // page_reporting_unregister(): cancel_delayed_work_sync() lets
+        // the report in flight finish and drain; no pass starts again.
         rs[RS_NOTIFY] = 0;
+        rs[RS_QUEUED] = 0;
+        if rs[RS_INFLIGHT] != 0 && tick >= rs[RS_DONE_TICK] {
+            rs[RS_INFLIGHT] = 0;
+            rs[RS_DRAIN_ID] = rs[RS_INFLIGHT_ID];
+            rs[RS_DRAIN_ZONE] = rs[RS_INFLIGHT_ZONE];
+        }
+        if rs[RS_INFLIGHT] == 0 {
+            rs[RS_PASS] = 0;
+            rs[RS_LEFTOVER] = 0;
+            rs[RS_STATE] = PAGE_REPORTING_IDLE;
+        }
         return;
     }
     let cap = cfg[RC_CAPACITY].clamp(1, PAGE_REPORTING_CAPACITY);

@@ -315,6 +315,18 @@ impl<'a> Txn<'a> {
         self.sets_insert(z, k, p);
     }
 
+    /// Puts `[pfn, pfn + 2^order(state))` on its pageblock's free list as
+    /// the free block `state` without merging (a drained report: the
+    /// `merge` phase merges it after the path's writes land).
+    pub fn put_free(&mut self, pfn: u32, state: u32) {
+        debug_assert_eq!(kind(state), KIND_FREE);
+        let z = self.zone_of(pfn);
+        let o = order(state);
+        self.free_delta[z] += 1 << o;
+        self.set(pfn, state, OWNER_NONE);
+        self.sets_insert(z, o, pfn);
+    }
+
     /// Takes the free block headed at `p` off its list (the caller then
     /// writes over it); returns its order.
     pub fn take_free(&mut self, p: u32) -> u32 {

@@ -3,6 +3,7 @@
 //! range taken off the free lists without `pgalloc` (the caller owns it).
 
 use super::Mm;
+use crate::engine::types::*;
 use crate::model::frame::*;
 
 impl Mm<'_, '_> {
@@ -30,21 +31,34 @@ impl Mm<'_, '_> {
     }
 
     /// `alloc_contig_range()` of `[start, start + nr)`: fails (changing
-    /// nothing) on anything but free and movable memory in the range, or
-    /// when a movable block finds no room on the node.
+    /// nothing) on anything but free, movable and out-for-reporting memory
+    /// in the range, or when a movable block finds no room on the node.
+    /// A block out for reporting (refcount 0, not PageBuddy) passes the
+    /// isolation (`has_unmovable_pages()` skips refcount-0 pages) and the
+    /// migration (it is not on an LRU list, so nothing isolates it), and
+    /// `test_pages_isolated()` then finds a page that is not free: EBUSY,
+    /// with the range's movable memory already migrated out (kept, as the
+    /// kernel keeps it). With `page_reporting_drain_before_contig` the path
+    /// first waits for the report in flight and takes its blocks back.
     pub fn alloc_contig_range(&mut self, start: u32, nr: u32) -> Option<u32> {
         // pfn_range_valid_contig() plus the unmovable check that makes
         // alloc_contig_range() fail: a read-only scan first.
         let mut movable = Vec::new();
+        let mut reporting = Vec::new();
         let mut p = start;
         while p < start + nr {
             let s = self.t.state(p);
             match kind(s) {
                 KIND_FREE => {}
                 KIND_ALLOC if alloc_mt(s) == MIGRATE_MOVABLE => movable.push(p),
+                KIND_REPORTING => reporting.push(p),
                 _ => return None,
             }
             p += 1 << order(s);
+        }
+        if !reporting.is_empty() && self.report.drain_contig {
+            self.drain_reports(&reporting);
+            reporting.clear();
         }
         // start_isolate_page_range().
         let pb0 = start >> PAGEBLOCK_ORDER;
@@ -73,9 +87,26 @@ impl Mm<'_, '_> {
                 }
             }
         }
+        let z = self.t.zone_of(start);
+        if !reporting.is_empty() {
+            // test_pages_isolated(): -EBUSY; undo_isolate_page_range().
+            let migrated: u64 = moved
+                .iter()
+                .map(|&(_, d)| 1u64 << order(self.t.state(d)))
+                .sum();
+            for (i, pb) in (pb0..pb0 + npb).enumerate() {
+                self.t.set_pageblock(pb, saved[i]);
+            }
+            use super::ReportView as R;
+            self.report.add(R::zone_word(z, RZ_CONTIG_BUSY), 1);
+            self.report.add(
+                R::zone_word(z, RZ_CONTIG_BUSY_MIGRATED),
+                migrated.min(u32::MAX as u64) as u32,
+            );
+            return None;
+        }
         // The range is free: take its blocks off the lists (isolated, not
         // allocated: no pgalloc).
-        let z = self.t.zone_of(start);
         self.st.contig_taken[z] += nr as u64;
         let mut p = start;
         while p < start + nr {
@@ -89,5 +120,38 @@ impl Mm<'_, '_> {
             self.t.set_pageblock(pb, MIGRATE_MOVABLE);
         }
         Some(start)
+    }
+}
+
+impl Mm<'_, '_> {
+    /// The drain the discussion asks for (`reported_pages_drain_all()`,
+    /// which mainline never added): the path sleeps until the host answers
+    /// the report in flight (`flush_delayed_work()` of the worker), then
+    /// the batch's blocks in the range come back as the worker's drain
+    /// (`page_reporting_drain()`) puts them back, reported and unbacked,
+    /// for the range to take; the rest of the batch drains at the next
+    /// tick, the host's answer being in. `blocks` are the range's blocks
+    /// out for reporting (all of the one batch in flight).
+    pub(super) fn drain_reports(&mut self, blocks: &[u32]) {
+        use super::ReportView as R;
+        // One wait per path: the host's answer is in after the first.
+        if !self.report.words.contains_key(&(RS_DONE_TICK as u32)) {
+            self.path.might_sleep("flush_delayed_work");
+            let done = self.report.word(RS_DONE_TICK);
+            let now = self.report.tick;
+            self.report.add(RS_DRAIN_WAITS, 1);
+            self.report
+                .add(RS_DRAIN_WAIT_TICKS, done.saturating_sub(now));
+            self.report.set(RS_DONE_TICK, now.min(done));
+        }
+        for &p in blocks {
+            let o = order(self.t.state(p));
+            let z = self.t.zone_of(p);
+            self.t
+                .put_free(p, make_free(o) | (FF_REPORTED | FF_UNBACKED) << FLAGS_SHIFT);
+            self.report.add(R::zone_word(z, RZ_REPORTED_PAGES), 1 << o);
+            self.report.add(R::zone_word(z, RZ_REPORTED_BLOCKS), 1);
+            self.report.add(R::zone_word(z, RZ_DRAINED_PAGES), 1 << o);
+        }
     }
 }

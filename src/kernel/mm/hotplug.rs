@@ -69,6 +69,10 @@ impl Mm<'_, '_> {
                     }
                 }
                 KIND_HUGE => huge(self, p, &targets)?,
+                // A block out for reporting is not free to offline_pages()
+                // either (test_pages_isolated()); with the drain variant
+                // the path waits for the report first.
+                KIND_REPORTING if self.report.drain_contig => self.drain_reports(&[p]),
                 _ => {
                     return err(
                         Errno::EBUSY,

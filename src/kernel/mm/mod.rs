@@ -48,6 +48,43 @@ impl MmState {
     }
 }
 
+/// What a path sees of free page reporting: the device's state as of the
+/// last tick, and the words of it the path changes (written with the
+/// path's requests, dropped if the path fails).
+#[derive(Clone, Debug, Default)]
+pub struct ReportView {
+    /// `report_state` (empty: no reporting device).
+    pub state: Vec<u32>,
+    /// Variant `page_reporting_drain_before_contig`.
+    pub drain_contig: bool,
+    /// The path's tick.
+    pub tick: u32,
+    /// Words changed, by index.
+    pub words: std::collections::BTreeMap<u32, u32>,
+}
+
+impl ReportView {
+    /// A word as the path left it.
+    pub fn word(&self, i: usize) -> u32 {
+        self.words
+            .get(&(i as u32))
+            .copied()
+            .unwrap_or_else(|| self.state.get(i).copied().unwrap_or(0))
+    }
+    /// Adds to a cumulative word.
+    pub fn add(&mut self, i: usize, n: u32) {
+        let v = self.word(i).saturating_add(n);
+        self.words.insert(i as u32, v);
+    }
+    pub fn set(&mut self, i: usize, v: u32) {
+        self.words.insert(i as u32, v);
+    }
+    /// Word `w` of zone `z`'s row.
+    pub fn zone_word(z: usize, w: usize) -> usize {
+        RS_DEV_WORDS + z * RZ_WORDS + w
+    }
+}
+
 /// A path's view of memory while it runs.
 pub struct Mm<'a, 'b> {
     pub t: &'a mut Txn<'b>,
@@ -58,6 +95,8 @@ pub struct Mm<'a, 'b> {
     pub managed_delta: Vec<i64>,
     /// The lock-order variants switched on (`kernel::lockdep::Variants`).
     pub variants: crate::kernel::lockdep::Variants,
+    /// Free page reporting as the path finds it.
+    pub report: ReportView,
 }
 
 impl<'a, 'b> Mm<'a, 'b> {
@@ -75,6 +114,7 @@ impl<'a, 'b> Mm<'a, 'b> {
             st,
             managed_delta: vec![0; nz],
             variants: Default::default(),
+            report: Default::default(),
         }
     }
 
