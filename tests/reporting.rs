@@ -423,3 +423,41 @@ fn skipping_isolated_pageblocks_leaves_a_block_half_isolated_alone() {
     assert!(!taken, "the variant leaves it");
     assert!(skipped >= 1);
 }
+
+#[test]
+fn the_preset_fails_a_gigantic_page_while_a_report_is_out_and_the_retry_works() {
+    // reporting-gigantic: the only 1 GiB range of ZONE_NORMAL free of
+    // unmovable and boot memory is [1 GiB, 2 GiB). While a block in it is
+    // out for reporting the write leaves the pool empty; once the host
+    // answers, the same write gets the page.
+    const NR: &str = "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages";
+    let mut m = Machine::boot(Scenario::load("reporting-gigantic").unwrap(), None).unwrap();
+    assert!(m.reporting.registered, "[reporting] enabled = true");
+    let range = (1u32 << 18)..(2u32 << 18);
+    let mut found = false;
+    for _ in 0..6000 {
+        m.advance(1).unwrap();
+        if busy_range(&mut m).is_some_and(|(s, _)| range.contains(&s)) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "a report covered the candidate range within 6 s");
+    write(&mut m, NR, "1").unwrap();
+    assert_eq!(
+        read(&mut m, NR).unwrap(),
+        "0\n",
+        "fails while the report is out"
+    );
+    let done = rs(&mut m)[RS_DONE_TICK] as u64;
+    m.advance(done - m.tick + 1).unwrap();
+    assert_eq!(zone_word(&mut m, RZ_CONTIG_BUSY), 1);
+    if busy_range(&mut m).is_some_and(|(s, _)| range.contains(&s)) {
+        // The pass's next batch is in the range again: wait for it too.
+        let done = rs(&mut m)[RS_DONE_TICK] as u64;
+        m.advance(done - m.tick + 1).unwrap();
+    }
+    write(&mut m, NR, "1").unwrap();
+    assert_eq!(read(&mut m, NR).unwrap(), "1\n", "the retry works");
+    m.check().unwrap();
+}

@@ -24,7 +24,13 @@ struct FrameMapParams {
 fn category(s: u32) -> u32 {
     let k = fr_kind(s);
     if (k == KIND_FREE) {
+        if ((fr_flags(s) & FF_REPORTED) != 0u) {
+            return CAT_REPORTED;
+        }
         return CAT_FREE + fr_order(s);
+    }
+    if (k == KIND_REPORTING) {
+        return CAT_REPORTING;
     }
     if (k == KIND_ALLOC) {
         return CAT_ALLOC + fr_class(s);

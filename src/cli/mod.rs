@@ -2,6 +2,7 @@
 //! command (`run`, `shell`, `parity`, `bench`, `gui`).
 
 mod bench;
+mod gigantic;
 mod gui;
 mod parity;
 mod run;
@@ -176,6 +177,12 @@ enum Cmd {
         /// multiplied by 1, 2, 4, 8 and 16 (default scenario: default).
         #[arg(long)]
         locks: bool,
+        /// This many 1 GiB page allocations, about every --ticks ticks
+        /// (default 100) after --warmup (default 2000), with free page
+        /// reporting off, on, and on with the drain variant (default
+        /// scenario: reporting-gigantic).
+        #[arg(long)]
+        gigantic: Option<u64>,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -260,9 +267,12 @@ pub fn main() {
             phases,
             hugetlb,
             locks,
+            gigantic,
             json,
         } => {
-            if locks {
+            if let Some(n) = gigantic {
+                gigantic::cmd_bench_gigantic(scenarios, n, ticks, warmup, backends, json)
+            } else if locks {
                 bench::cmd_bench_locks(scenarios, ticks, warmup, backends, json)
             } else if let Some(pages) = hugetlb {
                 bench::cmd_bench_hugetlb(scenarios, pages, backends, json)

@@ -45,10 +45,15 @@ pub const CAT_VMEMMAP_RUNTIME: u32 = CAT_RESERVED + 7;
 pub const CAT_VMEMMAP_PTE: u32 = CAT_RESERVED + 8;
 /// Memory taken offline.
 pub const CAT_OFFLINE: u32 = CAT_RESERVED + 9;
+/// Free page reporting: free and reported (PageReported: the host took
+/// its backing), and out for reporting (off the free lists).
+pub const CAT_REPORTED: u32 = CAT_RESERVED + 10;
+pub const CAT_REPORTING: u32 = CAT_RESERVED + 11;
 /// Categories defined so far.
-pub const NR_CATEGORIES_USED: u32 = CAT_OFFLINE + 1;
+pub const NR_CATEGORIES_USED: u32 = CAT_REPORTING + 1;
 /// Size of the category space (and of the shader's histogram).
-pub const NR_CATEGORIES: usize = 32;
+pub const NR_CATEGORIES: usize = 40;
+const _: () = assert!(NR_CATEGORIES_USED as usize <= NR_CATEGORIES);
 /// Words after the pixels: the probe (see `FrameMapParams::probe_pfn`).
 pub const PROBE_WORDS: usize = 4;
 /// `probe_pfn` value meaning "no probe".
@@ -117,6 +122,9 @@ pub const PALETTE: [u32; NR_CATEGORIES] = {
     p[CAT_VMEMMAP_RUNTIME as usize] = rgb(188, 143, 110);
     p[CAT_VMEMMAP_PTE as usize] = rgb(93, 64, 55);
     p[CAT_OFFLINE as usize] = rgb(55, 55, 60);
+    // Reporting: violet once the host has it, magenta while it is out.
+    p[CAT_REPORTED as usize] = rgb(179, 157, 219);
+    p[CAT_REPORTING as usize] = rgb(236, 64, 122);
     p
 };
 
@@ -138,6 +146,8 @@ pub fn category_name(cat: u32) -> String {
         CAT_VMEMMAP_RUNTIME => "vmemmap (restored)".into(),
         CAT_VMEMMAP_PTE => "vmemmap PTE table".into(),
         CAT_OFFLINE => "offline".into(),
+        CAT_REPORTED => "free, reported".into(),
+        CAT_REPORTING => "out for reporting".into(),
         c => format!("category {c}"),
     }
 }
@@ -146,7 +156,9 @@ pub fn category_name(cat: u32) -> String {
 #[inline]
 pub fn category(state: u32) -> u32 {
     match kind(state) {
+        KIND_FREE if flags(state) & FF_REPORTED != 0 => CAT_REPORTED,
         KIND_FREE => CAT_FREE + order(state),
+        KIND_REPORTING => CAT_REPORTING,
         KIND_ALLOC => CAT_ALLOC + class(state),
         KIND_RESERVED if flags(state) & RF_OFFLINE != 0 => CAT_OFFLINE,
         KIND_RESERVED => CAT_RESERVED,

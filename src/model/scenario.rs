@@ -221,7 +221,7 @@ pub struct Scenario {
 }
 
 /// The presets shipped in assets/scenarios/, embedded in the binary.
-pub const PRESETS: [(&str, &str); 8] = [
+pub const PRESETS: [(&str, &str); 9] = [
     (
         "default",
         include_str!("../../assets/scenarios/default.toml"),
@@ -244,6 +244,10 @@ pub const PRESETS: [(&str, &str); 8] = [
     (
         "zone-lock",
         include_str!("../../assets/scenarios/zone-lock.toml"),
+    ),
+    (
+        "reporting-gigantic",
+        include_str!("../../assets/scenarios/reporting-gigantic.toml"),
     ),
 ];
 

@@ -548,6 +548,17 @@ impl MapView {
                     MIGRATETYPE_NAMES
                         .get(p.pageblock_mt as usize)
                         .unwrap_or(&"?")
+                );
+                if d.flags & fr::FF_REPORTED != 0 {
+                    t += "\nPageReported: reported to the host, which took its backing (allocating it refaults on the host)";
+                } else if d.flags & fr::FF_UNBACKED != 0 {
+                    t += "\nnot backed on the host (part of a reported block; allocating it refaults)";
+                }
+            }
+            fr::KIND_REPORTING => {
+                t += &format!(
+                    "\nout for reporting (batch {}): off the free lists, refcount 0, with the host until its report() returns",
+                    d.flags
                 )
             }
             fr::KIND_ALLOC => {

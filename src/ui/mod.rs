@@ -15,6 +15,7 @@ pub mod map;
 pub mod native;
 pub mod nodes;
 pub mod plots;
+pub mod reporting;
 pub mod session;
 pub mod theme;
 
@@ -172,6 +173,7 @@ fn default_tabs() -> Vec<Box<dyn Panel>> {
         Box::new(TunablesPanel),
         Box::new(hugetlb::HugetlbPanel),
         Box::new(locks::LocksPanel),
+        Box::new(reporting::ReportingPanel),
     ]
 }
 

@@ -65,12 +65,30 @@ pub struct NodePoint {
     pub reclaimable: u64,
     /// allocstall, both zone types.
     pub stalls: u64,
+    /// Free page reporting: pages free and reported, out for reporting,
+    /// refaulted on the host (cumulative), and the guest's memory the host
+    /// still backs (managed minus unbacked).
+    pub reported: u64,
+    pub report_inflight: u64,
+    pub refaults: u64,
+    pub host_rss: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistPoint {
     pub tick: u64,
     pub nodes: Vec<NodePoint>,
+}
+
+/// Pages free and reported in one zone's `report_state` row.
+pub fn reported_pages(row: &[u32]) -> u64 {
+    let mut n = 0u64;
+    for o in 0..NR_PAGE_ORDERS {
+        for mt in 0..NR_PCP {
+            n += (row[RZ_REPORTED + o * NR_PCP + mt] as u64) << o;
+        }
+    }
+    n
 }
 
 /// Samples, oldest first, at most `cap`.
@@ -769,6 +787,13 @@ impl Session {
         }
         self.sampled_tick = self.sampled_tick.max(tick.min(self.machine.tick));
         let nn = self.machine.scenario.topology.nodes.len();
+        let managed: Vec<u32> = self
+            .machine
+            .config()
+            .zones
+            .iter()
+            .map(|z| z.managed)
+            .collect();
         let mut nodes = vec![NodePoint::default(); nn];
         for (z, zone) in self.machine.scenario.topology.zones.iter().enumerate() {
             let p = &mut nodes[zone.node as usize];
@@ -796,6 +821,14 @@ impl Session {
             p.numa_hit += t[ZS_NUMA_HIT];
             p.numa_miss += t[ZS_NUMA_MISS];
             p.reclaimed += t[ZS_PGSTEAL_KSWAPD] + t[ZS_PGSTEAL_DIRECT];
+            let row = RS_DEV_WORDS + z * RZ_WORDS;
+            if let Some(r) = s.report_state.get(row..row + RZ_WORDS) {
+                p.reported += reported_pages(r);
+                p.report_inflight += r[RZ_INFLIGHT_PAGES] as u64;
+                p.refaults += r[RZ_REFAULT_PAGES] as u64;
+                let managed = managed.get(z).copied().unwrap_or(0) as u64;
+                p.host_rss += managed.saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
+            }
         }
         self.history.push(HistPoint { tick, nodes });
         self.latest = Some(s);

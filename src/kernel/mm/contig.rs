@@ -10,11 +10,18 @@ impl Mm<'_, '_> {
     /// `alloc_contig_pages()` of `1 << order` frames on `node`: every
     /// aligned range inside one of the node's zones, highest zone first and
     /// lowest range first, that holds only free and movable memory is
-    /// tried until one can be emptied. Returns its first pfn.
+    /// tried until one can be emptied. Returns its first pfn. ZONE_MOVABLE
+    /// is not among the zones: the only caller, `alloc_gigantic_folio()`,
+    /// allocates with `htlb_alloc_mask()`, which has no `__GFP_MOVABLE`
+    /// for gigantic pages (`hugepage_movable_supported()` is false for
+    /// them), so its zonelist ends at ZONE_NORMAL.
     pub fn alloc_contig_pages(&mut self, node: u32, order: u32) -> Option<u32> {
         let nr = 1u64 << order;
         let zones: Vec<usize> = (0..self.t.b().zones.len())
-            .filter(|&z| self.t.b().zones[z].node == node)
+            .filter(|&z| {
+                let zd = &self.t.b().zones[z];
+                zd.node == node && zd.zone_type != crate::model::topology::ZoneType::Movable as u32
+            })
             .collect();
         for z in zones.into_iter().rev() {
             let zd = self.t.b().zones[z];
