@@ -398,6 +398,15 @@ pub fn cmd_bench(
                 let timed = ticks.unwrap_or(if frames > 64 << 20 { 20 } else { 200 });
                 let warm = warmup.unwrap_or(timed);
                 bench_one(&name, s.clone(), b, timed, warm, &mut results, &mut rows)?;
+                // A scenario with a reporting device is also measured
+                // without one, so what reporting costs per tick shows as
+                // a ratio from this run.
+                if s.reporting.enabled {
+                    let mut off = s.clone();
+                    off.reporting.enabled = false;
+                    let label = format!("{name}:report-off");
+                    bench_one(&label, off, b, timed, warm, &mut results, &mut rows)?;
+                }
             }
         }
     }
@@ -412,6 +421,16 @@ pub fn cmd_bench(
                     "{label:<14} {}/cpu ratio of ticks/s: {:.3}",
                     b,
                     r.ticks_per_s / c.ticks_per_s
+                );
+            }
+        }
+    }
+    for (label, b, r) in &rows {
+        if let Some(base) = label.strip_suffix(":report-off") {
+            if let Some((_, _, on)) = rows.iter().find(|(l, bb, _)| l == base && bb == b) {
+                println!(
+                    "{base:<14} {b}: ticks/s with reporting / without: {:.3}",
+                    on.ticks_per_s / r.ticks_per_s
                 );
             }
         }
