@@ -461,3 +461,47 @@ fn the_preset_fails_a_gigantic_page_while_a_report_is_out_and_the_retry_works() 
     assert_eq!(read(&mut m, NR).unwrap(), "1\n", "the retry works");
     m.check().unwrap();
 }
+
+#[test]
+fn the_worker_drops_the_zone_lock_across_report_and_the_variant_is_caught() {
+    let run = |under: bool| {
+        let mut m = boot(GUEST);
+        if under {
+            write(
+                &mut m,
+                "/sys/kernel/debug/numasim/variants/report_under_zone_lock",
+                "1",
+            )
+            .unwrap();
+        }
+        write(&mut m, DEV, "1").unwrap();
+        m.advance(2_000_000_000 / m.tick_ns() + 1).unwrap();
+        let path = m
+            .paths
+            .paths
+            .iter()
+            .rev()
+            .find(|p| p.name == "page_reporting_process")
+            .map(|p| p.describe())
+            .expect("the worker's path is recorded");
+        (path, m.klog.dmesg())
+    };
+    let (path, log) = run(false);
+    // zone->lock released before the sleeping report() and retaken after.
+    let steps: Vec<&str> = path.lines().skip(1).map(str::trim).collect();
+    let sleep = steps
+        .iter()
+        .position(|l| l.contains("virtballoon_free_page_report"))
+        .expect(&path);
+    assert!(steps[sleep - 1].starts_with("unlock &zone->lock"), "{path}");
+    assert!(steps[sleep + 1].starts_with("lock &zone->lock"), "{path}");
+    assert!(
+        !log.contains("sleeping function called from invalid context"),
+        "{log}"
+    );
+    let (_, log) = run(true);
+    assert!(
+        log.contains("BUG: sleeping function called from invalid context"),
+        "{log}"
+    );
+}

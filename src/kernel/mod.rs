@@ -714,6 +714,7 @@ impl Machine {
             self.totals.copy_from_slice(&s.totals);
             self.last.copy_from_slice(&s.last);
         }
+        self.note_reports(&s.report_state);
         Some(s)
     }
 
@@ -725,7 +726,12 @@ impl Machine {
 
     /// Reads the cumulative counters and the newest tick's counters.
     pub fn fold_stats(&mut self) -> Result<(), MachineError> {
-        Ok(self.backend.read_stats(&mut self.totals, &mut self.last)?)
+        self.backend.read_stats(&mut self.totals, &mut self.last)?;
+        if self.reporting.registered || self.reporting.reports_seen != 0 {
+            let rs = self.backend.state()?.report_state.clone();
+            self.note_reports(&rs);
+        }
+        Ok(())
     }
 
     /// The state digest (see `SimBuffers::digest`).

@@ -28,6 +28,8 @@ pub struct Reporting {
     pub registered: bool,
     pub latency_base_ns: u32,
     pub latency_mib_ns: u32,
+    /// `report()` calls whose path the lock validator has seen.
+    pub reports_seen: u32,
 }
 
 impl Default for Reporting {
@@ -38,6 +40,7 @@ impl Default for Reporting {
             registered: false,
             latency_base_ns: c.latency_base_ns,
             latency_mib_ns: c.latency_mib_ns,
+            reports_seen: 0,
         }
     }
 }
@@ -183,6 +186,42 @@ impl Machine {
         self.backend.config_mut().report_cfg[*w] = on as u32;
         self.write_report_cfg();
         true
+    }
+}
+
+impl Machine {
+    /// The worker's kernel path for the `report()` calls made since the
+    /// last look (`RS_REPORTS` in `rs`): `page_reporting_process()` from
+    /// the workqueue, per call `page_reporting_cycle()`: the zone lock
+    /// held while blocks are isolated, dropped across `prdev->report()`
+    /// (virtballoon_free_page_report() sleeps until the host acks the
+    /// virtqueue), taken again for `page_reporting_drain()`. One path
+    /// stands for all the calls seen at once (they take the same locks).
+    /// Variant `report_under_zone_lock` keeps the lock across the call.
+    pub(crate) fn note_reports(&mut self, rs: &[u32]) {
+        let Some(&n) = rs.get(RS_REPORTS) else {
+            return;
+        };
+        if n == self.reporting.reports_seen {
+            return;
+        }
+        self.reporting.reports_seen = n;
+        use crate::kernel::path::{LockClass, Mode, Path};
+        let mut path = Path::new("page_reporting_process", self.tick);
+        // The workqueue's worker (system_wq).
+        path.comm = "kworker/0:1".to_string();
+        path.pid = 2;
+        let under = self.lockdep.variants.report_under_zone_lock;
+        path.lock(LockClass::ZoneLock, Mode::Spin);
+        if !under {
+            path.unlock(LockClass::ZoneLock);
+        }
+        path.might_sleep("virtballoon_free_page_report");
+        if !under {
+            path.lock(LockClass::ZoneLock, Mode::Spin);
+        }
+        path.unlock(LockClass::ZoneLock);
+        self.keep_path(path);
     }
 }
 

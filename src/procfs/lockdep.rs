@@ -7,7 +7,7 @@ use super::{fs_err, Errno, FsError};
 use crate::kernel::Machine;
 
 /// The variant switches: (file name, what it changes).
-pub const VARIANTS: [(&str, &str); 2] = [
+pub const VARIANTS: [(&str, &str); 3] = [
     (
         "vmemmap_alloc_under_hugetlb_lock",
         "the vmemmap restore allocation (GFP_KERNEL) made under hugetlb_lock",
@@ -15,6 +15,10 @@ pub const VARIANTS: [(&str, &str); 2] = [
     (
         "migrate_target_under_folio_lock",
         "the migration target allocated after the source folio is locked",
+    ),
+    (
+        "report_under_zone_lock",
+        "free page reporting's report() (which sleeps) called under zone->lock",
     ),
 ];
 

@@ -98,6 +98,10 @@ pub struct Variants {
     /// ../shared/seeds/003): when the allocation enters reclaim, reclaim
     /// locks other folios while the source stays locked.
     pub migrate_target_under_folio_lock: bool,
+    /// Free page reporting's `report()` call made with the zone lock
+    /// still held (mainline drops it: the virtio-balloon's report waits
+    /// for the host, ../shared/seeds/001).
+    pub report_under_zone_lock: bool,
 }
 
 impl Variants {
@@ -107,6 +111,7 @@ impl Variants {
         Some(match name {
             "vmemmap_alloc_under_hugetlb_lock" => &mut self.vmemmap_alloc_under_hugetlb_lock,
             "migrate_target_under_folio_lock" => &mut self.migrate_target_under_folio_lock,
+            "report_under_zone_lock" => &mut self.report_under_zone_lock,
             _ => return None,
         })
     }
