@@ -234,6 +234,14 @@ fn reporting_phases_agree_byte_for_byte_on_the_gpu() {
         }
     }
     assert!(cpu.buffers().unwrap().report_state[RS_REPORTS] > 0);
+    // Unregistered with a pass under way: the drain, then nothing.
+    for m in [&mut cpu, &mut gpu] {
+        write(m, DEV, "0").unwrap();
+        m.advance(30).unwrap();
+    }
+    if let Some(d) = compare(cpu.buffers().unwrap(), gpu.buffers().unwrap()) {
+        panic!("after unregistering: {d:?}");
+    }
     assert_eq!(
         cpu.buffers().unwrap().digest(),
         gpu.buffers().unwrap().digest()
@@ -503,5 +511,140 @@ fn the_worker_drops_the_zone_lock_across_report_and_the_variant_is_caught() {
     assert!(
         log.contains("BUG: sleeping function called from invalid context"),
         "{log}"
+    );
+}
+
+/// The guest with nothing running: free memory is whole order-10 blocks.
+fn idle() -> Machine {
+    boot(&GUEST.replace("workload = \"churn\"", "workload = \"idle\""))
+}
+
+fn first_pass(m: &mut Machine) {
+    write(m, DEV, "1").unwrap();
+    // The delay, then every batch of the pass answered (4 ms each).
+    m.advance(2_000_000_000 / m.tick_ns() + 100).unwrap();
+}
+
+#[test]
+fn a_zone_below_low_plus_a_full_scatterlist_is_skipped() {
+    // page_reporting_process_zone(): zone_watermark_ok(zone, 0,
+    // low_wmark_pages(zone) + (PAGE_REPORTING_CAPACITY << order)).
+    let mut m = idle();
+    // min_free_kbytes 400000: low = 1.25 x min = 488 MiB, + 64 MiB is
+    // above the 512 MiB node's free memory.
+    write(&mut m, "/proc/sys/vm/min_free_kbytes", "400000").unwrap();
+    first_pass(&mut m);
+    let r = rs(&mut m);
+    assert_eq!(r[RS_REPORTS], 0);
+    assert!(r[RS_DEV_WORDS + RZ_WMARK_SKIPS] >= 1);
+    assert_eq!(r[RS_PASSES], 1, "the pass ran and found nothing to do");
+    // Lowered again: the next request reports.
+    let mut m = idle();
+    write(&mut m, "/proc/sys/vm/min_free_kbytes", "300000").unwrap();
+    first_pass(&mut m);
+    assert!(rs(&mut m)[RS_REPORTS] > 0);
+}
+
+#[test]
+fn the_budget_stops_a_list_after_its_share_and_asks_for_another_pass() {
+    // page_reporting_cycle(): budget = DIV_ROUND_UP(nr_free, 32 * 16);
+    // one report per budget unit, plus the one that takes it below zero.
+    let mut m = idle();
+    let nr_free: u64 = m.buffers().unwrap().zone_state[0].free_area[MAX_PAGE_ORDER as usize]
+        .iter()
+        .map(|&n| n as u64)
+        .sum();
+    assert!(nr_free > 64 && nr_free <= 512, "{nr_free} order-10 blocks");
+    first_pass(&mut m);
+    let r = rs(&mut m);
+    assert_eq!(r[RS_REPORTS], 2, "budget 1: two full scatterlists");
+    assert_eq!(r[RS_DEV_WORDS + RZ_REPORTED_BLOCKS], 64);
+    assert_eq!(r[RS_DEV_WORDS + RZ_BUDGET_STOPS], 1);
+    // The stop left the device REQUESTED: the work runs again 2 s later.
+    assert_eq!(r[RS_STATE], PAGE_REPORTING_REQUESTED);
+    assert_eq!(r[RS_QUEUED], 1);
+    // The v5 series had no budget: one pass takes the whole list.
+    let mut m = idle();
+    write(
+        &mut m,
+        "/sys/kernel/debug/numasim/variants/page_reporting_v5",
+        "1",
+    )
+    .unwrap();
+    first_pass(&mut m);
+    let r = rs(&mut m);
+    assert_eq!(r[RS_DEV_WORDS + RZ_BUDGET_STOPS], 0);
+    assert_eq!(r[RS_DEV_WORDS + RZ_REPORTED_BLOCKS] as u64, nr_free);
+}
+
+fn lowest_free_10(m: &mut Machine) -> u32 {
+    let f = frames(m);
+    (0..f.len())
+        .step_by(1024)
+        .find(|&i| is_free_block(f[i], MAX_PAGE_ORDER))
+        .expect("a free order-10 block") as u32
+}
+
+fn set_pageblocks(m: &mut Machine, pfn: u32, mt: u32) {
+    m.run_path("test_pageblocks", |mm, _| {
+        let pb = pfn >> PAGEBLOCK_ORDER;
+        mm.t.set_pageblock(pb, mt);
+        mm.t.set_pageblock(pb + 1, mt);
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn isolating_a_block_of_pageblock_order_retypes_its_pageblocks_to_movable() {
+    // __isolate_free_page(): order >= pageblock_order - 1 sets every
+    // mergeable pageblock of the block to MIGRATE_MOVABLE.
+    let mut m = idle();
+    let pfn = lowest_free_10(&mut m);
+    set_pageblocks(&mut m, pfn, MIGRATE_RECLAIMABLE);
+    let pb = (pfn >> PAGEBLOCK_ORDER) as usize;
+    assert_eq!(m.buffers().unwrap().pageblocks[pb], MIGRATE_RECLAIMABLE);
+    first_pass(&mut m);
+    let f = frames(&mut m);
+    assert!(
+        is_reported(f[pfn as usize]),
+        "the reclaimable list's block was reported"
+    );
+    let b = m.buffers().unwrap();
+    assert_eq!(b.pageblocks[pb], MIGRATE_MOVABLE);
+    assert_eq!(b.pageblocks[pb + 1], MIGRATE_MOVABLE);
+    let pti = read(&mut m, "/proc/pagetypeinfo").unwrap();
+    let row = pti
+        .lines()
+        .find(|l| l.starts_with("Node 0, zone") && !l.contains("type"))
+        .unwrap();
+    let counts: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(counts[6], "0", "no reclaimable pageblock left: {row}");
+}
+
+#[test]
+fn isolate_lists_are_never_walked() {
+    // page_reporting_process_zone(): is_migrate_isolate(mt) lists skipped.
+    let mut m = idle();
+    let pfn = lowest_free_10(&mut m);
+    set_pageblocks(&mut m, pfn, MIGRATE_ISOLATE);
+    write(&mut m, DEV, "1").unwrap();
+    // Two passes: budget 1 each, 64 blocks each, the whole list.
+    m.advance(2 * 2_000_000_000 / m.tick_ns() + 200).unwrap();
+    let f = frames(&mut m);
+    let s = f[pfn as usize];
+    assert!(is_free_block(s, MAX_PAGE_ORDER) && !is_reported(s));
+    let mut others = 0;
+    let mut unreported = 0;
+    for i in (0..f.len()).step_by(1024) {
+        if i as u32 != pfn && is_free_block(f[i], MAX_PAGE_ORDER) {
+            others += 1;
+            unreported += !is_reported(f[i]) as u32;
+        }
+    }
+    assert!(others > 64);
+    assert_eq!(
+        unreported, 0,
+        "every block of the movable list was reported"
     );
 }

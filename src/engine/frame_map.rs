@@ -124,7 +124,7 @@ pub const PALETTE: [u32; NR_CATEGORIES] = {
     p[CAT_OFFLINE as usize] = rgb(55, 55, 60);
     // Reporting: violet once the host has it, magenta while it is out.
     p[CAT_REPORTED as usize] = rgb(179, 157, 219);
-    p[CAT_REPORTING as usize] = rgb(236, 64, 122);
+    p[CAT_REPORTING as usize] = rgb(250, 30, 180);
     p
 };
 

@@ -82,3 +82,62 @@ pub fn merge(
         report_state[RS_NOTIFY] = 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two free order-9 buddies in one chunk, the first reported (and so
+    /// unbacked), after a free into the chunk.
+    fn chunk(second: u32) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let mut frames = vec![0u32; CHUNK_FRAMES as usize];
+        frames[0] = make_free(9) | (FF_REPORTED | FF_UNBACKED) << FLAGS_SHIFT;
+        frames[512] = second;
+        let pageblocks = vec![MIGRATE_MOVABLE; PAGEBLOCKS_PER_CHUNK as usize];
+        let dirty = vec![DIRTY_FREED | 1 << (DIRTY_ORDER_SHIFT + 9)];
+        (frames, pageblocks, dirty)
+    }
+
+    fn run(frames: &mut [u32], pageblocks: &mut [u32], dirty: &mut [u32]) -> Vec<u32> {
+        let params = TickParams {
+            nr_chunks: 1,
+            ..Default::default()
+        };
+        let mut cfg = vec![0u32; REPORT_CFG_WORDS];
+        cfg[RC_ENABLED] = 1;
+        cfg[RC_ORDER] = 9;
+        let mut rs = vec![0u32; RS_DEV_WORDS + RZ_WORDS];
+        merge(&params, frames, pageblocks, dirty, &cfg, &mut rs, 0);
+        rs
+    }
+
+    #[test]
+    fn a_merge_clears_page_reported_and_keeps_unbacked_only_where_both_halves_were() {
+        // __free_one_page(): the merged block is new to the host
+        // (PageReported cleared as del_page_from_free_list() clears it).
+        let (mut f, mut pb, mut d) = chunk(make_free(9));
+        let rs = run(&mut f, &mut pb, &mut d);
+        assert_eq!(f[0], make_free(10), "merged, not reported, backed");
+        assert_eq!(f[512], 0);
+        // A free that reached page_reporting_order requests a pass.
+        assert_eq!(rs[RS_NOTIFY], 1);
+        let (mut f, mut pb, mut d) =
+            chunk(make_free(9) | (FF_REPORTED | FF_UNBACKED) << FLAGS_SHIFT);
+        run(&mut f, &mut pb, &mut d);
+        assert_eq!(
+            f[0],
+            make_free(10) | FF_UNBACKED << FLAGS_SHIFT,
+            "both halves were unbacked: still unbacked, no longer reported"
+        );
+    }
+
+    #[test]
+    fn a_drain_merge_does_not_request_another_pass() {
+        // __putback_isolated_page() passes FPI_SKIP_REPORT_NOTIFY.
+        let (mut f, mut pb, _) = chunk(make_free(9));
+        let mut d = vec![DIRTY_DRAIN];
+        let rs = run(&mut f, &mut pb, &mut d);
+        assert_eq!(f[0], make_free(10));
+        assert_eq!(rs[RS_NOTIFY], 0);
+    }
+}
