@@ -648,3 +648,89 @@ fn isolate_lists_are_never_walked() {
         "every block of the movable list was reported"
     );
 }
+
+#[test]
+fn offlining_a_memory_block_with_a_block_out_for_reporting_is_ebusy_unless_the_drain_waits() {
+    // offline_pages(): test_pages_isolated() finds the block out for
+    // reporting; with the drain variant the path waits for the host first.
+    let run = |drain: bool| {
+        let mut m = boot(GUEST);
+        if drain {
+            write(
+                &mut m,
+                "/sys/kernel/debug/numasim/variants/page_reporting_drain_before_contig",
+                "1",
+            )
+            .unwrap();
+        }
+        write(&mut m, DEV, "1").unwrap();
+        m.advance(2_000_000_000 / m.tick_ns() + 1).unwrap();
+        let f = frames(&mut m);
+        // The highest memory block holding a block out for reporting (the
+        // lowest holds the boot memory).
+        let pfn = (0..f.len())
+            .rev()
+            .find(|&i| kind(f[i]) == KIND_REPORTING)
+            .expect("a block out");
+        let block = pfn / (128 << 8);
+        let file = format!("/sys/devices/system/memory/memory{block}/state");
+        let r = write(&mut m, &file, "offline");
+        let f = frames(&mut m);
+        let out = (block * (128 << 8)..(block + 1) * (128 << 8))
+            .filter(|&i| kind(f[i]) == KIND_REPORTING)
+            .count();
+        (r.map_err(|e| e.errno), out)
+    };
+    let (r, out) = run(false);
+    assert_eq!(r, Err(Errno::EBUSY));
+    assert!(out > 0, "the block is still with the host");
+    let (r, out) = run(true);
+    assert_eq!(r, Ok(()));
+    assert_eq!(out, 0);
+}
+
+#[test]
+fn the_order_as_6_1_had_it_is_overwritten_at_registration_and_takes_any_value() {
+    // Seen on Debian's 6.1 (../shared/realkernel, BALLOON=1 with
+    // page_reporting.page_reporting_order=5 on the command line): 5 before
+    // the balloon registers, 9 after. 6.3 and later keep the 5.
+    let var = "/sys/kernel/debug/numasim/variants/page_reporting_order_6_1";
+    let small_blocks = |v61: bool| {
+        // Order-0 churn leaves free blocks of every order.
+        let mut m = boot(
+            &GUEST
+                .replace(
+                    r#"{ class = "thp", rate_per_s = 20000, lifetime_ms = 30 }"#,
+                    r#"{ class = "anon", rate_per_s = 300000, lifetime_ms = 30 }"#,
+                )
+                .replace("stop_ms = 400\n", ""),
+        );
+        if v61 {
+            write(&mut m, var, "1").unwrap();
+            assert_eq!(read(&mut m, ORDER).unwrap(), "11\n", "MAX_ORDER until set");
+        }
+        write(&mut m, ORDER, "5").unwrap();
+        write(&mut m, DEV, "1").unwrap();
+        let order = read(&mut m, ORDER).unwrap();
+        m.advance(2 * 2_000_000_000 / m.tick_ns() + 100).unwrap();
+        // Pages reported over the two passes, in blocks below order 9:
+        // what the total has beyond whole pageblocks.
+        let below_9 = rs(&mut m)[RS_DEV_WORDS + RZ_REPORTED_PAGES] % 512;
+        (order, below_9)
+    };
+    let (order, below) = small_blocks(false);
+    assert_eq!(order, "5\n");
+    assert!(below > 0, "order 5 to 8 blocks reported");
+    let (order, below) = small_blocks(true);
+    assert_eq!(order, "9\n", "registration overwrote it");
+    assert_eq!(below, 0);
+    // 6.1 takes 11 (param_set_uint()): nothing is reported any more.
+    let mut m = boot(GUEST);
+    assert_eq!(write(&mut m, ORDER, "11").unwrap_err().errno, Errno::EINVAL);
+    write(&mut m, var, "1").unwrap();
+    write(&mut m, DEV, "1").unwrap();
+    write(&mut m, ORDER, "11").unwrap();
+    assert_eq!(read(&mut m, ORDER).unwrap(), "11\n");
+    m.advance(2 * 2_000_000_000 / m.tick_ns() + 100).unwrap();
+    assert_eq!(rs(&mut m)[RS_REPORTS], 0);
+}

@@ -364,6 +364,11 @@ pub const RC_SKIP_ISOLATED_PB: usize = 8;
 /// it isolates a range (the `reported_pages_drain_all()` the discussion
 /// asks for; control side only, kept here so it travels with the state).
 pub const RC_DRAIN_CONTIG: usize = 9;
+/// Variant: `page_reporting_order` as 5.14 to 6.2 had it (control side
+/// only): reads `MAX_ORDER` (11) until set, takes any unsigned value
+/// (`param_set_uint()`), and a device's registration overwrites it with
+/// `pageblock_order`.
+pub const RC_ORDER_6_1: usize = 10;
 pub const REPORT_CFG_WORDS: usize = 12;
 
 /// `report_state`: the device's words, then `RZ_WORDS` per zone.

@@ -52,7 +52,10 @@ impl Machine {
         let tick_ns = self.scenario.tick_ns;
         let c = &mut self.backend.config_mut().report_cfg;
         c[RC_ENABLED] = r.registered as u32;
-        c[RC_ORDER] = r.order.unwrap_or(MAX_PAGE_ORDER + 1);
+        c[RC_ORDER] = r
+            .order
+            .unwrap_or(MAX_PAGE_ORDER + 1)
+            .min(MAX_PAGE_ORDER + 1);
         c[RC_CAPACITY] = if c[RC_V5] != 0 {
             16
         } else {
@@ -81,7 +84,9 @@ impl Machine {
         }
         self.reporting.registered = on;
         if on {
-            if self.reporting.order.is_none() {
+            // 6.3 and later keep a value set before (the command line's);
+            // 5.14 to 6.2 set `prdev->order ?: pageblock_order` always.
+            if self.reporting.order.is_none() || self.order_6_1() {
                 self.reporting.order = Some(PAGEBLOCK_ORDER);
             }
             let now = self.now_ns();
@@ -100,7 +105,9 @@ impl Machine {
     /// `page_reporting_order` written (`param_set_uint_minmax(0,
     /// MAX_ORDER)`).
     pub fn set_page_reporting_order(&mut self, order: u32) -> Result<(), MachineError> {
-        if order > MAX_PAGE_ORDER {
+        // 6.1: param_set_uint(), any value; above MAX_ORDER nothing is
+        // ever reported (no free block reaches the order).
+        if order > MAX_PAGE_ORDER && !self.order_6_1() {
             return Err(KernelError::new(
                 Errno::EINVAL,
                 format!("{order} is outside 0..={MAX_PAGE_ORDER}"),
@@ -110,6 +117,21 @@ impl Machine {
         self.reporting.order = Some(order);
         self.write_report_cfg();
         Ok(())
+    }
+
+    /// Variant `page_reporting_order_6_1` is on.
+    pub fn order_6_1(&self) -> bool {
+        self.backend.config().report_cfg[RC_ORDER_6_1] != 0
+    }
+
+    /// `page_reporting_order` as its file reads.
+    pub fn page_reporting_order_text(&self) -> String {
+        match self.reporting.order {
+            Some(o) => o.to_string(),
+            // 6.1 initialized it to MAX_ORDER; 6.3 to -1.
+            None if self.order_6_1() => (MAX_PAGE_ORDER + 1).to_string(),
+            None => "-1".to_string(),
+        }
     }
 
     /// The host's latency per `report()`: a base and a cost per MiB (ns).
@@ -153,7 +175,7 @@ impl Machine {
 
 /// The reporting variants: (file under /sys/kernel/debug/numasim/variants/,
 /// its `report_cfg` word, what it changes).
-pub const VARIANTS: [(&str, usize, &str); 3] = [
+pub const VARIANTS: [(&str, usize, &str); 4] = [
     (
         "page_reporting_v5",
         RC_V5,
@@ -168,6 +190,11 @@ pub const VARIANTS: [(&str, usize, &str); 3] = [
         "page_reporting_skip_isolated",
         RC_SKIP_ISOLATED_PB,
         "the worker leaves free blocks in MIGRATE_ISOLATE pageblocks alone",
+    ),
+    (
+        "page_reporting_order_6_1",
+        RC_ORDER_6_1,
+        "page_reporting_order as 5.14-6.2: reads 11 until set, takes any unsigned value, overwritten by pageblock_order when a device registers",
     ),
 ];
 

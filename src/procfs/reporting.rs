@@ -31,10 +31,7 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
     }
     match path {
         // param_get_int(): -1 until set or until a device registers.
-        ORDER_FILE => Some(Ok(match m.reporting.order {
-            Some(o) => format!("{o}\n"),
-            None => "-1\n".to_string(),
-        })),
+        ORDER_FILE => Some(Ok(format!("{}\n", m.page_reporting_order_text()))),
         DEVICE_FILE => Some(device_table(m).map_err(|e| fs_err(path, e.errno(), e.to_string()))),
         _ => None,
     }

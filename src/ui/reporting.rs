@@ -41,7 +41,7 @@ pub fn reporting_ui(ui: &mut egui::Ui, s: &mut Session) {
             "device: {}   state: {}   page_reporting_order: {}   passes: {}   report() calls: {}",
             if registered { "registered" } else { "none" },
             state_name(rs[RS_STATE]),
-            order.map_or("-1".into(), |o| o.to_string()),
+            s.machine.page_reporting_order_text(),
             rs[RS_PASSES],
             rs[RS_REPORTS],
         );
