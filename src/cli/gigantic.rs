@@ -1,8 +1,9 @@
 //! `numasim bench --gigantic N`: how often a 1 GiB page can be allocated
 //! while free page reporting runs (../shared/seeds/001: "try to allocate a
 //! gigantic page -> fails. Try again -> works"). The scenario runs three
-//! times from the same seed: reporting off, on, and on with the drain
-//! variant (`page_reporting_drain_before_contig`). Each of N attempts, at
+//! times from the same seed: reporting off, on, and on with each reporting
+//! variant (`page_reporting_drain_before_contig`, `page_reporting_v5`,
+//! `page_reporting_skip_isolated`). Each of N attempts, at
 //! a time drawn from the seed around every `--ticks` ticks, writes 1 to
 //! the 1 GiB pool's nr_hugepages; a failed write is retried up to
 //! `RETRIES` times `RETRY_TICKS` ticks apart; the page is then given back (0), so
@@ -19,7 +20,7 @@ use numasim::procfs::write;
 
 const NR: &str = "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages";
 const DEV: &str = "/sys/kernel/debug/numasim/page_reporting";
-const DRAIN: &str = "/sys/kernel/debug/numasim/variants/page_reporting_drain_before_contig";
+const VARIANTS_DIR: &str = "/sys/kernel/debug/numasim/variants/";
 /// Retries of a failed attempt, `RETRY_TICKS` apart.
 pub const RETRIES: u32 = 3;
 pub const RETRY_TICKS: u64 = 10;
@@ -94,15 +95,21 @@ pub fn cmd_bench_gigantic(
         "wall_s"
     );
     let mut rows = Vec::new();
-    for config in ["off", "on", "on+drain"] {
+    for config in ["off", "on", "on+drain", "on+v5", "on+skip_iso"] {
         let s = load(&scenario)?;
         let (mut m, _) = Machine::boot_on(s, None, backend)?;
         let on = config != "off";
         if m.reporting.registered != on {
             write(&mut m, DEV, if on { "1" } else { "0" })?;
         }
-        if config == "on+drain" {
-            write(&mut m, DRAIN, "1")?;
+        let variant = match config {
+            "on+drain" => Some("page_reporting_drain_before_contig"),
+            "on+v5" => Some("page_reporting_v5"),
+            "on+skip_iso" => Some("page_reporting_skip_isolated"),
+            _ => None,
+        };
+        if let Some(v) = variant {
+            write(&mut m, &format!("{VARIANTS_DIR}{v}"), "1")?;
         }
         let mut out = std::io::sink();
         numasim::procfs::shell::run_setup(&mut m, &mut out)

@@ -369,6 +369,9 @@ pub const RC_DRAIN_CONTIG: usize = 9;
 /// (`param_set_uint()`), and a device's registration overwrites it with
 /// `pageblock_order`.
 pub const RC_ORDER_6_1: usize = 10;
+/// The guest's cost of refaulting reported memory on the host, per MiB
+/// (control side only: it prices `RZ_REFAULT_PAGES`).
+pub const RC_REFAULT_MIB_NS: usize = 11;
 pub const REPORT_CFG_WORDS: usize = 12;
 
 /// `report_state`: the device's words, then `RZ_WORDS` per zone.

@@ -263,10 +263,12 @@ impl Machine {
             let c = m.scenario.reporting;
             m.reporting.latency_base_ns = c.latency_base_ns;
             m.reporting.latency_mib_ns = c.latency_mib_ns;
+            m.reporting.refault_mib_ns = c.refault_mib_ns;
             m.reporting.order = c.order;
         } else {
             m.reporting.latency_base_ns = rc[RC_LAT_BASE_NS];
             m.reporting.latency_mib_ns = rc[RC_LAT_MIB_NS];
+            m.reporting.refault_mib_ns = rc[RC_REFAULT_MIB_NS];
         }
         m.write_report_cfg();
         if booted && m.scenario.reporting.enabled {

@@ -28,6 +28,8 @@ pub struct Reporting {
     pub registered: bool,
     pub latency_base_ns: u32,
     pub latency_mib_ns: u32,
+    /// The guest's cost of a refault, per MiB.
+    pub refault_mib_ns: u32,
     /// `report()` calls whose path the lock validator has seen.
     pub reports_seen: u32,
 }
@@ -40,6 +42,7 @@ impl Default for Reporting {
             registered: false,
             latency_base_ns: c.latency_base_ns,
             latency_mib_ns: c.latency_mib_ns,
+            refault_mib_ns: c.refault_mib_ns,
             reports_seen: 0,
         }
     }
@@ -67,6 +70,7 @@ impl Machine {
         c[RC_LAT_BASE_NS] = r.latency_base_ns;
         c[RC_LAT_MIB_NS] = r.latency_mib_ns;
         c[RC_TICK_NS] = tick_ns.min(u32::MAX as u64) as u32;
+        c[RC_REFAULT_MIB_NS] = r.refault_mib_ns;
     }
 
     /// `page_reporting_register()` / `page_reporting_unregister()`.
@@ -217,6 +221,11 @@ impl Machine {
 }
 
 impl Machine {
+    /// The guest's time spent refaulting `pages` of reported memory.
+    pub fn refault_ns(&self, pages: u64) -> u64 {
+        pages * self.reporting.refault_mib_ns as u64 / 256
+    }
+
     /// The worker's kernel path for the `report()` calls made since the
     /// last look (`RS_REPORTS` in `rs`): `page_reporting_process()` from
     /// the workqueue, per call `page_reporting_cycle()`: the zone lock

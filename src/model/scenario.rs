@@ -93,6 +93,7 @@ struct RawReporting {
     order: Option<Spanned<i64>>,
     latency_base_us: Option<Spanned<f64>>,
     latency_per_mib_us: Option<Spanned<f64>>,
+    refault_per_mib_us: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +182,10 @@ pub struct ReportingConfig {
     pub order: Option<u32>,
     pub latency_base_ns: u32,
     pub latency_mib_ns: u32,
+    /// What touching reported memory again costs the guest, per MiB: an
+    /// EPT violation and a host page fault that allocates and zeroes a
+    /// page, about 1 us per 4 KiB page.
+    pub refault_mib_ns: u32,
 }
 
 /// Bounds of `[reporting]`: a report's time stays inside 32-bit
@@ -197,6 +202,7 @@ impl Default for ReportingConfig {
             order: None,
             latency_base_ns: 200_000,
             latency_mib_ns: 30_000,
+            refault_mib_ns: 250_000,
         }
     }
 }
@@ -630,6 +636,12 @@ impl Scenario {
                 REPORT_LATENCY_MIB_MAX_NS,
                 &mut reporting.latency_mib_ns,
             ),
+            (
+                "refault_per_mib_us",
+                &rr.refault_per_mib_us,
+                REPORT_LATENCY_MIB_MAX_NS,
+                &mut reporting.refault_mib_ns,
+            ),
         ] {
             let Some(v) = v else { continue };
             let us = *v.get_ref();
@@ -853,6 +865,33 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reporting_settings_are_checked_with_their_line() {
+        let base = "[[nodes]]\nmemory_mib = 64\ncpus = 1\n[[tasks]]\nname = \"a\"\ncpu = 0\nworkload = \"idle\"\n";
+        let ok = Scenario::parse(
+            &format!("{base}[reporting]\nenabled = true\norder = 5\nlatency_base_us = 1000\nrefault_per_mib_us = 100\n"),
+            "r.toml",
+        )
+        .unwrap();
+        assert!(ok.reporting.enabled);
+        assert_eq!(ok.reporting.order, Some(5));
+        assert_eq!(ok.reporting.latency_base_ns, 1_000_000);
+        assert_eq!(ok.reporting.latency_mib_ns, 30_000, "the default");
+        assert_eq!(ok.reporting.refault_mib_ns, 100_000);
+        let e = Scenario::parse(&format!("{base}[reporting]\norder = 11\n"), "r.toml").unwrap_err();
+        assert_eq!(e.line, Some(9), "{e}");
+        assert!(e.message.contains("order = 11"), "{e}");
+        let e = Scenario::parse(
+            &format!("{base}[reporting]\nlatency_per_mib_us = 5000\n"),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("0..=1000 microseconds"), "{e}");
+        let e =
+            Scenario::parse(&format!("{base}[reporting]\nlatency = 1\n"), "r.toml").unwrap_err();
+        assert!(e.message.contains("latency"), "{e}");
+    }
 
     #[test]
     fn every_preset_parses() {

@@ -99,9 +99,10 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         rs[RS_REPORTS],
     );
     s += &format!(
-        "latency: {} us + {} us/MiB\ndrain_waits: {} ({} ms waited)\n",
+        "latency: {} us + {} us/MiB\nrefault_cost: {} us/MiB\ndrain_waits: {} ({} ms waited)\n",
         m.reporting.latency_base_ns / 1000,
         m.reporting.latency_mib_ns / 1000,
+        m.reporting.refault_mib_ns / 1000,
         rs[RS_DRAIN_WAITS],
         rs[RS_DRAIN_WAIT_TICKS] as u64 * m.tick_ns() / 1_000_000,
     );
@@ -118,7 +119,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         s += &format!("next_pass_at_tick: {}\n", rs[RS_WAKE_TICK]);
     }
     s += &format!(
-        "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
+        "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
         "node",
         "zone",
         "reported_kB",
@@ -126,6 +127,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         "reported_tot",
         "refault_kB",
         "refaults",
+        "refault_ms",
         "host_rss_kB",
         "reports",
         "wm_skip",
@@ -144,7 +146,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
         }
         let rss = (zd.managed as u64).saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
         s += &format!(
-            "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
+            "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",
             zd.node,
             crate::model::topology::ZoneType::from_index(zd.zone_type).name(),
             kib(reported),
@@ -152,6 +154,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
             kib(r[RZ_REPORTED_PAGES] as u64),
             kib(r[RZ_REFAULT_PAGES] as u64),
             r[RZ_REFAULT_ALLOCS],
+            format!("{:.3}", m.refault_ns(r[RZ_REFAULT_PAGES] as u64) as f64 / 1e6),
             kib(rss),
             r[RZ_REPORTS],
             r[RZ_WMARK_SKIPS],

@@ -73,6 +73,7 @@ pub fn reporting_ui(ui: &mut egui::Ui, s: &mut Session) {
                 "out for reporting MiB",
                 "refaulted MiB",
                 "refaults",
+                "refault time ms",
                 "host RSS MiB",
                 "of managed MiB",
                 "report() calls",
@@ -93,6 +94,10 @@ pub fn reporting_ui(ui: &mut egui::Ui, s: &mut Session) {
                 ui.label(mib(r[RZ_INFLIGHT_PAGES] as u64));
                 ui.label(mib(r[RZ_REFAULT_PAGES] as u64));
                 ui.label(r[RZ_REFAULT_ALLOCS].to_string());
+                ui.label(format!(
+                    "{:.2}",
+                    s.machine.refault_ns(r[RZ_REFAULT_PAGES] as u64) as f64 / 1e6
+                ));
                 ui.label(mib(m.saturating_sub(r[RZ_UNBACKED_PAGES] as u64)));
                 ui.label(mib(m));
                 ui.label(r[RZ_REPORTS].to_string());
