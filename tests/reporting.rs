@@ -159,31 +159,42 @@ fn reported_blocks_return_flagged_at_the_tail_and_the_pass_ends_idle() {
 
 #[test]
 fn allocation_takes_unreported_blocks_first_and_refaults_reported_ones() {
-    let mut m = boot(GUEST);
-    write(&mut m, DEV, "1").unwrap();
-    m.advance(6000).unwrap();
-    let before = count(&frames(&mut m), is_reported);
-    assert!(before > 0);
-    // A burst of THP allocations after the churn stopped: unreported
-    // blocks go first; only when they run out are reported ones taken
-    // (and refault on the host).
-    numasim::procfs::shell::exec_line(&mut m, "spawn b cpu=0 workload=churn").unwrap();
-    m.advance(50).unwrap();
-    m.check().unwrap();
+    // Reported blocks go back to the tail of their list
+    // (page_reporting_drain(): __putback_isolated_page() to the tail), so
+    // allocation takes unreported ones first; a reported block taken
+    // refaults on the host.
+    let mut m = boot(
+        &GUEST
+            .replace("workload = \"churn\"", "workload = \"idle\"")
+            .replace(
+                "name = \"idle\"\nclasses = []",
+                "name = \"idle\"\nclasses = []\n[[workloads]]\nname = \"fill\"\nclasses = [ { class = \"thp\", rate_per_s = 1000, lifetime_ms = 0 } ]",
+            ),
+    );
+    first_pass(&mut m);
     let r = rs(&mut m);
-    let f = frames(&mut m);
-    let unreported_free_9 = count(&f, |s| is_free_block(s, 9) && !is_reported(s))
-        + count(&f, |s| is_free_block(s, 10) && !is_reported(s));
-    let refaults = r[RS_DEV_WORDS + RZ_REFAULT_PAGES] as u64;
-    if refaults > 0 {
-        // Reported blocks were taken only with no unreported block left
-        // at the orders the allocations split from.
-        assert!(
-            unreported_free_9 < 2048,
-            "refaulted with {unreported_free_9} unreported pages at order 9+"
-        );
-    }
-    let _ = before;
+    let reported = r[RS_DEV_WORDS + RZ_REPORTED_BLOCKS];
+    assert_eq!(reported, 64, "one pass: two scatterlists");
+    let unreported_pages =
+        m.buffers().unwrap().zone_state[0].nr_free as u64 - count(&frames(&mut m), is_reported);
+    numasim::procfs::shell::exec_line(&mut m, "spawn b cpu=0 workload=fill").unwrap();
+    // 50 THPs (100 MiB): less than the unreported free memory.
+    m.advance(50).unwrap();
+    let r = rs(&mut m);
+    assert!(unreported_pages > 100 << 8, "{unreported_pages}");
+    assert_eq!(
+        r[RS_DEV_WORDS + RZ_REFAULT_PAGES],
+        0,
+        "no reported block taken"
+    );
+    assert_eq!(count(&frames(&mut m), is_reported), 64 << 10);
+    // 250 more (500 MiB): the unreported memory runs out first, then the
+    // reported blocks refault.
+    m.advance(250).unwrap();
+    let r = rs(&mut m);
+    assert!(r[RS_DEV_WORDS + RZ_REFAULT_PAGES] > 0);
+    assert!(r[RS_DEV_WORDS + RZ_REFAULT_ALLOCS] > 0);
+    m.check().unwrap();
 }
 
 #[test]
