@@ -745,3 +745,27 @@ fn the_order_as_6_1_had_it_is_overwritten_at_registration_and_takes_any_value() 
     m.advance(2 * 2_000_000_000 / m.tick_ns() + 100).unwrap();
     assert_eq!(rs(&mut m)[RS_REPORTS], 0);
 }
+
+#[test]
+fn the_drain_puts_a_block_on_the_list_of_its_pageblock_now_isolate_if_isolated_meanwhile() {
+    // page_reporting_drain(): __putback_isolated_page(page, order,
+    // get_pageblock_migratetype(page)), read at drain time.
+    let mut m = idle();
+    write(&mut m, DEV, "1").unwrap();
+    m.advance(2_000_000_000 / m.tick_ns() + 1).unwrap();
+    let (_, pfn) = busy_range(&mut m).expect("a block out");
+    let o = order(frames(&mut m)[pfn]);
+    assert_eq!(o, MAX_PAGE_ORDER);
+    let pfn = pfn as u32;
+    set_pageblocks(&mut m, pfn, MIGRATE_ISOLATE);
+    let iso = |m: &mut Machine| {
+        m.buffers().unwrap().zone_state[0].free_area[o as usize][MIGRATE_ISOLATE as usize]
+    };
+    assert_eq!(iso(&mut m), 0);
+    let done = rs(&mut m)[RS_DONE_TICK] as u64;
+    m.advance(done - m.tick + 1).unwrap();
+    let s = frames(&mut m)[pfn as usize];
+    assert!(is_free_block(s, o) && is_reported(s), "drained, reported");
+    assert_eq!(iso(&mut m), 1, "on the isolate list");
+    m.check().unwrap();
+}
