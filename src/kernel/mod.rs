@@ -360,7 +360,9 @@ impl Machine {
         if let Some(i) = self.path_task.take() {
             path = path.for_task(&self.tasks[i].name, i);
         }
-        let report = if self.reporting.registered {
+        // Blocks can be out for reporting until the last report drains,
+        // registered or not: the view is read once anything was reported.
+        let report = if self.reporting.registered || self.reporting.reports_seen != 0 {
             mm::ReportView {
                 state: self.backend.state()?.report_state.clone(),
                 drain_contig: self.backend.config().report_cfg[RC_DRAIN_CONTIG] != 0,
