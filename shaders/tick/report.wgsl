@@ -22,6 +22,18 @@ fn latency_ticks(pages: u32) -> u32 {
     return max((ns + tick - 1u) / tick, 1u);
 }
 
+// The host's answer to the report in flight, when due: the batch becomes
+// this tick's drain. Returns its pages (0: nothing answered).
+fn answer(tick: u32) -> u32 {
+    if (report_state[RS_INFLIGHT] == 0u || tick < report_state[RS_DONE_TICK]) {
+        return 0u;
+    }
+    report_state[RS_INFLIGHT] = 0u;
+    report_state[RS_DRAIN_ID] = report_state[RS_INFLIGHT_ID];
+    report_state[RS_DRAIN_ZONE] = report_state[RS_INFLIGHT_ZONE];
+    return report_state[RS_INFLIGHT_PAGES];
+}
+
 fn next_batch(b: u32) -> u32 {
     return b % REPORT_BATCH_MASK + 1u;
 }
@@ -78,11 +90,7 @@ fn main() {
         // drains; no pass starts again.
         report_state[RS_NOTIFY] = 0u;
         report_state[RS_QUEUED] = 0u;
-        if (report_state[RS_INFLIGHT] != 0u && tick >= report_state[RS_DONE_TICK]) {
-            report_state[RS_INFLIGHT] = 0u;
-            report_state[RS_DRAIN_ID] = report_state[RS_INFLIGHT_ID];
-            report_state[RS_DRAIN_ZONE] = report_state[RS_INFLIGHT_ZONE];
-        }
+        answer(tick);
         if (report_state[RS_INFLIGHT] == 0u) {
             report_state[RS_PASS] = 0u;
             report_state[RS_LEFTOVER] = 0u;
@@ -103,16 +111,10 @@ fn main() {
             }
         }
     }
-    var drained_pages = 0u;
-    if (report_state[RS_INFLIGHT] != 0u && tick >= report_state[RS_DONE_TICK]) {
-        report_state[RS_INFLIGHT] = 0u;
-        report_state[RS_DRAIN_ID] = report_state[RS_INFLIGHT_ID];
-        report_state[RS_DRAIN_ZONE] = report_state[RS_INFLIGHT_ZONE];
-        drained_pages = report_state[RS_INFLIGHT_PAGES];
-        if (report_state[RS_LEFTOVER] != 0u) {
-            report_state[RS_LEFTOVER] = 0u;
-            next_zone(thr);
-        }
+    let drained_pages = answer(tick);
+    if (drained_pages != 0u && report_state[RS_LEFTOVER] != 0u) {
+        report_state[RS_LEFTOVER] = 0u;
+        next_zone(thr);
     }
     if (report_state[RS_PASS] == 0u && report_state[RS_QUEUED] != 0u && tick >= report_state[RS_WAKE_TICK]) {
         report_state[RS_QUEUED] = 0u;

@@ -261,6 +261,18 @@ impl Machine {
     }
 }
 
+/// Pages free and reported in one zone's `report_state` row (its
+/// `RZ_REPORTED` blocks, by order and pcp list).
+pub fn reported_pages(row: &[u32]) -> u64 {
+    let mut n = 0u64;
+    for o in 0..NR_PAGE_ORDERS {
+        for mt in 0..NR_PCP {
+            n += (row[RZ_REPORTED + o * NR_PCP + mt] as u64) << o;
+        }
+    }
+    n
+}
+
 /// Names of `prdev->state`.
 pub fn state_name(s: u32) -> &'static str {
     match s {

@@ -8,7 +8,7 @@
 use super::lockdep::parse_bool;
 use super::{fs_err, FsError};
 use crate::engine::types::*;
-use crate::kernel::reporting::{state_name, VARIANTS};
+use crate::kernel::reporting::{reported_pages, state_name, VARIANTS};
 use crate::kernel::Machine;
 use crate::model::frame::PAGE_SIZE;
 
@@ -92,9 +92,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
             "none"
         },
         state_name(rs[RS_STATE]),
-        m.reporting
-            .order
-            .map_or("-1".to_string(), |o| o.to_string()),
+        m.page_reporting_order_text(),
         rs[RS_PASSES],
         rs[RS_REPORTS],
     );
@@ -138,12 +136,7 @@ fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> 
     );
     for (z, zd) in zones.iter().enumerate() {
         let r = &rs[RS_DEV_WORDS + z * RZ_WORDS..][..RZ_WORDS];
-        let mut reported = 0u64;
-        for o in 0..crate::model::frame::NR_PAGE_ORDERS {
-            for mt in 0..NR_PCP {
-                reported += (r[RZ_REPORTED + o * NR_PCP + mt] as u64) << o;
-            }
-        }
+        let reported = reported_pages(r);
         let rss = (zd.managed as u64).saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
         s += &format!(
             "{:<6} {:<8} {:>12} {:>12} {:>12} {:>12} {:>10} {:>10} {:>12} {:>8} {:>8} {:>8} {:>11} {:>12} {:>10}\n",

@@ -4,7 +4,7 @@
 //! failures); the pool knobs and the variants, each a file write.
 
 use super::session::Session;
-use super::{knob_row, theme, Panel};
+use super::{knob_row, switch_row, theme, Panel};
 use crate::kernel::hugetlb::*;
 
 #[derive(Default)]
@@ -131,13 +131,7 @@ pub fn hugetlb_ui(ui: &mut egui::Ui, s: &mut Session) {
                     "variant: the temporary-page surplus flaw",
                 ),
             ] {
-                let mut v = on;
-                ui.label(path);
-                if ui.checkbox(&mut v, "").changed() {
-                    s.write_file(path, v as u64);
-                }
-                ui.label(egui::RichText::new(note).small().color(theme::DIM));
-                ui.end_row();
+                switch_row(ui, s, path, on, note);
             }
         });
 }

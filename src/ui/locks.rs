@@ -5,7 +5,7 @@
 //! switches, each a file write.
 
 use super::session::Session;
-use super::{theme, Panel};
+use super::{switch_row, theme, Panel};
 use crate::kernel::lockdep::stat::{by_contention, Stats};
 use crate::kernel::lockdep::zone_lock::{classes, zones_stats};
 use crate::procfs::lockdep::VARIANTS;
@@ -152,17 +152,7 @@ pub fn locks_ui(ui: &mut egui::Ui, s: &mut Session) {
         for (name, note) in VARIANTS {
             let on = v.flag_mut(name).is_some_and(|f| *f);
             let path = format!("/sys/kernel/debug/numasim/variants/{name}");
-            let mut x = on;
-            ui.label(&path);
-            if ui.checkbox(&mut x, "").changed() {
-                s.write_file(&path, x as u64);
-            }
-            ui.label(
-                egui::RichText::new(format!("variant: {note}"))
-                    .small()
-                    .color(theme::DIM),
-            );
-            ui.end_row();
+            switch_row(ui, s, &path, on, &format!("variant: {note}"));
         }
     });
 }

@@ -63,6 +63,18 @@ pub(crate) fn knob_row(
     ui.end_row();
 }
 
+/// One row of a grid of switches: the file, a checkbox showing `on`, what
+/// it does. A click writes 1 or 0 to the file.
+pub(crate) fn switch_row(ui: &mut egui::Ui, s: &mut Session, path: &str, on: bool, note: &str) {
+    let mut v = on;
+    ui.label(path);
+    if ui.checkbox(&mut v, "").changed() {
+        s.write_file(path, v as u8);
+    }
+    ui.label(egui::RichText::new(note).small().color(theme::DIM));
+    ui.end_row();
+}
+
 pub fn tunables_ui(ui: &mut egui::Ui, s: &mut Session) {
     ui.label(
         egui::RichText::new(

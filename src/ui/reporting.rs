@@ -4,10 +4,10 @@
 //! read); the host's resident memory and the reported memory over time;
 //! the device, `page_reporting_order` and the variants, each a file write.
 
-use super::session::{reported_pages, HistPoint, Session};
-use super::{knob_row, theme, Panel};
+use super::session::{HistPoint, Session};
+use super::{knob_row, switch_row, theme, Panel};
 use crate::engine::types::*;
-use crate::kernel::reporting::{state_name, VARIANTS};
+use crate::kernel::reporting::{reported_pages, state_name, VARIANTS};
 use crate::procfs::reporting::{DEVICE_FILE, ORDER_FILE};
 use egui_plot::{Line, Plot, PlotPoints};
 
@@ -121,19 +121,13 @@ pub fn reporting_ui(ui: &mut egui::Ui, s: &mut Session) {
         .num_columns(3)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
-            let mut on = registered;
-            ui.label(DEVICE_FILE);
-            if ui.checkbox(&mut on, "").changed() {
-                s.write_file(DEVICE_FILE, on as u8);
-            }
-            ui.label(
-                egui::RichText::new(
-                    "a reporting device (virtio-balloon, VIRTIO_BALLOON_F_REPORTING)",
-                )
-                .small()
-                .color(theme::DIM),
+            switch_row(
+                ui,
+                s,
+                DEVICE_FILE,
+                registered,
+                "a reporting device (virtio-balloon, VIRTIO_BALLOON_F_REPORTING)",
             );
-            ui.end_row();
             knob_row(
                 ui,
                 s,
@@ -144,17 +138,8 @@ pub fn reporting_ui(ui: &mut egui::Ui, s: &mut Session) {
             );
             for (name, _, note) in VARIANTS {
                 let path = format!("/sys/kernel/debug/numasim/variants/{name}");
-                let mut v = s.machine.report_variant(name).unwrap_or(false);
-                ui.label(&path);
-                if ui.checkbox(&mut v, "").changed() {
-                    s.write_file(&path, v as u8);
-                }
-                ui.label(
-                    egui::RichText::new(format!("variant: {note}"))
-                        .small()
-                        .color(theme::DIM),
-                );
-                ui.end_row();
+                let on = s.machine.report_variant(name).unwrap_or(false);
+                switch_row(ui, s, &path, on, &format!("variant: {note}"));
             }
         });
     ui.separator();

@@ -80,17 +80,6 @@ pub struct HistPoint {
     pub nodes: Vec<NodePoint>,
 }
 
-/// Pages free and reported in one zone's `report_state` row.
-pub fn reported_pages(row: &[u32]) -> u64 {
-    let mut n = 0u64;
-    for o in 0..NR_PAGE_ORDERS {
-        for mt in 0..NR_PCP {
-            n += (row[RZ_REPORTED + o * NR_PCP + mt] as u64) << o;
-        }
-    }
-    n
-}
-
 /// Samples, oldest first, at most `cap`.
 pub struct History {
     pub points: VecDeque<HistPoint>,
@@ -823,7 +812,7 @@ impl Session {
             p.reclaimed += t[ZS_PGSTEAL_KSWAPD] + t[ZS_PGSTEAL_DIRECT];
             let row = RS_DEV_WORDS + z * RZ_WORDS;
             if let Some(r) = s.report_state.get(row..row + RZ_WORDS) {
-                p.reported += reported_pages(r);
+                p.reported += crate::kernel::reporting::reported_pages(r);
                 p.report_inflight += r[RZ_INFLIGHT_PAGES] as u64;
                 p.refaults += r[RZ_REFAULT_PAGES] as u64;
                 let managed = managed.get(z).copied().unwrap_or(0) as u64;

@@ -71,11 +71,7 @@ pub fn report(
         // the report in flight finish and drain; no pass starts again.
         rs[RS_NOTIFY] = 0;
         rs[RS_QUEUED] = 0;
-        if rs[RS_INFLIGHT] != 0 && tick >= rs[RS_DONE_TICK] {
-            rs[RS_INFLIGHT] = 0;
-            rs[RS_DRAIN_ID] = rs[RS_INFLIGHT_ID];
-            rs[RS_DRAIN_ZONE] = rs[RS_INFLIGHT_ZONE];
-        }
+        answer(rs, tick);
         if rs[RS_INFLIGHT] == 0 {
             rs[RS_PASS] = 0;
             rs[RS_LEFTOVER] = 0;
@@ -98,16 +94,10 @@ pub fn report(
         }
     }
     // The host answered: drain (the zone lock is taken again).
-    let mut drained_pages = 0u32;
-    if rs[RS_INFLIGHT] != 0 && tick >= rs[RS_DONE_TICK] {
-        rs[RS_INFLIGHT] = 0;
-        rs[RS_DRAIN_ID] = rs[RS_INFLIGHT_ID];
-        rs[RS_DRAIN_ZONE] = rs[RS_INFLIGHT_ZONE];
-        drained_pages = rs[RS_INFLIGHT_PAGES];
-        if rs[RS_LEFTOVER] != 0 {
-            rs[RS_LEFTOVER] = 0;
-            next_zone(rs, thr);
-        }
+    let drained_pages = answer(rs, tick);
+    if drained_pages != 0 && rs[RS_LEFTOVER] != 0 {
+        rs[RS_LEFTOVER] = 0;
+        next_zone(rs, thr);
     }
     // The delayed work runs.
     if rs[RS_PASS] == 0 && rs[RS_QUEUED] != 0 && tick >= rs[RS_WAKE_TICK] {
@@ -253,6 +243,19 @@ pub fn report(
             return;
         }
     }
+}
+
+/// The host's answer to the report in flight, when it is due: the batch
+/// becomes this tick's drain for `report_isolate`. Returns its pages (0:
+/// nothing answered).
+fn answer(rs: &mut [u32], tick: u32) -> u32 {
+    if rs[RS_INFLIGHT] == 0 || tick < rs[RS_DONE_TICK] {
+        return 0;
+    }
+    rs[RS_INFLIGHT] = 0;
+    rs[RS_DRAIN_ID] = rs[RS_INFLIGHT_ID];
+    rs[RS_DRAIN_ZONE] = rs[RS_INFLIGHT_ZONE];
+    rs[RS_INFLIGHT_PAGES]
 }
 
 fn next_batch(b: u32) -> u32 {
