@@ -139,6 +139,19 @@ fn node_files() {
         "16-31\n"
     );
     assert_eq!(cat(&mut m, "/sys/devices/system/node/node3/cpulist"), "\n");
+    // node_read_cpumap(): "%*pb" over nr_cpu_ids (32 here) bits.
+    assert_eq!(
+        cat(&mut m, "/sys/devices/system/node/node0/cpumap"),
+        "0000ffff\n"
+    );
+    assert_eq!(
+        cat(&mut m, "/sys/devices/system/node/node1/cpumap"),
+        "ffff0000\n"
+    );
+    assert_eq!(
+        cat(&mut m, "/sys/devices/system/node/node3/cpumap"),
+        "00000000\n"
+    );
     m.run(50, |_| {}).unwrap();
     let ns = cat(&mut m, "/sys/devices/system/node/node0/numastat");
     let keys: Vec<&str> = ns.lines().map(|l| l.split(' ').next().unwrap()).collect();
@@ -214,4 +227,15 @@ fn watermark_knobs_have_the_kernels_effect() {
     assert!(
         cat(&mut m, "/proc/zoneinfo").contains(&format!("        min      {}\n", zs[0].wmark_min))
     );
+}
+
+#[test]
+fn cpumap_chunks_as_bitmap_string() {
+    use numasim::procfs::format::cpumap;
+    // bitmap_string(): leading chunk sized by nr_bits % 32, then 8 digits.
+    assert_eq!(cpumap(&[0, 1], 4), "3\n");
+    assert_eq!(cpumap(&[0, 1], 6), "03\n");
+    assert_eq!(cpumap(&[33, 0], 40), "02,00000001\n");
+    assert_eq!(cpumap(&[63], 64), "80000000,00000000\n");
+    assert_eq!(cpumap(&[], 64), "00000000,00000000\n");
 }

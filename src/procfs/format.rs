@@ -492,6 +492,40 @@ pub fn unusable_index(b: &SimBuffers) -> String {
     per_order_index_file(b, unusable_free_index, 1)
 }
 
+/// A node's `cpumap` as `node_read_cpumap()` (drivers/base/node.c) prints it
+/// through `cpumap_print_to_pagebuf(false, ...)`, i.e. `"%*pb\n"` over
+/// `nr_cpu_ids` bits: `bitmap_string()` in lib/vsprintf.c writes 32-bit
+/// chunks as hex, most significant first, separated by commas; the leading
+/// chunk holds `nr_cpu_ids % 32` bits (32 when that is 0) in as many hex
+/// digits as those bits need, zero-padded, and every later chunk 8 digits.
+/// libnuma's `numa_node_to_cpus()` parses this file.
+pub fn cpumap(cpus: &[u32], nr_cpu_ids: u32) -> String {
+    let nr_bits = nr_cpu_ids.max(1);
+    let nr_chunks = nr_bits.div_ceil(32);
+    let mut words = vec![0u32; nr_chunks as usize];
+    for &c in cpus.iter().filter(|&&c| c < nr_bits) {
+        words[(c / 32) as usize] |= 1 << (c % 32);
+    }
+    let lead_bits = match nr_bits % 32 {
+        0 => 32,
+        r => r,
+    };
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate().rev() {
+        let digits = if i + 1 == words.len() {
+            lead_bits.div_ceil(4) as usize
+        } else {
+            8
+        };
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&format!("{w:0digits$x}"));
+    }
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,7 +68,9 @@ pub fn list_files(m: &Machine) -> Vec<String> {
     .map(|s| s.to_string())
     .collect();
     for n in 0..m.scenario.topology.nodes.len() {
-        for f in ["meminfo", "numastat", "distance", "cpulist", "vmstat"] {
+        for f in [
+            "meminfo", "numastat", "distance", "cpumap", "cpulist", "vmstat",
+        ] {
             v.push(format!("/sys/devices/system/node/node{n}/{f}"));
         }
         v.push(format!(
@@ -161,6 +163,15 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
                     .map(|d| d.to_string())
                     .collect();
                 Ok(format!("{}\n", row.join(" ")))
+            }
+            "cpumap" => {
+                let nr_cpu_ids = topo
+                    .nodes
+                    .iter()
+                    .flat_map(|nd| nd.cpus.iter().map(|c| c + 1))
+                    .max()
+                    .unwrap_or(1);
+                Ok(format::cpumap(&topo.nodes[n as usize].cpus, nr_cpu_ids))
             }
             "cpulist" => Ok(format!(
                 "{}\n",
