@@ -4,6 +4,8 @@
 mod bench;
 mod gigantic;
 mod gui;
+#[cfg(target_os = "linux")]
+mod mount;
 mod parity;
 mod run;
 mod shell;
@@ -135,6 +137,26 @@ enum Cmd {
         #[arg(long, default_value = "cpu", value_parser = parse_backend)]
         backend: BackendChoice,
     },
+    /// Serve the live /proc and /sys tree under DIR (FUSE) for real tools.
+    #[cfg(target_os = "linux")]
+    Mount {
+        /// An empty directory to mount on.
+        dir: std::path::PathBuf,
+        #[command(flatten)]
+        run: LiveArgs,
+    },
+    /// Run CMD where /proc/{meminfo,vmstat,zoneinfo,stat,...}, /proc/sys/vm,
+    /// /sys/devices/system/{node,cpu,memory} and /sys/kernel/mm/hugepages are
+    /// the simulated machine's (a private mount namespace; needs root or
+    /// unprivileged user namespaces).
+    #[cfg(target_os = "linux")]
+    Exec {
+        #[command(flatten)]
+        run: LiveArgs,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
     /// Run two backends phase by phase and name the first difference.
     Parity {
         #[arg(default_value = "small")]
@@ -187,6 +209,47 @@ enum Cmd {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+}
+
+/// How a mounted machine runs (`mount`, `exec`).
+#[derive(clap::Args)]
+struct LiveArgs {
+    /// A preset name or a TOML file.
+    #[arg(default_value = "default")]
+    scenario: String,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Backend (default cpu, the reference; `auto` picks a GPU when one exists).
+    #[arg(long, default_value = "cpu", value_parser = parse_backend)]
+    backend: BackendChoice,
+    /// Ticks per second of wall time while mounted (a rate the backend
+    /// cannot reach runs it as fast as it goes).
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Start paused: the machine moves only on `tick N` or `run` written
+    /// to DIR/numasim/control.
+    #[arg(long)]
+    paused: bool,
+    /// Ticks to run before serving the tree.
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
+}
+
+#[cfg(target_os = "linux")]
+impl LiveArgs {
+    fn opts(self) -> Result<mount::RunOpts> {
+        if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 1e6) {
+            anyhow::bail!("--rate {}: ticks per second in (0, 1e6]", self.rate);
+        }
+        Ok(mount::RunOpts {
+            scenario: self.scenario,
+            seed: self.seed,
+            backend: self.backend,
+            rate: self.rate,
+            paused: self.paused,
+            warmup: self.warmup,
+        })
+    }
 }
 
 pub fn main() {
@@ -252,6 +315,10 @@ pub fn main() {
             seed,
             backend,
         } => shell::cmd_shell(script, &scenario, seed, backend),
+        #[cfg(target_os = "linux")]
+        Cmd::Mount { dir, run } => run.opts().and_then(|o| mount::cmd_mount(dir, o)),
+        #[cfg(target_os = "linux")]
+        Cmd::Exec { run, cmd } => run.opts().and_then(|o| mount::cmd_exec(o, cmd)),
         Cmd::Parity {
             scenario,
             ticks,

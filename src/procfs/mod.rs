@@ -1,6 +1,7 @@
 //! The virtual /proc and /sys tree: reads in the kernel's formats, writes
 //! with the kernel's semantics and errno, and the command language.
 
+pub mod cpu;
 pub mod format;
 pub mod hugetlb;
 pub mod lockdep;
@@ -58,6 +59,7 @@ pub fn list_files(m: &Machine) -> Vec<String> {
         "/sys/devices/system/node/has_cpu",
         "/sys/devices/system/node/has_memory",
         "/sys/devices/system/node/has_normal_memory",
+        "/sys/devices/system/node/has_generic_initiator",
         "/sys/kernel/debug/extfrag/extfrag_index",
         "/sys/kernel/debug/extfrag/unusable_index",
         "/sys/kernel/debug/numasim/tasks",
@@ -78,9 +80,53 @@ pub fn list_files(m: &Machine) -> Vec<String> {
         ));
     }
     hugetlb::list_files(m, &mut v);
+    cpu::list_files(m, &mut v);
     lockdep::list_files(&mut v);
     reporting::list_files(&mut v);
     v
+}
+
+/// The permission bits the kernel gives `path` (stat's st_mode & 0o7777):
+/// sysctls are 0644 (`proc_dointvec` tables with mode 0644), sysfs
+/// attributes 0644 when they have a store method (`__ATTR(.., 0644, ..)`,
+/// e.g. `HSTATE_ATTR`, memory blocks' `state`) and 0444 otherwise
+/// (`__ATTR_RO`); `/proc/zoneinfo` and `/proc/pagetypeinfo` are 0400
+/// (`proc_create_seq(.., 0400, ..)` in mm/vmstat.c), the lockdep files 0400
+/// and `/proc/lock_stat` 0600 (kernel/locking/lockdep_proc.c); debugfs
+/// bools 0644; other /proc files 0444.
+pub fn file_mode(path: &str) -> u16 {
+    let base = path.rsplit('/').next().unwrap_or("");
+    if path.starts_with("/proc/sys/") {
+        return 0o644;
+    }
+    match path {
+        "/proc/zoneinfo"
+        | "/proc/pagetypeinfo"
+        | "/proc/lockdep"
+        | "/proc/lockdep_chains"
+        | "/proc/lockdep_stats" => return 0o400,
+        "/proc/lock_stat" => return 0o600,
+        "/dev/kmsg" => return 0o644,
+        _ => {}
+    }
+    let writable = (path.starts_with("/sys/kernel/mm/hugepages/")
+        && matches!(
+            base,
+            "nr_hugepages" | "nr_hugepages_mempolicy" | "nr_overcommit_hugepages"
+        ))
+        || (path.starts_with("/sys/devices/system/node/node")
+            && path.contains("/hugepages/")
+            && base == "nr_hugepages")
+        || (path.starts_with("/sys/devices/system/memory/memory") && base == "state")
+        || path.starts_with("/sys/kernel/mm/mempolicy/weighted_interleave/node")
+        || path.starts_with("/sys/kernel/debug/numasim/variants/")
+        || path.starts_with("/sys/module/")
+        || cpu::writable(path);
+    if writable {
+        0o644
+    } else {
+        0o444
+    }
 }
 
 /// Lists the entries directly under `dir`.
@@ -135,6 +181,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
         return r;
     }
     if let Some(r) = reporting::read(m, path) {
+        return r;
+    }
+    if let Some(r) = cpu::read(m, path) {
         return r;
     }
     let nr_nodes = m.scenario.topology.nodes.len() as u32;
@@ -229,6 +278,9 @@ pub fn read(m: &mut Machine, path: &str) -> Result<String, FsError> {
         "/sys/devices/system/node/has_memory" | "/sys/devices/system/node/has_normal_memory" => {
             format!("{}\n", format_nodelist(&topo.nodes_with_memory()))
         }
+        // N_GENERIC_INITIATOR: nodes with ACPI generic initiators only;
+        // the model's CPU-less nodes are memory-only (CXL, PMEM).
+        "/sys/devices/system/node/has_generic_initiator" => "\n".to_string(),
         "/sys/kernel/debug/extfrag/extfrag_index" => format::extfrag_index(
             m.state()
                 .map_err(|e| fs_err(path, e.errno(), e.to_string()))?,
