@@ -308,10 +308,9 @@ impl SimFs {
     }
 
     fn attr(&self, ino: u64, path: &str, k: Kind) -> FileAttr {
-        let sysfs = path.starts_with("/sys");
         let (kind, perm, size, nlink) = match k {
-            // kernfs gives every attribute a size of PAGE_SIZE; procfs 0.
-            Kind::File(mode) => (FileType::RegularFile, mode, if sysfs { 4096 } else { 0 }, 1),
+            // procfs 0; kernfs PAGE_SIZE, or a bin_attribute's own size.
+            Kind::File(mode) => (FileType::RegularFile, mode, procfs::file_size(path), 1),
             // procfs directories are 0555, sysfs (kernfs) ones 0755.
             Kind::Dir => (
                 FileType::Directory,
@@ -696,6 +695,7 @@ const EXEC_BINDS: &[&str] = &[
     "/proc/zoneinfo",
     "/proc/stat",
     "/proc/cpuinfo",
+    "/proc/uptime",
     "/proc/sys/vm",
     "/sys/devices/system/node",
     "/sys/devices/system/cpu",
@@ -793,10 +793,17 @@ pub fn cmd_exec(o: RunOpts, cmd: Vec<String>) -> Result<()> {
         }
     }
     if bound {
-        status = std::process::Command::new(prog)
-            .args(args)
-            .status()
-            .with_context(|| format!("running {prog}"));
+        // NUMASIM_ROOT names the whole tree for tools that take a root,
+        // e.g. `HWLOC_FSROOT=$NUMASIM_ROOT lstopo-no-graphics`.
+        let mut c = std::process::Command::new(prog);
+        c.args(args).env("NUMASIM_ROOT", &dir);
+        // hwloc's x86 backend reads the host's CPUID, which describes the
+        // host's CPUs and caches, not the simulated ones: off unless the
+        // caller chose hwloc's components.
+        if std::env::var_os("HWLOC_COMPONENTS").is_none() {
+            c.env("HWLOC_COMPONENTS", "-x86");
+        }
+        status = c.status().with_context(|| format!("running {prog}"));
     }
     // The binds go with the namespace when this process exits; the FUSE
     // mount is taken down here so the simulation stops cleanly.

@@ -23,10 +23,12 @@ pub const BTIME: u64 = 1_767_225_600;
 
 const CPU_DIR: &str = "/sys/devices/system/cpu";
 
-const TOPOLOGY_FILES: [&str; 14] = [
+const TOPOLOGY_FILES: [&str; 16] = [
     "physical_package_id",
     "die_id",
     "cluster_id",
+    "cluster_cpus",
+    "cluster_cpus_list",
     "core_id",
     "core_cpus",
     "core_cpus_list",
@@ -77,6 +79,7 @@ fn package_of(m: &Machine, cpu: u32) -> Option<(u32, Vec<u32>)> {
 pub fn list_files(m: &Machine, v: &mut Vec<String>) {
     v.push("/proc/stat".into());
     v.push("/proc/cpuinfo".into());
+    v.push("/proc/uptime".into());
     for f in ["online", "possible", "present", "kernel_max"] {
         v.push(format!("{CPU_DIR}/{f}"));
     }
@@ -98,6 +101,7 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
     match path {
         "/proc/stat" => return Some(Ok(proc_stat(m))),
         "/proc/cpuinfo" => return Some(Ok(cpuinfo(m))),
+        "/proc/uptime" => return Some(Ok(uptime(m))),
         _ => {}
     }
     let rest = path.strip_prefix(CPU_DIR)?.strip_prefix('/')?;
@@ -122,15 +126,17 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
     };
     let nr = nr_cpu_ids(m);
     let core_id = pkg_cpus.iter().position(|&c| c == cpu).unwrap_or(0);
-    // drivers/base/topology.c: one thread per core, one die and one cluster
-    // per package, a package per node with CPUs (the model's sockets).
+    // drivers/base/topology.c: one thread per core, one die per package, a
+    // package per node with CPUs (the model's sockets); a cluster is the
+    // CPUs sharing an L2 (x86's cpu_l2c_id), here one core, as on most x86
+    // servers.
     let thread = [cpu];
     Some(Ok(match file {
         "physical_package_id" => format!("{pkg}\n"),
-        "die_id" | "cluster_id" => "0\n".into(),
-        "core_id" => format!("{core_id}\n"),
-        "core_cpus" | "thread_siblings" => super::format::cpumap(&thread, nr),
-        "core_cpus_list" | "thread_siblings_list" => format!("{cpu}\n"),
+        "die_id" => "0\n".into(),
+        "core_id" | "cluster_id" => format!("{core_id}\n"),
+        "core_cpus" | "thread_siblings" | "cluster_cpus" => super::format::cpumap(&thread, nr),
+        "core_cpus_list" | "thread_siblings_list" | "cluster_cpus_list" => format!("{cpu}\n"),
         "core_siblings" | "package_cpus" | "die_cpus" => super::format::cpumap(&pkg_cpus, nr),
         _ => format!("{}\n", format_nodelist(&pkg_cpus)),
     }))
@@ -150,6 +156,23 @@ fn cpu_times(m: &Machine, cpu: u32) -> (u64, u64) {
         Some(from) if from < now => (to_ticks(now - from), to_ticks(from)),
         _ => (0, to_ticks(now)),
     }
+}
+
+/// `/proc/uptime` as uptime_proc_show() (fs/proc/uptime.c) prints it: the
+/// simulated time since boot and the idle time summed over the CPUs, both
+/// in seconds with two decimals. sysstat's sadc takes its sampling interval
+/// from here, so `sar` rates are per simulated second.
+pub fn uptime(m: &Machine) -> String {
+    let now = m.now_ns();
+    let idle_cs: u64 = all_cpus(m).iter().map(|&c| cpu_times(m, c).1).sum();
+    let cs = now / (1_000_000_000 / 100);
+    format!(
+        "{}.{:02} {}.{:02}\n",
+        cs / 100,
+        cs % 100,
+        idle_cs / USER_HZ,
+        idle_cs % USER_HZ
+    )
 }
 
 /// `/proc/stat` as show_stat() (fs/proc/stat.c) prints it: the `cpu` sum

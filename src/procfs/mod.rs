@@ -129,6 +129,28 @@ pub fn file_mode(path: &str) -> u16 {
     }
 }
 
+/// The size `stat` shows for a file: 0 for procfs; for sysfs, kernfs's
+/// PAGE_SIZE (4096) for an attribute, and the bin_attribute size for the
+/// CPU lists that drivers/base/node.c and drivers/base/topology.c made
+/// bin_attributes in 5.16 ("use bin_attribute to break the size limitation
+/// of cpumap ABI"): 28672 for `cpulist` and topology `*_list`, as Debian's
+/// 6.1 (NR_CPUS 8192) shows them.
+pub fn file_size(path: &str) -> u64 {
+    if !path.starts_with("/sys/") {
+        return 0;
+    }
+    let base = path.rsplit('/').next().unwrap_or("");
+    let cpu_list = (path.starts_with("/sys/devices/system/node/node") && base == "cpulist")
+        || (path.starts_with("/sys/devices/system/cpu/cpu")
+            && path.contains("/topology/")
+            && base.ends_with("_list"));
+    if cpu_list {
+        28672
+    } else {
+        4096
+    }
+}
+
 /// Lists the entries directly under `dir`.
 pub fn list_dir(m: &Machine, dir: &str) -> Result<Vec<String>, FsError> {
     let d = dir.trim_end_matches('/');
