@@ -239,3 +239,133 @@ fn cpumap_chunks_as_bitmap_string() {
     assert_eq!(cpumap(&[63], 64), "80000000,00000000\n");
     assert_eq!(cpumap(&[], 64), "00000000,00000000\n");
 }
+
+/// /proc/stat (show_stat()), /proc/uptime (uptime_proc_show()) and
+/// /proc/cpuinfo (show_cpuinfo()) on the `cxl` preset: 32 CPUs on two
+/// packages.
+#[test]
+fn proc_stat_uptime_and_cpuinfo() {
+    let mut m = machine(include_str!("../assets/scenarios/cxl.toml"));
+    m.run(250, |_| {}).unwrap();
+    let stat = cat(&mut m, "/proc/stat");
+    let lines: Vec<&str> = stat.lines().collect();
+    // "cpu  " (two spaces), then cpu0..cpu31, each with ten fields.
+    assert!(lines[0].starts_with("cpu  "), "{stat}");
+    let per_cpu: Vec<Vec<u64>> = lines[1..33]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (name, rest) = l.split_once(' ').unwrap();
+            assert_eq!(name, format!("cpu{i}"));
+            rest.split(' ').map(|x| x.parse().unwrap()).collect()
+        })
+        .collect();
+    assert!(!lines[33].starts_with("cpu"), "one line per CPU: {stat}");
+    let sum: Vec<u64> = lines[0][5..]
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(sum.len(), 10);
+    for f in 0..10 {
+        assert_eq!(
+            sum[f],
+            per_cpu.iter().map(|c| c[f]).sum::<u64>(),
+            "field {f}"
+        );
+    }
+    // USER_HZ ticks of simulated time: user + idle is the uptime per CPU.
+    let ticks = m.now_ns() / 10_000_000;
+    assert!(ticks > 0);
+    for c in &per_cpu {
+        assert_eq!(c[0] + c[3], ticks, "{c:?}");
+    }
+    assert!(sum[0] > 0, "tasks ran: some user time");
+    for key in [
+        "intr ",
+        "ctxt ",
+        "btime 1767225600",
+        "processes ",
+        "procs_running ",
+        "procs_blocked ",
+        "softirq ",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(key)), "{key} in {stat}");
+    }
+    let up = cat(&mut m, "/proc/uptime");
+    let (a, b) = up.trim_end().split_once(' ').unwrap();
+    assert_eq!(a, format!("{}.{:02}", ticks / 100, ticks % 100));
+    assert_eq!(b, format!("{}.{:02}", sum[3] / 100, sum[3] % 100));
+
+    let info = cat(&mut m, "/proc/cpuinfo");
+    let blocks: Vec<&str> = info.split("\n\n").filter(|b| !b.is_empty()).collect();
+    assert_eq!(blocks.len(), 32);
+    let field = |b: &str, k: &str| -> String {
+        b.lines()
+            .find(|l| l.split('\t').next() == Some(k))
+            .unwrap_or_else(|| panic!("{k} in {b}"))
+            .split_once(": ")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    assert_eq!(field(blocks[17], "processor"), "17");
+    assert_eq!(field(blocks[17], "physical id"), "1");
+    assert_eq!(field(blocks[17], "core id"), "1");
+    assert_eq!(field(blocks[17], "siblings"), "16");
+}
+
+/// drivers/base/topology.c's files and the CPU masks, as on a 6.1 x86
+/// machine with one thread per core.
+#[test]
+fn cpu_topology_files() {
+    let mut m = machine(include_str!("../assets/scenarios/cxl.toml"));
+    let t = |m: &mut numasim::kernel::Machine, f: &str| {
+        cat(m, &format!("/sys/devices/system/cpu/cpu18/topology/{f}"))
+    };
+    assert_eq!(t(&mut m, "physical_package_id"), "1\n");
+    assert_eq!(t(&mut m, "core_id"), "2\n");
+    assert_eq!(t(&mut m, "die_id"), "0\n");
+    assert_eq!(t(&mut m, "thread_siblings_list"), "18\n");
+    assert_eq!(t(&mut m, "thread_siblings"), "00040000\n");
+    assert_eq!(t(&mut m, "cluster_cpus_list"), "18\n");
+    assert_eq!(t(&mut m, "core_siblings_list"), "16-31\n");
+    assert_eq!(t(&mut m, "package_cpus"), "ffff0000\n");
+    assert_eq!(cat(&mut m, "/sys/devices/system/cpu/online"), "0-31\n");
+    assert_eq!(cat(&mut m, "/sys/devices/system/cpu/kernel_max"), "8191\n");
+    let e = numasim::procfs::read(&mut m, "/sys/devices/system/cpu/cpu40/topology/core_id");
+    assert!(e.is_err(), "no CPU 40");
+}
+
+/// The modes and sizes `stat` shows (the mount serves them).
+#[test]
+fn file_modes_and_sizes() {
+    use numasim::procfs::{file_mode, file_size};
+    assert_eq!(file_mode("/proc/meminfo"), 0o444);
+    assert_eq!(file_mode("/proc/zoneinfo"), 0o400);
+    assert_eq!(file_mode("/proc/pagetypeinfo"), 0o400);
+    assert_eq!(file_mode("/proc/sys/vm/min_free_kbytes"), 0o644);
+    assert_eq!(
+        file_mode("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
+        0o644
+    );
+    assert_eq!(
+        file_mode("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"),
+        0o444
+    );
+    assert_eq!(
+        file_mode("/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages"),
+        0o644
+    );
+    assert_eq!(file_mode("/sys/devices/system/node/node1/meminfo"), 0o444);
+    assert_eq!(file_size("/proc/meminfo"), 0);
+    assert_eq!(file_size("/sys/devices/system/node/node1/meminfo"), 4096);
+    assert_eq!(file_size("/sys/devices/system/node/node1/cpulist"), 28672);
+    assert_eq!(
+        file_size("/sys/devices/system/cpu/cpu3/topology/core_siblings_list"),
+        28672
+    );
+    assert_eq!(
+        file_size("/sys/devices/system/cpu/cpu3/topology/core_siblings"),
+        4096
+    );
+}

@@ -545,7 +545,10 @@ fn lstopo_shows_the_simulated_nodes_and_cpus() {
     let mut numa = BTreeMap::new();
     let mut pus = Vec::new();
     let mut packages = 0;
-    for l in out.lines().filter(|l| l.trim_start().starts_with("<object ")) {
+    for l in out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<object "))
+    {
         match attr(l, "type").as_deref() {
             Some("NUMANode") => {
                 let id: usize = attr(l, "os_index").unwrap().parse().unwrap();
