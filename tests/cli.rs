@@ -74,6 +74,81 @@ fn run_writes_one_json_object_per_sampled_tick() {
     std::fs::remove_file(&path).ok();
 }
 
+/// `run --csv` writes the samples `--json` writes, as a table: a header,
+/// then one row per sampled tick, node and zone, with the same values.
+#[test]
+fn run_writes_the_same_samples_as_csv() {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let (json, csv) = (
+        dir.join(format!("numasim-csv-{pid}.jsonl")),
+        dir.join(format!("numasim-csv-{pid}.csv")),
+    );
+    let out = numasim(&[
+        "run",
+        "small",
+        "--ticks",
+        "40",
+        "--sample-every",
+        "20",
+        "--json",
+        json.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let _ = (std::fs::remove_file(&json), std::fs::remove_file(&csv));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let zones_per_sample: usize = samples[0]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["zones"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(rows.len(), samples.len() * zones_per_sample);
+    assert_eq!(samples.len(), 2);
+    for r in &rows {
+        assert_eq!(r.len(), header.len(), "every row has every column");
+    }
+    let col = |r: &Vec<&str>, name: &str| -> String {
+        r[header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))]
+        .to_string()
+    };
+    // The last row: the last sample's last node's last zone.
+    let last = rows.last().unwrap();
+    let s = &samples[1];
+    let n = s["nodes"].as_array().unwrap().last().unwrap();
+    let z = n["zones"].as_array().unwrap().last().unwrap();
+    assert_eq!(col(last, "tick"), "40");
+    assert_eq!(col(last, "node"), n["node"].to_string());
+    assert_eq!(col(last, "zone"), z["zone"].as_str().unwrap());
+    assert_eq!(col(last, "free_pages"), z["free_pages"].to_string());
+    assert_eq!(col(last, "wmark_low"), z["wmark"]["low"].to_string());
+    assert_eq!(col(last, "free_area_3"), z["free_area"][3].to_string());
+    assert_eq!(col(last, "pgalloc"), z["counters"]["pgalloc"].to_string());
+    assert_eq!(col(last, "tick_pgalloc"), z["tick"]["pgalloc"].to_string());
+    assert_eq!(
+        col(last, "class_anon"),
+        z["class_pages"]["anon"].to_string()
+    );
+    assert_ne!(col(last, "pgalloc"), "0");
+}
+
 #[test]
 fn check_every_finds_no_violation_on_the_stress_preset() {
     let out = numasim(&[

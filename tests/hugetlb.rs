@@ -780,3 +780,52 @@ fn random_sequences_agree_on_the_gpu() {
         assert_eq!(cpu.digest().unwrap(), gpu.digest().unwrap());
     }
 }
+
+/// hugetlb_acct_memory() checks a reservation against allowed_mems_nr():
+/// the free huge pages on the nodes the task may allocate from (its
+/// MPOL_BIND nodes since 6.0). A task bound to node 1 cannot reserve the
+/// pages of a pool on node 0: mmap() fails with ENOMEM and changes
+/// nothing, instead of succeeding and SIGBUSing at the fault.
+#[test]
+fn mpol_bind_reservation_needs_pages_on_the_bound_nodes() {
+    let mut m = boot(TWO);
+    write(&mut m, &node_file(0, "nr_hugepages"), "4").unwrap();
+    assert_eq!(num(&mut m, &node_file(0, "free_hugepages")), 4);
+    assert_eq!(num(&mut m, &node_file(1, "free_hugepages")), 0);
+    let digest = m.digest().unwrap();
+    let e = exec_line(&mut m, "map p task=b pages=2").unwrap_err();
+    assert!(
+        e.contains("ENOMEM") && e.contains("allowed_mems_nr") && e.contains("nodes 1 have 0 free"),
+        "{e}"
+    );
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 0);
+    assert_eq!(
+        m.digest().unwrap(),
+        digest,
+        "a refused mmap changes nothing"
+    );
+    m.check().unwrap();
+    // Task a (default policy) may use node 0's pages.
+    sh(&mut m, "map q task=a pages=2");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 2);
+    sh(&mut m, "unmap q");
+    // Overcommit does not help: gather_surplus_pages() allocates only
+    // when the free pages of all nodes fall short of the reservations (4
+    // free cover 2), so allowed_mems_nr() still sees 0 on node 1.
+    write(&mut m, &format!("{SYS_2M}/nr_overcommit_hugepages"), "2").unwrap();
+    let e = exec_line(&mut m, "map p task=b pages=2").unwrap_err();
+    assert!(e.contains("ENOMEM"), "{e}");
+    assert_eq!(num(&mut m, &format!("{SYS_2M}/surplus_hugepages")), 0);
+    m.check().unwrap();
+    // Pages in node 1's pool: b reserves them and faults there.
+    write(&mut m, &node_file(1, "nr_hugepages"), "2").unwrap();
+    sh(&mut m, "map p task=b pages=2");
+    assert_eq!(meminfo_field(&mut m, "HugePages_Rsvd:"), 2);
+    sh(&mut m, "touch p");
+    let mp = &m.hugetlb.mappings[m.hugetlb.mapping("p").unwrap()];
+    assert_eq!(mp.pages.len(), 2);
+    for p in mp.pages.values() {
+        assert_eq!(m.hugetlb.pages[p].node, 1);
+    }
+    m.check().unwrap();
+}

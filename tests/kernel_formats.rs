@@ -369,3 +369,62 @@ fn file_modes_and_sizes() {
         4096
     );
 }
+
+/// si_mem_available() from the files it reads: MemFree, minus
+/// totalreserve_pages (per zone, min(max protection + high, managed)),
+/// plus page cache and reclaimable slab each less min(half, the low
+/// watermarks of every zone, empty ones included), as zoneinfo prints
+/// them. On `small` the two empty Movable zones hold 32 pages each.
+#[test]
+fn mem_available_counts_every_zones_low_watermark() {
+    let mut m = machine(include_str!("../assets/scenarios/small.toml"));
+    m.run(300, |_| {}).unwrap();
+    let zi = cat(&mut m, "/proc/zoneinfo");
+    let (mut low, mut reserve, mut empty_low) = (0u64, 0u64, 0u64);
+    for zone in zi.split("Node ").skip(1) {
+        let get = |k: &str| -> u64 {
+            zone.lines()
+                .find_map(|l| {
+                    l.trim_start()
+                        .strip_prefix(k)
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or_else(|| panic!("{k} in {zone}"))
+        };
+        let prot: u64 = zone
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("protection: ("))
+            .unwrap()
+            .trim_end_matches(')')
+            .split(", ")
+            .map(|x| x.parse::<u64>().unwrap())
+            .max()
+            .unwrap();
+        low += get("low ");
+        if get("managed ") == 0 {
+            empty_low += get("low ");
+        }
+        reserve += (prot + get("high ")).min(get("managed "));
+    }
+    assert_eq!(empty_low, 64, "two empty Movable zones at 32 pages");
+    let mi = cat(&mut m, "/proc/meminfo");
+    let f = |k: &str| -> u64 {
+        mi.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+            / 4
+    };
+    let (cache, srec) = (f("Cached:"), f("SReclaimable:"));
+    assert!(
+        cache / 2 > low,
+        "the low watermarks decide here: {cache} {low}"
+    );
+    let want =
+        f("MemFree:") - reserve + (cache - (cache / 2).min(low)) + (srec - (srec / 2).min(low));
+    assert_eq!(f("MemAvailable:"), want);
+}

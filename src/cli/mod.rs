@@ -112,7 +112,11 @@ enum Cmd {
         /// Write one JSON object per sampled tick to FILE.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
-        /// Sample every N ticks for --json (default: 1% of the run).
+        /// Write the same samples as CSV to FILE: a header, then a row per
+        /// sampled tick, node and zone.
+        #[arg(long)]
+        csv: Option<std::path::PathBuf>,
+        /// Sample every N ticks for --json and --csv (default: 1% of the run).
         #[arg(long)]
         sample_every: Option<u64>,
         /// Run the invariant checker every N ticks; stop at the first violation.
@@ -294,6 +298,7 @@ pub fn main() {
             seed,
             backend,
             json,
+            csv,
             sample_every,
             check_every,
             quiet,
@@ -304,6 +309,7 @@ pub fn main() {
             seed,
             backend,
             json,
+            csv,
             sample_every,
             check_every,
             quiet,

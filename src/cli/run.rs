@@ -61,6 +61,55 @@ fn sample_json(m: &mut Machine) -> Result<serde_json::Value> {
     }
     Ok(serde_json::json!({ "tick": tick, "time_ms": time_ms, "nodes": nodes }))
 }
+/// The CSV columns and rows of one sample: a row per node and zone, the
+/// same values as the JSON sample (flattened from it): tick, time_ms,
+/// node, kswapd_active, zone, managed_pages, free_pages, wmark_min/low/high,
+/// free_area_0..10 (free blocks per order), class_* (pages per allocation
+/// class), the cumulative counters by their /proc/vmstat names, and tick_*
+/// (the sampled tick's own counters).
+fn csv_sample(v: &serde_json::Value) -> (String, Vec<String>) {
+    use serde_json::Value;
+    let num = |x: &Value| match x {
+        Value::Bool(b) => u8::from(*b).to_string(),
+        other => other.to_string(),
+    };
+    let mut header = Vec::new();
+    let mut rows = Vec::new();
+    for n in v["nodes"].as_array().into_iter().flatten() {
+        for z in n["zones"].as_array().into_iter().flatten() {
+            let mut cols: Vec<(String, String)> = vec![
+                ("tick".into(), num(&v["tick"])),
+                ("time_ms".into(), num(&v["time_ms"])),
+                ("node".into(), num(&n["node"])),
+                ("kswapd_active".into(), num(&n["kswapd_active"])),
+                ("zone".into(), z["zone"].as_str().unwrap_or("").to_string()),
+                ("managed_pages".into(), num(&z["managed_pages"])),
+                ("free_pages".into(), num(&z["free_pages"])),
+            ];
+            for w in ["min", "low", "high"] {
+                cols.push((format!("wmark_{w}"), num(&z["wmark"][w])));
+            }
+            for (o, x) in z["free_area"].as_array().into_iter().flatten().enumerate() {
+                cols.push((format!("free_area_{o}"), num(x)));
+            }
+            for (prefix, key) in [
+                ("class_", "class_pages"),
+                ("", "counters"),
+                ("tick_", "tick"),
+            ] {
+                for (k, x) in z[key].as_object().into_iter().flatten() {
+                    cols.push((format!("{prefix}{k}"), num(x)));
+                }
+            }
+            if header.is_empty() {
+                header = cols.iter().map(|c| c.0.clone()).collect();
+            }
+            rows.push(cols.into_iter().map(|c| c.1).collect::<Vec<_>>().join(","));
+        }
+    }
+    (header.join(","), rows)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn cmd_run(
     scenario: &str,
@@ -68,6 +117,7 @@ pub fn cmd_run(
     seed: Option<u64>,
     backend: BackendChoice,
     json: Option<std::path::PathBuf>,
+    csv: Option<std::path::PathBuf>,
     sample_every: Option<u64>,
     check_every: Option<u64>,
     quiet: bool,
@@ -119,6 +169,13 @@ pub fn cmd_run(
         )),
         None => None,
     };
+    let mut csv_out = match &csv {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut csv_header_written = false;
     let every = sample_every.unwrap_or((ticks / 100).max(1)).max(1);
     let step = (ticks / 100).max(1);
     // A consistent snapshot every 10% of the run: a lost GPU device then
@@ -129,7 +186,7 @@ pub fn cmd_run(
     let end = ticks;
     while m.tick < end {
         let mut next = (m.tick / step + 1) * step;
-        if out.is_some() {
+        if out.is_some() || csv_out.is_some() {
             next = next.min((m.tick / every + 1) * every);
         }
         if let Some(c) = check_every.filter(|&c| c > 0) {
@@ -148,11 +205,21 @@ pub fn cmd_run(
                 m.check().map_err(|v| anyhow::anyhow!("{v}"))?;
             }
         }
-        if let Some(w) = out.as_mut() {
-            if m.tick % every == 0 || m.tick == end {
-                let v = sample_json(&mut m)?;
+        if (out.is_some() || csv_out.is_some()) && (m.tick % every == 0 || m.tick == end) {
+            let v = sample_json(&mut m)?;
+            if let Some(w) = out.as_mut() {
                 serde_json::to_writer(&mut *w, &v)?;
                 w.write_all(b"\n")?;
+            }
+            if let Some(w) = csv_out.as_mut() {
+                let (header, rows) = csv_sample(&v);
+                if !csv_header_written {
+                    writeln!(w, "{header}")?;
+                    csv_header_written = true;
+                }
+                for r in rows {
+                    writeln!(w, "{r}")?;
+                }
             }
         }
         if !quiet {
@@ -161,6 +228,9 @@ pub fn cmd_run(
     }
     let wall = start.elapsed().as_secs_f64();
     if let Some(mut w) = out {
+        w.flush()?;
+    }
+    if let Some(mut w) = csv_out {
         w.flush()?;
     }
     let digest = m.digest()?;
@@ -203,7 +273,7 @@ pub fn cmd_run(
             procfs::read(&mut m, &format!("/sys/devices/system/node/node{n}/meminfo"))?
         );
     }
-    if let Some(p) = json {
+    for p in json.iter().chain(csv.iter()) {
         eprintln!("wrote samples every {every} ticks to {}", p.display());
     }
     Ok(())

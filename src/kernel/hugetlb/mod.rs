@@ -958,7 +958,32 @@ impl Op<'_, '_, '_, '_> {
             self.enqueue(p);
         }
         self.h.hstates[hs].resv_huge_pages += delta;
+        // hugetlb_acct_memory(): the reservation must also fit the free
+        // pages on the nodes the task may allocate from,
+        // `allowed_mems_nr()` (cpuset_current_mems_allowed, narrowed to
+        // the MPOL_BIND nodes by policy_mbind_nodemask() since 6.0).
+        // Without this check an MPOL_BIND task's mmap() succeeds and its
+        // fault SIGBUSes later.
+        let h = &self.h.hstates[hs];
+        let allowed: u64 = nodes
+            .iter()
+            .map(|&n| h.free_huge_pages_node.get(n as usize).copied().unwrap_or(0))
+            .sum();
         self.mm.path.unlock(LockClass::HugetlbLock);
+        if delta > allowed {
+            // return_unused_surplus_pages(h, delta).
+            self.unreserve(hs, delta);
+            let h = &self.h.hstates[hs];
+            return err(
+                Errno::ENOMEM,
+                format!(
+                    "cannot reserve {delta} {} pages: the task's nodes {} have {allowed} free (allowed_mems_nr()); {} free in all",
+                    hstate_name(hs),
+                    format_nodes(nodes),
+                    h.free_huge_pages
+                ),
+            );
+        }
         Ok(())
     }
 
@@ -1307,4 +1332,11 @@ impl Op<'_, '_, '_, '_> {
     pub fn online_range(&mut self, start: u32, nr: u32) -> usize {
         self.mm.online_pages(start, nr)
     }
+}
+
+/// A node list as the kernel prints one (`0-1,3`).
+fn format_nodes(nodes: &[u32]) -> String {
+    let mut v = nodes.to_vec();
+    v.sort_unstable();
+    crate::model::workload::format_nodelist(&v)
 }
