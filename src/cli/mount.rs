@@ -45,6 +45,19 @@ struct Ctl {
     rate: f64,
     error: Option<String>,
     quit: bool,
+    /// The tree's file list at a tick (lookups and getattr ask for it on
+    /// every path a tool touches; building it walks every file rule). Any
+    /// write drops it, a new tick rebuilds it.
+    files: Option<(u64, std::collections::HashSet<String>)>,
+}
+
+impl Ctl {
+    fn is_file(&mut self, m: &Machine, path: &str) -> bool {
+        if self.files.as_ref().is_none_or(|(t, _)| *t != m.tick) {
+            self.files = Some((m.tick, procfs::list_files(m).into_iter().collect()));
+        }
+        self.files.as_ref().is_some_and(|(_, f)| f.contains(path))
+    }
 }
 
 type Job = Box<dyn FnOnce(&mut Machine, &mut Ctl) + Send>;
@@ -110,6 +123,7 @@ fn start_sim(o: &RunOpts) -> Result<(Sim, std::thread::JoinHandle<()>)> {
                 rate,
                 error: None,
                 quit: false,
+                files: None,
             };
             run_loop(&mut m, &mut ctl, rx);
             // Bring a device's state home before the machine goes away.
@@ -295,8 +309,8 @@ impl SimFs {
         }
         let p = path.to_string();
         self.sim
-            .call(move |m, _| {
-                if procfs::list_files(m).contains(&p) {
+            .call(move |m, c| {
+                if c.is_file(m, &p) {
                     Some(Kind::File(procfs::file_mode(&p)))
                 } else if procfs::list_dir(m, &p).is_ok() {
                     Some(Kind::Dir)
@@ -503,6 +517,7 @@ impl Filesystem for SimFs {
         // Each write(2) is one store, as kernfs_fop_write_iter() calls the
         // attribute's store once per write.
         let r = self.sim.call(move |m, c| {
+            c.files = None;
             if path == CONTROL {
                 control_write(m, c, &text).map_err(|(e, msg)| {
                     eprintln!("numasim: {CONTROL}: {msg}");
