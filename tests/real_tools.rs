@@ -458,6 +458,20 @@ fn hugeadm_lists_and_sets_the_pool_cxl() {
     hugeadm_on("cxl");
 }
 
+/// The `Average:` value of column `name` in a sar report (the header row
+/// is the line naming the column; its first field is the time, which the
+/// Average row replaces with its label).
+fn sar_average<'a>(report: &'a str, name: &str) -> &'a str {
+    let head: Vec<&str> = report
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == name))
+        .unwrap_or_else(|| panic!("no column {name} in:\n{report}"))
+        .split_whitespace()
+        .collect();
+    let i = head.iter().position(|h| *h == name).unwrap();
+    row(report, "Average:")[i - 1]
+}
+
 /// sadc samples before and after 500 ticks (through the control file);
 /// sar's rates are per simulated second, since sadc takes its interval
 /// from /proc/uptime.
@@ -486,14 +500,7 @@ fn sar_rates_are_per_simulated_second() {
         format!("{:.2}", d as f64 / secs)
     };
     let b = section(&out, "B");
-    let head: Vec<&str> = b
-        .lines()
-        .find(|l| l.contains("pgsteal/s"))
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let avg = row(b, "Average:");
-    let col = |name: &str| avg[head.iter().position(|h| *h == name).unwrap() - 1];
+    let col = |name: &str| sar_average(b, name);
     // pgsteal/s reads pgsteal_kswapd + pgsteal_direct, as the kernel has
     // printed them since 4.8 (sysstat sums every pgsteal_ line).
     assert_eq!(
@@ -510,14 +517,7 @@ fn sar_rates_are_per_simulated_second() {
     );
 
     let r = section(&out, "r");
-    let head: Vec<&str> = r
-        .lines()
-        .find(|l| l.contains("kbmemfree"))
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let avg = row(r, "Average:");
-    let col = |name: &str| avg[head.iter().position(|h| *h == name).unwrap() - 1];
+    let col = |name: &str| sar_average(r, name);
     let mi = fields(&cat(&mut m, "/proc/meminfo"));
     assert_eq!(col("kbmemfree"), mi["MemFree"].to_string());
     assert_eq!(col("kbavail"), mi["MemAvailable"].to_string());

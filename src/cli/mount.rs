@@ -16,7 +16,7 @@ use fuser::{
 use numasim::engine::BackendChoice;
 use numasim::kernel::Machine;
 use numasim::procfs::{self, shell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,15 +48,16 @@ struct Ctl {
     /// The tree's file list at a tick (lookups and getattr ask for it on
     /// every path a tool touches; building it walks every file rule). Any
     /// write drops it, a new tick rebuilds it.
-    files: Option<(u64, std::collections::HashSet<String>)>,
+    files: Option<(u64, BTreeSet<String>)>,
 }
 
 impl Ctl {
-    fn is_file(&mut self, m: &Machine, path: &str) -> bool {
+    /// The file list of the machine's current tick.
+    fn files(&mut self, m: &Machine) -> &BTreeSet<String> {
         if self.files.as_ref().is_none_or(|(t, _)| *t != m.tick) {
             self.files = Some((m.tick, procfs::list_files(m).into_iter().collect()));
         }
-        self.files.as_ref().is_some_and(|(_, f)| f.contains(path))
+        &self.files.as_ref().expect("just built").1
     }
 }
 
@@ -310,9 +311,10 @@ impl SimFs {
         let p = path.to_string();
         self.sim
             .call(move |m, c| {
-                if c.is_file(m, &p) {
+                let files = c.files(m);
+                if files.contains(&p) {
                     Some(Kind::File(procfs::file_mode(&p)))
-                } else if procfs::list_dir(m, &p).is_ok() {
+                } else if procfs::dir_entries(files, &p).is_ok() {
                     Some(Kind::Dir)
                 } else {
                     None
@@ -367,7 +369,7 @@ impl SimFs {
         let d = dir.to_string();
         let names = self
             .sim
-            .call(move |m, _| procfs::list_dir(m, if d == "/" { "" } else { &d }))
+            .call(move |m, c| procfs::dir_entries(c.files(m), if d == "/" { "" } else { &d }))
             .ok_or(FuseErrno::EIO)?
             .map_err(|e| errno(e.errno.code()))?;
         let mut v: Vec<(String, Kind)> = names

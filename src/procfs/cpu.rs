@@ -65,15 +65,18 @@ fn all_cpus(m: &Machine) -> Vec<u32> {
     v
 }
 
-/// The node holding `cpu` and the CPUs of that node.
-fn package_of(m: &Machine, cpu: u32) -> Option<(u32, Vec<u32>)> {
+/// The package (node) holding `cpu`, the CPUs of that package, and the
+/// core id: the CPU's index among them.
+fn package_of(m: &Machine, cpu: u32) -> Option<(u32, Vec<u32>, usize)> {
     m.scenario
         .topology
         .nodes
         .iter()
         .enumerate()
-        .find(|(_, n)| n.cpus.contains(&cpu))
-        .map(|(i, n)| (i as u32, n.cpus.clone()))
+        .find_map(|(i, n)| {
+            let core = n.cpus.iter().position(|&c| c == cpu)?;
+            Some((i as u32, n.cpus.clone(), core))
+        })
 }
 
 pub fn list_files(m: &Machine, v: &mut Vec<String>) {
@@ -97,7 +100,6 @@ pub fn writable(_path: &str) -> bool {
 }
 
 pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
-    let cpus = all_cpus(m);
     match path {
         "/proc/stat" => return Some(Ok(proc_stat(m))),
         "/proc/cpuinfo" => return Some(Ok(cpuinfo(m))),
@@ -109,7 +111,7 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
         // cpu_online_mask etc. print through cpumap_print_to_pagebuf(true):
         // a cpulist.
         "online" | "possible" | "present" => {
-            return Some(Ok(format!("{}\n", format_nodelist(&cpus))))
+            return Some(Ok(format!("{}\n", format_nodelist(&all_cpus(m)))))
         }
         // show_kernel_max(): NR_CPUS - 1; the simulated build's NR_CPUS is
         // Debian's x86-64 config value, 8192.
@@ -121,11 +123,10 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
     if !TOPOLOGY_FILES.contains(&file) {
         return None;
     }
-    let Some((pkg, pkg_cpus)) = package_of(m, cpu) else {
+    let Some((pkg, pkg_cpus, core_id)) = package_of(m, cpu) else {
         return Some(Err(fs_err(path, Errno::ENOENT, "no such CPU")));
     };
     let nr = nr_cpu_ids(m);
-    let core_id = pkg_cpus.iter().position(|&c| c == cpu).unwrap_or(0);
     // drivers/base/topology.c: one thread per core, one die per package, a
     // package per node with CPUs (the model's sockets); a cluster is the
     // CPUs sharing an L2 (x86's cpu_l2c_id), here one core, as on most x86
@@ -218,8 +219,7 @@ pub fn proc_stat(m: &Machine) -> String {
 pub fn cpuinfo(m: &Machine) -> String {
     let mut s = String::new();
     for c in all_cpus(m) {
-        let (pkg, pkg_cpus) = package_of(m, c).unwrap_or((0, vec![c]));
-        let core_id = pkg_cpus.iter().position(|&x| x == c).unwrap_or(0);
+        let (pkg, pkg_cpus, core_id) = package_of(m, c).unwrap_or((0, vec![c], 0));
         s += &format!("processor\t: {c}\n");
         s += "vendor_id\t: GenuineIntel\n";
         s += "cpu family\t: 6\n";

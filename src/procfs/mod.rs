@@ -10,6 +10,7 @@ pub mod shell;
 
 use crate::kernel::Machine;
 use crate::model::workload::format_nodelist;
+use std::collections::BTreeSet;
 
 /// The errno values the tree answers with: the kernel layer's own.
 pub use crate::kernel::errno::Errno;
@@ -153,15 +154,21 @@ pub fn file_size(path: &str) -> u64 {
 
 /// Lists the entries directly under `dir`.
 pub fn list_dir(m: &Machine, dir: &str) -> Result<Vec<String>, FsError> {
+    dir_entries(&list_files(m).into_iter().collect(), dir)
+}
+
+/// The entries directly under `dir` in the file list `files` (directories
+/// with a trailing `/`, sorted): what `list_dir` answers, for a caller that
+/// keeps the list (the mount caches it per tick).
+pub fn dir_entries(files: &BTreeSet<String>, dir: &str) -> Result<Vec<String>, FsError> {
     let d = dir.trim_end_matches('/');
-    let files = list_files(m);
-    if files.iter().any(|f| f == d) {
+    if files.contains(d) {
         return Err(fs_err(dir, Errno::ENOTDIR, ""));
     }
     let prefix = format!("{d}/");
     let mut out: Vec<String> = files
-        .iter()
-        .filter_map(|f| f.strip_prefix(&prefix))
+        .range(prefix.clone()..)
+        .map_while(|f| f.strip_prefix(&prefix))
         .map(|rest| match rest.split_once('/') {
             Some((first, _)) => format!("{first}/"),
             None => rest.to_string(),
