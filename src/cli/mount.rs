@@ -16,7 +16,7 @@ use fuser::{
 use numasim::engine::BackendChoice;
 use numasim::kernel::Machine;
 use numasim::procfs::{self, shell};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,20 +45,6 @@ struct Ctl {
     rate: f64,
     error: Option<String>,
     quit: bool,
-    /// The tree's file list at a tick (lookups and getattr ask for it on
-    /// every path a tool touches; building it walks every file rule). Any
-    /// write drops it, a new tick rebuilds it.
-    files: Option<(u64, BTreeSet<String>)>,
-}
-
-impl Ctl {
-    /// The file list of the machine's current tick.
-    fn files(&mut self, m: &Machine) -> &BTreeSet<String> {
-        if self.files.as_ref().is_none_or(|(t, _)| *t != m.tick) {
-            self.files = Some((m.tick, procfs::list_files(m).into_iter().collect()));
-        }
-        &self.files.as_ref().expect("just built").1
-    }
 }
 
 type Job = Box<dyn FnOnce(&mut Machine, &mut Ctl) + Send>;
@@ -124,7 +110,6 @@ fn start_sim(o: &RunOpts) -> Result<(Sim, std::thread::JoinHandle<()>)> {
                 rate,
                 error: None,
                 quit: false,
-                files: None,
             };
             run_loop(&mut m, &mut ctl, rx);
             // Bring a device's state home before the machine goes away.
@@ -248,7 +233,8 @@ fn control_write(m: &mut Machine, c: &mut Ctl, text: &str) -> Result<(), (procfs
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
-    File(u16),
+    /// Its mode and `st_size`, from the file's row of the table.
+    File(u16, u64),
     Dir,
 }
 
@@ -306,19 +292,15 @@ impl SimFs {
             return Some(Kind::Dir);
         }
         if path == CONTROL {
-            return Some(Kind::File(0o644));
+            return Some(Kind::File(0o644, 0));
         }
         let p = path.to_string();
+        // A walk over the table's rows: no listing of the tree.
         self.sim
-            .call(move |m, c| {
-                let files = c.files(m);
-                if files.contains(&p) {
-                    Some(Kind::File(procfs::file_mode(&p)))
-                } else if procfs::dir_entries(files, &p).is_ok() {
-                    Some(Kind::Dir)
-                } else {
-                    None
-                }
+            .call(move |m, _| match procfs::table::lookup(m, &p) {
+                Ok(procfs::table::Entry::File(f, _)) => Some(Kind::File(f.mode, f.size)),
+                Ok(procfs::table::Entry::Dir) => Some(Kind::Dir),
+                Err(_) => None,
             })
             .flatten()
     }
@@ -326,7 +308,7 @@ impl SimFs {
     fn attr(&self, ino: u64, path: &str, k: Kind) -> FileAttr {
         let (kind, perm, size, nlink) = match k {
             // procfs 0; kernfs PAGE_SIZE, or a bin_attribute's own size.
-            Kind::File(mode) => (FileType::RegularFile, mode, procfs::file_size(path), 1),
+            Kind::File(mode, size) => (FileType::RegularFile, mode, size, 1),
             // procfs directories are 0555, sysfs (kernfs) ones 0755.
             Kind::Dir => (
                 FileType::Directory,
@@ -364,12 +346,12 @@ impl SimFs {
 
     fn entries(&self, dir: &str) -> Result<Vec<(String, Kind)>, FuseErrno> {
         if dir == "/numasim" {
-            return Ok(vec![("control".into(), Kind::File(0o644))]);
+            return Ok(vec![("control".into(), Kind::File(0o644, 0))]);
         }
         let d = dir.to_string();
         let names = self
             .sim
-            .call(move |m, c| procfs::dir_entries(c.files(m), if d == "/" { "" } else { &d }))
+            .call(move |m, _| procfs::list_dir(m, &d))
             .ok_or(FuseErrno::EIO)?
             .map_err(|e| errno(e.errno.code()))?;
         let mut v: Vec<(String, Kind)> = names
@@ -377,8 +359,13 @@ impl SimFs {
             .map(|n| match n.strip_suffix('/') {
                 Some(d) => (d.to_string(), Kind::Dir),
                 None => {
-                    let mode = procfs::file_mode(&child(dir, &n));
-                    (n, Kind::File(mode))
+                    let p = child(dir, &n);
+                    let f = procfs::table::row_of(&p);
+                    let k = Kind::File(
+                        f.map_or(0o444, |f| f.mode),
+                        f.map_or(0, |f| f.size),
+                    );
+                    (n, k)
                 }
             })
             .collect();
@@ -443,7 +430,7 @@ impl Filesystem for SimFs {
         let Some(path) = self.path_of(ino) else {
             return reply.error(FuseErrno::ENOENT);
         };
-        let Some(Kind::File(mode)) = self.kind(&path) else {
+        let Some(Kind::File(mode, _)) = self.kind(&path) else {
             return reply.error(FuseErrno::EISDIR);
         };
         let h = match flags.acc_mode() {
@@ -519,7 +506,6 @@ impl Filesystem for SimFs {
         // Each write(2) is one store, as kernfs_fop_write_iter() calls the
         // attribute's store once per write.
         let r = self.sim.call(move |m, c| {
-            c.files = None;
             if path == CONTROL {
                 control_write(m, c, &text).map_err(|(e, msg)| {
                     eprintln!("numasim: {CONTROL}: {msg}");
@@ -589,7 +575,7 @@ impl Filesystem for SimFs {
                 let i = inodes.ino(&child(&dir, &name));
                 let t = match k {
                     Kind::Dir => FileType::Directory,
-                    Kind::File(_) => FileType::RegularFile,
+                    Kind::File(..) => FileType::RegularFile,
                 };
                 all.push((i, t, name));
             }

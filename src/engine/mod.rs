@@ -148,6 +148,9 @@ pub trait Backend: Send {
     /// per-frame arrays): what /proc and /sys read. A GPU backend
     /// downloads a few kilobytes; never the frames.
     fn state(&mut self) -> Result<&SimBuffers, EngineError>;
+    /// What the last `state` (or `buffers`) call returned, without
+    /// syncing: for a reader that needs the machine beside it.
+    fn synced(&self) -> &SimBuffers;
     /// Everything made current, scratch included (a GPU backend downloads
     /// it all): digests, the invariant checker, parity.
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError>;

@@ -303,6 +303,14 @@ impl Machine {
         Ok(self.backend.state()?)
     }
 
+    /// The small state made current, beside the machine itself: for a
+    /// reader that formats from both (the /proc and /sys files).
+    pub fn view(&mut self) -> Result<(&Machine, &SimBuffers), MachineError> {
+        self.backend.state()?;
+        let m: &Machine = self;
+        Ok((m, m.backend.synced()))
+    }
+
     /// Renders the frame map (`engine::frame_map`) and returns its words:
     /// the pixels, then the probe. A GPU backend draws from its own
     /// buffers; the CPU reference with the shader's twin. Blocking.

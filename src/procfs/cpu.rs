@@ -9,7 +9,7 @@
 //! before that or on CPUs without a task. Interrupt, softirq and context
 //! switch counts are 0: nothing in the model produces them.
 
-use super::{fs_err, Errno, FsError};
+use super::{fs_err, At, Errno, File, FsError};
 use crate::kernel::Machine;
 use crate::model::workload::format_nodelist;
 
@@ -53,7 +53,7 @@ pub fn nr_cpu_ids(m: &Machine) -> u32 {
         .unwrap_or(1)
 }
 
-fn all_cpus(m: &Machine) -> Vec<u32> {
+pub fn all_cpus(m: &Machine) -> Vec<u32> {
     let mut v: Vec<u32> = m
         .scenario
         .topology
@@ -79,60 +79,57 @@ fn package_of(m: &Machine, cpu: u32) -> Option<(u32, Vec<u32>, usize)> {
         })
 }
 
-pub fn list_files(m: &Machine, v: &mut Vec<String>) {
-    v.push("/proc/stat".into());
-    v.push("/proc/cpuinfo".into());
-    v.push("/proc/uptime".into());
-    for f in ["online", "possible", "present", "kernel_max"] {
-        v.push(format!("{CPU_DIR}/{f}"));
-    }
-    for c in all_cpus(m) {
-        for f in TOPOLOGY_FILES {
-            v.push(format!("{CPU_DIR}/cpu{c}/topology/{f}"));
-        }
-    }
-}
+/// `st_size` of the CPU-list bin_attributes (node `cpulist`, topology
+/// `*_list`): drivers/base/node.c and topology.c made the masks and lists
+/// bin_attributes in 5.16 ("use bin_attribute to break the size limitation
+/// of cpumap ABI"), sized CPULIST_FILE_MAX_BYTES = NR_CPUS * 7 / 2: 28672
+/// on Debian's 6.1 (NR_CPUS 8192), as measured in QEMU. The masks'
+/// CPUMAP_FILE_MAX_BYTES, NR_CPUS * 9 / 32 = 2304, is below PAGE_SIZE, so
+/// they show 4096 like any attribute.
+pub const CPULIST_BIN_SIZE: u64 = 28672;
 
-/// The files the kernel lets root write here: none (the CPU `online` files
-/// are not modelled).
-pub fn writable(_path: &str) -> bool {
-    false
-}
-
-pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
-    match path {
-        "/proc/stat" => return Some(Ok(proc_stat(m))),
-        "/proc/cpuinfo" => return Some(Ok(cpuinfo(m))),
-        "/proc/uptime" => return Some(Ok(uptime(m))),
-        _ => {}
-    }
-    let rest = path.strip_prefix(CPU_DIR)?.strip_prefix('/')?;
-    match rest {
+/// The CPU rows of the table.
+pub fn files() -> Vec<File> {
+    let mut v = vec![
+        File::ro("/proc/stat", |m, _| Ok(proc_stat(m))),
+        File::ro("/proc/cpuinfo", |m, _| Ok(cpuinfo(m))),
+        File::ro("/proc/uptime", |m, _| Ok(uptime(m))),
         // cpu_online_mask etc. print through cpumap_print_to_pagebuf(true):
         // a cpulist.
-        "online" | "possible" | "present" => {
-            return Some(Ok(format!("{}\n", format_nodelist(&all_cpus(m)))))
-        }
+        File::ro(format!("{CPU_DIR}/online"), cpu_list),
+        File::ro(format!("{CPU_DIR}/possible"), cpu_list),
+        File::ro(format!("{CPU_DIR}/present"), cpu_list),
         // show_kernel_max(): NR_CPUS - 1; the simulated build's NR_CPUS is
         // Debian's x86-64 config value, 8192.
-        "kernel_max" => return Some(Ok("8191\n".into())),
-        _ => {}
+        File::ro(format!("{CPU_DIR}/kernel_max"), |_, _| Ok("8191\n".into())),
+    ];
+    for f in TOPOLOGY_FILES {
+        let row = File::ro(format!("{CPU_DIR}/cpu{{cpu}}/topology/{f}"), topology);
+        v.push(if f.ends_with("_list") {
+            row.bin(CPULIST_BIN_SIZE)
+        } else {
+            row
+        });
     }
-    let (cpu, file) = rest.strip_prefix("cpu")?.split_once("/topology/")?;
-    let cpu: u32 = cpu.parse().ok()?;
-    if !TOPOLOGY_FILES.contains(&file) {
-        return None;
-    }
+    v
+}
+
+fn cpu_list(m: &mut Machine, _: &At) -> Result<String, FsError> {
+    Ok(format!("{}\n", format_nodelist(&all_cpus(m))))
+}
+
+/// drivers/base/topology.c: one thread per core, one die per package, a
+/// package per node with CPUs (the model's sockets); a cluster is the
+/// CPUs sharing an L2 (x86's cpu_l2c_id), here one core, as on most x86
+/// servers.
+fn topology(m: &mut Machine, at: &At) -> Result<String, FsError> {
+    let cpu = at.cpu;
     let Some((pkg, pkg_cpus, core_id)) = package_of(m, cpu) else {
-        return Some(Err(fs_err(path, Errno::ENOENT, "no such CPU")));
+        return Err(fs_err(at.path, Errno::ENOENT, "no such CPU"));
     };
     let nr = nr_cpu_ids(m);
-    // drivers/base/topology.c: one thread per core, one die per package, a
-    // package per node with CPUs (the model's sockets); a cluster is the
-    // CPUs sharing an L2 (x86's cpu_l2c_id), here one core, as on most x86
-    // servers.
     let thread = [cpu];
-    Some(Ok(match file {
+    Ok(match at.name() {
         "physical_package_id" => format!("{pkg}\n"),
         "die_id" => "0\n".into(),
         "core_id" | "cluster_id" => format!("{core_id}\n"),
@@ -140,7 +137,7 @@ pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
         "core_cpus_list" | "thread_siblings_list" | "cluster_cpus_list" => format!("{cpu}\n"),
         "core_siblings" | "package_cpus" | "die_cpus" => super::format::cpumap(&pkg_cpus, nr),
         _ => format!("{}\n", format_nodelist(&pkg_cpus)),
-    }))
+    })
 }
 
 /// Per CPU: (user, idle) in USER_HZ ticks of simulated time.

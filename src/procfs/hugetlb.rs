@@ -3,7 +3,7 @@
 //! `hugetlb_report_node_meminfo`, the hstate kobject attributes;
 //! drivers/base/memory.c) and writes with its semantics and errno.
 
-use super::{fs_err, Errno, FsError};
+use super::{fs_err, At, Errno, File, FsError};
 use crate::kernel::hugetlb::*;
 use crate::kernel::Machine;
 use crate::kernel::MachineError;
@@ -36,202 +36,180 @@ pub fn node_meminfo_lines(h: &Hugetlb, nid: u32) -> String {
     )
 }
 
-fn hstate_of_dir(dir: &str) -> Option<usize> {
-    (0..NR_HSTATES).find(|&hs| dir == hstate_name(hs))
-}
-
-/// A parsed hugetlb path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum File<'a> {
-    /// /proc/sys/vm/<name> (the default hstate).
-    Sysctl(&'a str),
-    /// /sys/kernel/mm/hugepages/hugepages-<size>kB/<name>.
-    Global(usize, &'a str),
-    /// /sys/devices/system/node/node<N>/hugepages/hugepages-<size>kB/<name>.
-    Node(u32, usize, &'a str),
-    BlockSize,
-    /// /sys/devices/system/memory/memory<N>/<name>.
-    Block(u32, &'a str),
-    Debug(&'a str),
-}
-
-const GLOBAL_FILES: [&str; 6] = [
-    "nr_hugepages",
-    "nr_hugepages_mempolicy",
-    "nr_overcommit_hugepages",
-    "free_hugepages",
-    "resv_hugepages",
-    "surplus_hugepages",
-];
-const NODE_FILES: [&str; 3] = ["nr_hugepages", "free_hugepages", "surplus_hugepages"];
-const SYSCTLS: [&str; 4] = [
-    "nr_hugepages",
-    "nr_hugepages_mempolicy",
-    "nr_overcommit_hugepages",
-    "hugetlb_optimize_vmemmap",
-];
-const DEBUG_FILES: [&str; 4] = [
-    "hugetlb",
-    "hugetlb_mappings",
-    "variants/hvo_keep_two",
-    "variants/hugetlb_temporary_surplus_flaw",
-];
-
-fn parse(path: &str) -> Option<File<'_>> {
-    if let Some(f) = path.strip_prefix("/proc/sys/vm/") {
-        return SYSCTLS.contains(&f).then_some(File::Sysctl(f));
-    }
-    if let Some(rest) = path.strip_prefix("/sys/kernel/mm/hugepages/") {
-        let (dir, f) = rest.split_once('/')?;
-        let hs = hstate_of_dir(dir)?;
-        return GLOBAL_FILES.contains(&f).then_some(File::Global(hs, f));
-    }
-    if let Some(rest) = path.strip_prefix("/sys/devices/system/node/node") {
-        let (n, rest) = rest.split_once('/')?;
-        let rest = rest.strip_prefix("hugepages/")?;
-        let (dir, f) = rest.split_once('/')?;
-        let hs = hstate_of_dir(dir)?;
-        return NODE_FILES
-            .contains(&f)
-            .then_some(File::Node(n.parse().ok()?, hs, f));
-    }
-    if path == "/sys/devices/system/memory/block_size_bytes" {
-        return Some(File::BlockSize);
-    }
-    if let Some(rest) = path.strip_prefix("/sys/devices/system/memory/memory") {
-        let (n, f) = rest.split_once('/')?;
-        return ["state", "phys_index", "valid_zones"]
-            .contains(&f)
-            .then_some(File::Block(n.parse().ok()?, f));
-    }
-    if let Some(f) = path.strip_prefix("/sys/kernel/debug/numasim/") {
-        return DEBUG_FILES.contains(&f).then_some(File::Debug(f));
-    }
-    None
-}
-
-/// Every hugetlb file, for `ls`.
-pub fn list_files(m: &Machine, v: &mut Vec<String>) {
-    for f in SYSCTLS {
-        v.push(format!("/proc/sys/vm/{f}"));
-    }
-    for hs in 0..NR_HSTATES {
-        for f in GLOBAL_FILES {
-            v.push(format!("/sys/kernel/mm/hugepages/{}/{f}", hstate_name(hs)));
-        }
-        for n in 0..m.scenario.topology.nodes.len() {
-            for f in NODE_FILES {
-                v.push(format!(
-                    "/sys/devices/system/node/node{n}/hugepages/{}/{f}",
-                    hstate_name(hs)
-                ));
-            }
-        }
-    }
-    v.push("/sys/devices/system/memory/block_size_bytes".into());
-    for b in 0..m.nr_memory_blocks() {
-        for f in ["phys_index", "state", "valid_zones"] {
-            v.push(format!("/sys/devices/system/memory/memory{b}/{f}"));
-        }
-    }
-    for f in DEBUG_FILES {
-        v.push(format!("/sys/kernel/debug/numasim/{f}"));
-    }
-}
-
-fn node_ok(m: &Machine, path: &str, n: u32) -> Result<(), FsError> {
-    let nn = m.scenario.topology.nodes.len() as u32;
-    if n >= nn {
-        return Err(fs_err(
-            path,
-            Errno::ENOENT,
-            format!("the machine has nodes 0-{}", nn - 1),
-        ));
-    }
-    Ok(())
-}
-
-fn block_ok(m: &Machine, path: &str, b: u32) -> Result<(), FsError> {
-    if b >= m.nr_memory_blocks() {
-        return Err(fs_err(
-            path,
-            Errno::ENOENT,
-            format!(
-                "the machine has memory blocks 0-{}",
-                m.nr_memory_blocks() - 1
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `cat` of a hugetlb file; None when `path` is not one.
-pub fn read(m: &Machine, path: &str) -> Option<Result<String, FsError>> {
-    let f = parse(path)?;
-    let h = &m.hugetlb;
-    let line = |v: u64| Some(Ok(format!("{v}\n")));
-    match f {
+/// The hugetlb, memory-block and HVO rows of the table.
+pub fn files() -> Vec<File> {
+    const G: &str = "/sys/kernel/mm/hugepages/{hstate}";
+    const N: &str = "/sys/devices/system/node/node{node}/hugepages/{hstate}";
+    const MEM: &str = "/sys/devices/system/memory";
+    const DBG: &str = "/sys/kernel/debug/numasim";
+    vec![
         // /proc/sys/vm/nr_hugepages shows the persistent pages
-        // (max_huge_pages); the sysfs nr_hugepages files show nr_huge_pages,
-        // surplus pages included.
-        File::Sysctl("nr_hugepages") | File::Sysctl("nr_hugepages_mempolicy") => {
-            line(h.hstates[HS_2M].max_huge_pages)
-        }
-        File::Sysctl("nr_overcommit_hugepages") => line(h.hstates[HS_2M].nr_overcommit_huge_pages),
-        File::Sysctl(_) => line(h.optimize_vmemmap as u64),
-        File::Global(hs, name) => {
-            let s = &h.hstates[hs];
-            line(match name {
-                "nr_hugepages" | "nr_hugepages_mempolicy" => s.nr_huge_pages,
-                "nr_overcommit_hugepages" => s.nr_overcommit_huge_pages,
-                "free_hugepages" => s.free_huge_pages,
-                "resv_hugepages" => s.resv_huge_pages,
-                _ => s.surplus_huge_pages,
-            })
-        }
-        File::Node(n, hs, name) => {
-            if let Err(e) = node_ok(m, path, n) {
-                return Some(Err(e));
-            }
-            let s = &h.hstates[hs];
-            let n = n as usize;
-            line(match name {
-                "nr_hugepages" => s.nr_huge_pages_node[n],
-                "free_hugepages" => s.free_huge_pages_node[n],
-                _ => s.surplus_huge_pages_node[n],
-            })
-        }
-        File::BlockSize => Some(Ok(format!("{:x}\n", MEMORY_BLOCK_FRAMES * 4096))),
-        File::Block(b, name) => {
-            if let Err(e) = block_ok(m, path, b) {
-                return Some(Err(e));
-            }
-            Some(Ok(match name {
-                "state" => {
-                    if m.mm.offline_blocks.contains(&b) {
-                        "offline\n".into()
-                    } else {
-                        "online\n".into()
-                    }
+        // (max_huge_pages, hugetlb_sysctl_handler_common); the sysfs
+        // nr_hugepages files show nr_huge_pages, surplus pages included.
+        File::rw(
+            "/proc/sys/vm/nr_hugepages",
+            |m, _| line(m.hugetlb.hstates[HS_2M].max_huge_pages),
+            set_default_pages,
+        ),
+        File::rw(
+            "/proc/sys/vm/nr_hugepages_mempolicy",
+            |m, _| line(m.hugetlb.hstates[HS_2M].max_huge_pages),
+            set_default_pages,
+        ),
+        File::rw(
+            "/proc/sys/vm/nr_overcommit_hugepages",
+            |m, _| line(m.hugetlb.hstates[HS_2M].nr_overcommit_huge_pages),
+            |m, at, v| {
+                m.hugetlb.hstates[HS_2M].nr_overcommit_huge_pages = parse_ulong(at.path, v)?;
+                Ok(())
+            },
+        ),
+        // proc_dobool (hugetlb_optimize_vmemmap_handler): an integer,
+        // non-zero is on.
+        File::rw(
+            "/proc/sys/vm/hugetlb_optimize_vmemmap",
+            |m, _| line(m.hugetlb.optimize_vmemmap as u64),
+            |m, at, v| {
+                let x: i64 = v
+                    .parse()
+                    .map_err(|_| fs_err(at.path, Errno::EINVAL, format!("`{v}` is not an integer")))?;
+                m.hugetlb_set_optimize(x != 0);
+                Ok(())
+            },
+        ),
+        // The hstate kobject attributes (HSTATE_ATTR / HSTATE_ATTR_RO).
+        File::rw(format!("{G}/nr_hugepages"), |m, at| line(hs(m, at).nr_huge_pages), set_pages),
+        File::rw(
+            format!("{G}/nr_hugepages_mempolicy"),
+            |m, at| line(hs(m, at).nr_huge_pages),
+            set_pages,
+        ),
+        File::rw(
+            format!("{G}/nr_overcommit_hugepages"),
+            |m, at| line(hs(m, at).nr_overcommit_huge_pages),
+            |m, at, v| {
+                // nr_overcommit_hugepages_store(): hstate_is_gigantic()
+                // gives EINVAL.
+                if at.hs == HS_1G {
+                    return Err(fs_err(
+                        at.path,
+                        Errno::EINVAL,
+                        "gigantic pages cannot be overcommitted",
+                    ));
                 }
-                "phys_index" => format!("{b:08x}\n"),
-                _ => {
-                    let start = b as u64 * MEMORY_BLOCK_FRAMES;
-                    let z = m
-                        .scenario
-                        .topology
-                        .zones
-                        .iter()
-                        .find(|z| z.start_pfn <= start && start < z.end_pfn());
-                    format!("{}\n", z.map(|z| z.zone_type.name()).unwrap_or("none"))
+                m.hugetlb.hstates[at.hs].nr_overcommit_huge_pages = parse_ulong(at.path, v)?;
+                Ok(())
+            },
+        ),
+        File::ro(format!("{G}/free_hugepages"), |m, at| line(hs(m, at).free_huge_pages)),
+        File::ro(format!("{G}/resv_hugepages"), |m, at| line(hs(m, at).resv_huge_pages)),
+        File::ro(format!("{G}/surplus_hugepages"), |m, at| {
+            line(hs(m, at).surplus_huge_pages)
+        }),
+        // The per-node hstate attributes (hugetlb_register_node()).
+        File::rw(
+            format!("{N}/nr_hugepages"),
+            |m, at| line(hs(m, at).nr_huge_pages_node[at.node as usize]),
+            |m, at, v| {
+                let x = parse_ulong(at.path, v)?;
+                m.hugetlb_set_pages(at.hs, x, Some(at.node), None)
+                    .map_err(|e| op_err(at.path, e))
+            },
+        ),
+        File::ro(format!("{N}/free_hugepages"), |m, at| {
+            line(hs(m, at).free_huge_pages_node[at.node as usize])
+        }),
+        File::ro(format!("{N}/surplus_hugepages"), |m, at| {
+            line(hs(m, at).surplus_huge_pages_node[at.node as usize])
+        }),
+        // drivers/base/memory.c: block_size_bytes_show() prints hex.
+        File::ro(format!("{MEM}/block_size_bytes"), |_, _| {
+            Ok(format!("{:x}\n", MEMORY_BLOCK_FRAMES * 4096))
+        }),
+        File::ro(format!("{MEM}/memory{{block}}/phys_index"), |_, at| {
+            Ok(format!("{:08x}\n", at.block))
+        }),
+        File::rw(
+            format!("{MEM}/memory{{block}}/state"),
+            |m, at| {
+                Ok(if m.mm.offline_blocks.contains(&at.block) {
+                    "offline\n".into()
+                } else {
+                    "online\n".into()
+                })
+            },
+            // state_store(): mhp_online_type_from_str(), else EINVAL.
+            |m, at, v| match v {
+                "offline" => m.offline_block(at.block).map_err(|e| op_err(at.path, e)),
+                "online" | "online_movable" | "online_kernel" => {
+                    m.online_block(at.block).map_err(|e| op_err(at.path, e))
                 }
-            }))
-        }
-        File::Debug("hugetlb") => Some(Ok(stats_table(m))),
-        File::Debug("hugetlb_mappings") => Some(Ok(mappings_table(m))),
-        File::Debug("variants/hvo_keep_two") => line(h.variants.hvo_keep_two as u64),
-        File::Debug(_) => line(h.variants.temporary_surplus_flaw as u64),
+                _ => Err(fs_err(
+                    at.path,
+                    Errno::EINVAL,
+                    format!("`{v}`: expected online or offline"),
+                )),
+            },
+        ),
+        File::ro(format!("{MEM}/memory{{block}}/valid_zones"), |m, at| {
+            let start = at.block as u64 * MEMORY_BLOCK_FRAMES;
+            let z = m
+                .scenario
+                .topology
+                .zones
+                .iter()
+                .find(|z| z.start_pfn <= start && start < z.end_pfn());
+            Ok(format!("{}\n", z.map(|z| z.zone_type.name()).unwrap_or("none")))
+        }),
+        File::ro(format!("{DBG}/hugetlb"), |m, _| Ok(stats_table(m))),
+        File::ro(format!("{DBG}/hugetlb_mappings"), |m, _| Ok(mappings_table(m))),
+        File::rw(
+            format!("{DBG}/variants/hvo_keep_two"),
+            |m, _| line(m.hugetlb.variants.hvo_keep_two as u64),
+            |m, at, v| {
+                m.hugetlb.variants.hvo_keep_two = zero_one(at, v)?;
+                Ok(())
+            },
+        ),
+        File::rw(
+            format!("{DBG}/variants/hugetlb_temporary_surplus_flaw"),
+            |m, _| line(m.hugetlb.variants.temporary_surplus_flaw as u64),
+            |m, at, v| {
+                m.hugetlb.variants.temporary_surplus_flaw = zero_one(at, v)?;
+                Ok(())
+            },
+        ),
+    ]
+}
+
+fn line(v: u64) -> Result<String, FsError> {
+    Ok(format!("{v}\n"))
+}
+
+fn hs<'m>(m: &'m Machine, at: &At) -> &'m Hstate {
+    &m.hugetlb.hstates[at.hs]
+}
+
+fn zero_one(at: &At, v: &str) -> Result<bool, FsError> {
+    match v {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err(fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0 or 1"))),
     }
+}
+
+/// `/proc/sys/vm/nr_hugepages{,_mempolicy}`: the default hstate.
+fn set_default_pages(m: &mut Machine, at: &At, v: &str) -> Result<(), FsError> {
+    let x = parse_ulong(at.path, v)?;
+    m.hugetlb_set_pages(HS_2M, x, None, None)
+        .map_err(|e| op_err(at.path, e))
+}
+
+/// An hstate's `nr_hugepages{,_mempolicy}`.
+fn set_pages(m: &mut Machine, at: &At, v: &str) -> Result<(), FsError> {
+    let x = parse_ulong(at.path, v)?;
+    m.hugetlb_set_pages(at.hs, x, None, None)
+        .map_err(|e| op_err(at.path, e))
 }
 
 /// `kstrtoul(buf, 10, ..)`, as the hstate attributes parse: decimal, an
@@ -261,99 +239,6 @@ fn op_err(path: &str, e: MachineError) -> FsError {
         other => other.to_string(),
     };
     fs_err(path, errno, detail)
-}
-
-/// `echo VALUE > PATH` for a hugetlb file; None when `path` is not one.
-pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
-    let f = parse(path)?;
-    let read_only = || Some(Err(fs_err(path, Errno::EACCES, "read-only file")));
-    let r = (|| -> Result<(), FsError> {
-        match f {
-            File::Sysctl("hugetlb_optimize_vmemmap") => {
-                // proc_dobool: an integer, non-zero is on.
-                let x: i64 = v
-                    .parse()
-                    .map_err(|_| fs_err(path, Errno::EINVAL, format!("`{v}` is not an integer")))?;
-                m.hugetlb_set_optimize(x != 0);
-                Ok(())
-            }
-            File::Sysctl("nr_overcommit_hugepages") => {
-                let x = parse_ulong(path, v)?;
-                m.hugetlb.hstates[HS_2M].nr_overcommit_huge_pages = x;
-                Ok(())
-            }
-            File::Sysctl(_) => {
-                let x = parse_ulong(path, v)?;
-                m.hugetlb_set_pages(HS_2M, x, None, None)
-                    .map_err(|e| op_err(path, e))
-            }
-            File::Global(hs, "nr_overcommit_hugepages") => {
-                if hs == HS_1G {
-                    return Err(fs_err(
-                        path,
-                        Errno::EINVAL,
-                        "gigantic pages cannot be overcommitted",
-                    ));
-                }
-                let x = parse_ulong(path, v)?;
-                m.hugetlb.hstates[hs].nr_overcommit_huge_pages = x;
-                Ok(())
-            }
-            File::Global(hs, "nr_hugepages" | "nr_hugepages_mempolicy") => {
-                let x = parse_ulong(path, v)?;
-                m.hugetlb_set_pages(hs, x, None, None)
-                    .map_err(|e| op_err(path, e))
-            }
-            File::Node(n, hs, "nr_hugepages") => {
-                node_ok(m, path, n)?;
-                let x = parse_ulong(path, v)?;
-                m.hugetlb_set_pages(hs, x, Some(n), None)
-                    .map_err(|e| op_err(path, e))
-            }
-            File::Block(b, "state") => {
-                block_ok(m, path, b)?;
-                match v {
-                    "offline" => m.offline_block(b).map_err(|e| op_err(path, e)),
-                    "online" | "online_movable" | "online_kernel" => {
-                        m.online_block(b).map_err(|e| op_err(path, e))
-                    }
-                    _ => Err(fs_err(
-                        path,
-                        Errno::EINVAL,
-                        format!("`{v}`: expected online or offline"),
-                    )),
-                }
-            }
-            File::Debug(
-                name @ ("variants/hvo_keep_two" | "variants/hugetlb_temporary_surplus_flaw"),
-            ) => {
-                let x = match v {
-                    "0" => false,
-                    "1" => true,
-                    _ => {
-                        return Err(fs_err(
-                            path,
-                            Errno::EINVAL,
-                            format!("`{v}`: expected 0 or 1"),
-                        ))
-                    }
-                };
-                if name.ends_with("hvo_keep_two") {
-                    m.hugetlb.variants.hvo_keep_two = x;
-                } else {
-                    m.hugetlb.variants.temporary_surplus_flaw = x;
-                }
-                Ok(())
-            }
-            _ => Err(fs_err(path, Errno::EACCES, "read-only file")),
-        }
-    })();
-    if let Err(e) = &r {
-        if e.errno == Errno::EACCES {
-            return read_only();
-        }
-    }
-    Some(r)
 }
 
 /// /sys/kernel/debug/numasim/hugetlb: per node and hstate, what the pools

@@ -3,7 +3,8 @@
 //! (read, and `echo 0` to clear), the kernel log as /dev/kmsg, and the
 //! lock-order variants under /sys/kernel/debug/numasim/variants/.
 
-use super::{fs_err, Errno, FsError};
+use super::{fs_err, Errno, File};
+use crate::kernel::klog::Level;
 use crate::kernel::Machine;
 
 /// The variant switches: (file name, what it changes).
@@ -22,74 +23,85 @@ pub const VARIANTS: [(&str, &str); 3] = [
     ),
 ];
 
-const FILES: [&str; 6] = [
-    "/sys/kernel/debug/numasim/zone_lock",
-    "/proc/lockdep",
-    "/proc/lockdep_chains",
-    "/proc/lockdep_stats",
-    "/proc/lock_stat",
-    "/dev/kmsg",
-];
-
-pub fn list_files(v: &mut Vec<String>) {
-    v.extend(FILES.iter().map(|s| s.to_string()));
-    for (n, _) in VARIANTS {
-        v.push(format!("/sys/kernel/debug/numasim/variants/{n}"));
-    }
-}
-
-pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
-    if let Some(n) = path.strip_prefix("/sys/kernel/debug/numasim/variants/") {
-        let on = *m.lockdep.variants.flag_mut(n)?;
-        return Some(Ok(format!("{}\n", on as u8)));
-    }
-    Some(Ok(match path {
-        "/proc/lockdep" => m.lockdep.proc_lockdep(),
-        "/proc/lockdep_chains" => m.lockdep.proc_lockdep_chains(),
-        "/proc/lockdep_stats" => m.lockdep.proc_lockdep_stats(),
-        "/proc/lock_stat" => match m.lock_stat_classes() {
-            Ok(c) => crate::kernel::lockdep::stat::lock_stat_file(&c, m.lockdep.debug_locks),
-            Err(e) => return Some(Err(fs_err(path, e.errno(), e.to_string()))),
-        },
-        "/dev/kmsg" => m.klog.kmsg(),
-        "/sys/kernel/debug/numasim/zone_lock" => match zone_lock_table(m) {
-            Ok(s) => s,
-            Err(e) => return Some(Err(fs_err(path, e.errno(), e.to_string()))),
-        },
-        _ => return None,
-    }))
-}
-
-pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
-    if let Some(n) = path.strip_prefix("/sys/kernel/debug/numasim/variants/") {
-        let b = m.lockdep.variants.flag_mut(n)?;
-        // debugfs_write_file_bool(): kstrtobool.
-        return Some(match parse_bool(v) {
-            Some(x) => {
-                *b = x;
+/// The lock validator's rows of the table.
+pub fn files() -> Vec<File> {
+    let mut v = vec![
+        File::ro("/sys/kernel/debug/numasim/zone_lock", |m, at| {
+            zone_lock_table(m).map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+        }),
+        // kernel/locking/lockdep_proc.c: proc_create_seq(.., S_IRUSR, ..).
+        File::ro("/proc/lockdep", |m, _| Ok(m.lockdep.proc_lockdep())).mode(0o400),
+        File::ro("/proc/lockdep_chains", |m, _| Ok(m.lockdep.proc_lockdep_chains())).mode(0o400),
+        File::ro("/proc/lockdep_stats", |m, _| Ok(m.lockdep.proc_lockdep_stats())).mode(0o400),
+        // proc_create("lock_stat", S_IRUSR | S_IWUSR, ..); lock_stat_write():
+        // a leading '0' clears every class, anything else is accepted and
+        // ignored.
+        File::rw(
+            "/proc/lock_stat",
+            |m, at| {
+                let c = m
+                    .lock_stat_classes()
+                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))?;
+                Ok(crate::kernel::lockdep::stat::lock_stat_file(&c, m.lockdep.debug_locks))
+            },
+            |m, _, v| {
+                if v.starts_with('0') {
+                    m.clear_lock_stat();
+                }
                 Ok(())
-            }
-            None => Err(fs_err(
-                path,
-                Errno::EINVAL,
-                format!("`{v}`: expected 0/1, y/n or on/off"),
-            )),
-        });
+            },
+        )
+        .mode(0o600),
+        // devkmsg_write(): a write is one record; a leading `<N>` sets its
+        // level (the model keeps levels 3 to 6; others log at the default,
+        // 4).
+        File::rw(
+            "/dev/kmsg",
+            |m, _| Ok(m.klog.kmsg()),
+            |m, _, v| {
+                let (level, text) = kmsg_level(v);
+                let now = m.now_ns();
+                m.klog.printk(level, now, text);
+                Ok(())
+            },
+        ),
+    ];
+    for (n, _) in VARIANTS {
+        v.push(File::rw(
+            format!("/sys/kernel/debug/numasim/variants/{n}"),
+            |m, at| {
+                let on = m.lockdep.variants.flag_mut(at.name()).is_some_and(|b| *b);
+                Ok(format!("{}\n", on as u8))
+            },
+            |m, at, v| {
+                // debugfs_write_file_bool(): kstrtobool.
+                let x = parse_bool(v).ok_or_else(|| {
+                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                })?;
+                if let Some(b) = m.lockdep.variants.flag_mut(at.name()) {
+                    *b = x;
+                }
+                Ok(())
+            },
+        ));
     }
-    match path {
-        // lock_stat_write(): a leading '0' clears every class; anything
-        // else is accepted and ignored.
-        "/proc/lock_stat" => {
-            if v.starts_with('0') {
-                m.clear_lock_stat();
-            }
-            Some(Ok(()))
+    v
+}
+
+/// A `/dev/kmsg` write's level prefix.
+fn kmsg_level(v: &str) -> (Level, &str) {
+    if let Some(rest) = v.strip_prefix('<') {
+        if let Some((n, text)) = rest.split_once('>') {
+            let level = match n.parse::<u32>().map(|x| x & 7) {
+                Ok(0..=3) => Level::Err,
+                Ok(5) => Level::Notice,
+                Ok(6 | 7) => Level::Info,
+                _ => Level::Warning,
+            };
+            return (level, text);
         }
-        "/proc/lockdep" | "/proc/lockdep_chains" | "/proc/lockdep_stats" => {
-            Some(Err(fs_err(path, Errno::EACCES, "read-only file")))
-        }
-        _ => None,
     }
+    (Level::Warning, v)
 }
 
 /// `kstrtobool()`: 1/y/Y/t/T/on, 0/n/N/f/F/off.

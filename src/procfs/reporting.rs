@@ -6,7 +6,7 @@
 //! host). The kernel has no vmstat counter for reporting: none is made up.
 
 use super::lockdep::parse_bool;
-use super::{fs_err, FsError};
+use super::{fs_err, Errno, File};
 use crate::engine::types::*;
 use crate::kernel::reporting::{reported_pages, state_name, VARIANTS};
 use crate::kernel::Machine;
@@ -17,66 +17,50 @@ pub const DEVICE_FILE: &str = "/sys/kernel/debug/numasim/page_reporting";
 
 const VARIANT_DIR: &str = "/sys/kernel/debug/numasim/variants/";
 
-pub fn list_files(v: &mut Vec<String>) {
-    v.push(ORDER_FILE.to_string());
-    v.push(DEVICE_FILE.to_string());
+/// Free page reporting's rows of the table.
+pub fn files() -> Vec<File> {
+    let mut v = vec![
+        // mm/page_reporting.c: module_param_cb(page_reporting_order, ..,
+        // 0644); param_get_int() shows -1 until set or until a device
+        // registers.
+        File::rw(
+            ORDER_FILE,
+            |m, _| Ok(format!("{}\n", m.page_reporting_order_text())),
+            |m, at, v| {
+                let o = v.trim().parse::<u32>().map_err(|_| {
+                    fs_err(at.path, Errno::EINVAL, format!("`{v}` is not an unsigned integer"))
+                })?;
+                m.set_page_reporting_order(o)
+                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+            },
+        ),
+        File::rw(
+            DEVICE_FILE,
+            |m, at| device_table(m).map_err(|e| fs_err(at.path, e.errno(), e.to_string())),
+            |m, at, v| {
+                let on = parse_bool(v).ok_or_else(|| {
+                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                })?;
+                m.set_page_reporting(on)
+                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+            },
+        ),
+    ];
     for (n, _, _) in VARIANTS {
-        v.push(format!("{VARIANT_DIR}{n}"));
-    }
-}
-
-pub fn read(m: &mut Machine, path: &str) -> Option<Result<String, FsError>> {
-    if let Some(n) = path.strip_prefix(VARIANT_DIR) {
-        return Some(Ok(format!("{}\n", m.report_variant(n)? as u8)));
-    }
-    match path {
-        // param_get_int(): -1 until set or until a device registers.
-        ORDER_FILE => Some(Ok(format!("{}\n", m.page_reporting_order_text()))),
-        DEVICE_FILE => Some(device_table(m).map_err(|e| fs_err(path, e.errno(), e.to_string()))),
-        _ => None,
-    }
-}
-
-pub fn write(m: &mut Machine, path: &str, v: &str) -> Option<Result<(), FsError>> {
-    if let Some(n) = path.strip_prefix(VARIANT_DIR) {
-        m.report_variant(n)?;
-        // debugfs_write_file_bool(): kstrtobool.
-        return Some(match parse_bool(v) {
-            Some(on) => {
-                m.set_report_variant(n, on);
+        v.push(File::rw(
+            format!("{VARIANT_DIR}{n}"),
+            |m, at| Ok(format!("{}\n", m.report_variant(at.name()).unwrap_or(false) as u8)),
+            |m, at, v| {
+                // debugfs_write_file_bool(): kstrtobool.
+                let on = parse_bool(v).ok_or_else(|| {
+                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                })?;
+                m.set_report_variant(at.name(), on);
                 Ok(())
-            }
-            None => Err(fs_err(
-                path,
-                crate::kernel::errno::Errno::EINVAL,
-                format!("`{v}`: expected 0/1, y/n or on/off"),
-            )),
-        });
+            },
+        ));
     }
-    let r = match path {
-        ORDER_FILE => match v.trim().parse::<u32>() {
-            Ok(o) => m.set_page_reporting_order(o),
-            Err(_) => {
-                return Some(Err(fs_err(
-                    path,
-                    crate::kernel::errno::Errno::EINVAL,
-                    format!("`{v}` is not an unsigned integer"),
-                )))
-            }
-        },
-        DEVICE_FILE => match parse_bool(v) {
-            Some(on) => m.set_page_reporting(on),
-            None => {
-                return Some(Err(fs_err(
-                    path,
-                    crate::kernel::errno::Errno::EINVAL,
-                    format!("`{v}`: expected 0/1, y/n or on/off"),
-                )))
-            }
-        },
-        _ => return None,
-    };
-    Some(r.map_err(|e| fs_err(path, e.errno(), e.to_string())))
+    v
 }
 
 fn device_table(m: &mut Machine) -> Result<String, crate::kernel::MachineError> {

@@ -159,6 +159,9 @@ impl Backend for CpuBackend {
     fn state(&mut self) -> Result<&SimBuffers, EngineError> {
         Ok(&self.bufs)
     }
+    fn synced(&self) -> &SimBuffers {
+        &self.bufs
+    }
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
         Ok(&self.bufs)
     }

@@ -82,6 +82,8 @@ pub struct GpuBackend {
     /// Configuration (current) and small state (as of `small_fresh`).
     host: SimBuffers,
     small_fresh: bool,
+    /// Whether the last `state`/`buffers` answered from `snapshot`.
+    synced_snapshot: bool,
     /// The last whole, consistent state (see the module docs).
     snapshot: SimBuffers,
     /// No tick ran since the snapshot: it is the device's state.
@@ -263,6 +265,7 @@ impl GpuBackend {
             ctx,
             host,
             small_fresh: true,
+            synced_snapshot: false,
             device_tick: bufs.params.tick,
             snapshot: bufs,
             fresh: true,
@@ -523,13 +526,22 @@ impl Backend for GpuBackend {
     fn state(&mut self) -> Result<&SimBuffers, EngineError> {
         if self.fresh {
             self.flush()?;
+            self.synced_snapshot = true;
             return Ok(&self.snapshot);
         }
         if !self.small_fresh || self.pending.is_some() || self.config_dirty {
             self.flush()?;
             self.download_small()?;
         }
+        self.synced_snapshot = false;
         Ok(&self.host)
+    }
+    fn synced(&self) -> &SimBuffers {
+        if self.synced_snapshot {
+            &self.snapshot
+        } else {
+            &self.host
+        }
     }
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError> {
         self.flush()?;
@@ -537,6 +549,7 @@ impl Backend for GpuBackend {
             self.begin_download()?;
             self.wait_download()?;
         }
+        self.synced_snapshot = true;
         Ok(&self.snapshot)
     }
     fn frames(&mut self) -> Result<Box<dyn FrameSource + '_>, EngineError> {
