@@ -829,3 +829,88 @@ fn mpol_bind_reservation_needs_pages_on_the_bound_nodes() {
     }
     m.check().unwrap();
 }
+
+/// What offlining leaves in the files (mm/memory_hotplug.c
+/// offline_pages()): present pages lowered, the span shrunk when the
+/// block is at the zone's end (shrink_zone_span()), the watermarks
+/// recomputed from the managed pages left (init_per_zone_wmark_min()),
+/// pagetypeinfo's block counts without offline pageblocks
+/// (pfn_to_online_page()), valid_zones listing the zones the block could
+/// be onlined to, and pgmigrate_success for the huge pages moved out.
+#[test]
+fn offlining_updates_zoneinfo_pagetypeinfo_and_valid_zones() {
+    let mut m = boot(&TWO.replace("memory_mib = 64", "memory_mib = 384"));
+    sh(
+        &mut m,
+        &format!("echo 100 > {}", node_file(0, "nr_hugepages")),
+    );
+    sh(&mut m, "map x task=a pages=80");
+    sh(&mut m, "touch x");
+    let zone_field = |m: &mut Machine, node: u32, key: &str| -> u64 {
+        let zi = read(m, "/proc/zoneinfo").unwrap();
+        let sec = zi
+            .split("Node ")
+            .find(|s| s.starts_with(&format!("{node}, zone   Normal")))
+            .unwrap()
+            .to_string();
+        sec.lines()
+            .find_map(|l| l.trim().strip_prefix(key)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {sec}"))
+    };
+    let blocks_of = |m: &mut Machine| -> u64 {
+        let p = read(m, "/proc/pagetypeinfo").unwrap();
+        let l = p
+            .lines()
+            .find(|l| l.starts_with("Node 0, zone   Normal ") && !l.contains("type"))
+            .unwrap()
+            .to_string();
+        l.split_whitespace()
+            .skip(4)
+            .map(|x| x.parse::<u64>().unwrap())
+            .sum()
+    };
+    let present0 = zone_field(&mut m, 0, "present");
+    let spanned0 = zone_field(&mut m, 0, "spanned");
+    let min0 = zone_field(&mut m, 0, "min");
+    let blocks0 = blocks_of(&mut m);
+    let mig0 = vmstat(&mut m, "pgmigrate_success");
+    assert_eq!(
+        read(&mut m, "/sys/devices/system/memory/memory1/valid_zones").unwrap(),
+        "Normal\n"
+    );
+    sh(
+        &mut m,
+        "echo offline > /sys/devices/system/memory/memory1/state",
+    );
+    let block = 32768u64;
+    assert_eq!(zone_field(&mut m, 0, "present"), present0 - block);
+    // Block 1 is in the middle of node 0's zone: the span stays.
+    assert_eq!(zone_field(&mut m, 0, "spanned"), spanned0);
+    assert!(
+        zone_field(&mut m, 0, "min") < min0,
+        "watermarks follow the managed pages"
+    );
+    assert_eq!(blocks_of(&mut m), blocks0 - block / 512);
+    assert_eq!(
+        read(&mut m, "/sys/devices/system/memory/memory1/valid_zones").unwrap(),
+        "Normal Movable\n"
+    );
+    let moved = vmstat(&mut m, "pgmigrate_success") - mig0;
+    assert!(moved > 0 && moved % 512 == 0, "{moved}");
+    m.check().unwrap();
+    sh(
+        &mut m,
+        "echo online > /sys/devices/system/memory/memory1/state",
+    );
+    assert_eq!(zone_field(&mut m, 0, "present"), present0);
+    assert_eq!(zone_field(&mut m, 0, "min"), min0);
+    assert_eq!(blocks_of(&mut m), blocks0);
+}
+
+fn vmstat(m: &mut Machine, key: &str) -> u64 {
+    read(m, "/proc/vmstat")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+        .unwrap()
+}

@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use numasim::kernel::Machine;
 use numasim::procfs::format::{fill_contig_page_info, fragmentation_index, unusable_free_index};
 
 #[test]
@@ -199,7 +200,9 @@ fn vmstat_and_zoneinfo_agree_with_the_counters() {
         "{}",
         &z[..200]
     );
-    assert!(z.contains("Node 0, zone   Normal\n  per-node stats\n      nr_slab_reclaimable"));
+    assert!(z.contains("Node 0, zone   Normal\n  per-node stats\n      nr_inactive_anon"));
+    assert!(z.contains("\n      nr_slab_reclaimable "));
+    assert!(z.contains("\n  node_unreclaimable:  0\n  start_pfn:  "));
     assert!(z.contains(
         "Node 1, zone  Movable\n  pages free     0\n        boost    0\n        min      32\n"
     ));
@@ -427,4 +430,143 @@ fn mem_available_counts_every_zones_low_watermark() {
     let want =
         f("MemFree:") - reserve + (cache - (cache / 2).min(low)) + (srec - (srec / 2).min(low));
     assert_eq!(f("MemAvailable:"), want);
+}
+
+/// zoneinfo's `node_unreclaimable:` (zoneinfo_show_print(): pgdat->
+/// kswapd_failures >= MAX_RECLAIM_RETRIES): a node full of pinned pages
+/// makes kswapd fail 16 runs in a row, then wakeup_kswapd() leaves it
+/// asleep, so pageoutrun stops growing.
+#[test]
+fn a_node_kswapd_cannot_reclaim_becomes_unreclaimable() {
+    use common::PINNED_FILL;
+    let mut m = common::machine(PINNED_FILL);
+    let zi = cat(&mut m, "/proc/zoneinfo");
+    assert!(zi.contains("\n  node_unreclaimable:  0\n"), "{zi}");
+    let runs = |m: &mut Machine| -> u64 { vmstat_value(&cat(m, "/proc/vmstat"), "pageoutrun") };
+    let mut first_run = None;
+    for t in 0..4000u64 {
+        m.advance(1).unwrap();
+        if first_run.is_none() && runs(&mut m) > 0 {
+            first_run = Some(t);
+        }
+        if cat(&mut m, "/proc/zoneinfo").contains("node_unreclaimable:  1") {
+            break;
+        }
+    }
+    assert!(first_run.is_some(), "kswapd never ran");
+    let zi = cat(&mut m, "/proc/zoneinfo");
+    assert!(zi.contains("\n  node_unreclaimable:  1\n"), "{zi}");
+    let b = m.state().unwrap();
+    assert_eq!(b.node_state[0].kswapd_failures, 16);
+    // Asleep from now on, though the node stays below its watermarks.
+    let before = runs(&mut m);
+    m.advance(200).unwrap();
+    assert_eq!(
+        runs(&mut m),
+        before,
+        "an unreclaimable node's kswapd is not woken"
+    );
+    assert!(cat(&mut m, "/proc/zoneinfo").contains("node_unreclaimable:  1"));
+}
+
+fn vmstat_value(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in\n{text}"))
+}
+
+/// node vmstat (node_read_vmstat()): the zone stats summed over the node,
+/// then the NUMA events, then the node stats; no nr_memmap_* (global only
+/// since 6.11); nr_hugetlb counts the hugetlb pages faults took, in base
+/// pages (alloc_hugetlb_folio()/free_huge_folio()).
+#[test]
+fn node_vmstat_has_zone_stats_and_nr_hugetlb_but_no_memmap() {
+    let mut m = common::machine(include_str!("../assets/scenarios/small.toml"));
+    m.advance(100).unwrap();
+    let v = cat(&mut m, "/sys/devices/system/node/node0/vmstat");
+    let keys: Vec<&str> = v.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(keys[0], "nr_free_pages");
+    assert_eq!(keys[1], "nr_zone_inactive_anon");
+    assert!(
+        keys.iter().position(|k| *k == "nr_free_cma") < keys.iter().position(|k| *k == "numa_hit")
+    );
+    assert!(
+        keys.iter().position(|k| *k == "numa_other")
+            < keys.iter().position(|k| *k == "nr_inactive_anon")
+    );
+    assert!(!v.contains("nr_memmap"), "{v}");
+    let g = cat(&mut m, "/proc/vmstat");
+    assert!(g.contains("nr_memmap_pages "), "global: {g}");
+    // Zone LRU counts add up to the node's.
+    assert_eq!(
+        vmstat_value(&v, "nr_zone_inactive_anon"),
+        vmstat_value(&v, "nr_inactive_anon")
+    );
+    assert_eq!(
+        vmstat_value(&v, "nr_zone_inactive_file"),
+        vmstat_value(&v, "nr_inactive_file")
+    );
+    assert_eq!(vmstat_value(&v, "nr_hugetlb"), 0);
+    // Pool pages are not in use until a fault takes one.
+    numasim::procfs::write(
+        &mut m,
+        "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages",
+        "4",
+    )
+    .unwrap();
+    let v = cat(&mut m, "/sys/devices/system/node/node0/vmstat");
+    assert_eq!(vmstat_value(&v, "nr_hugetlb"), 0);
+    numasim::procfs::shell::exec_line(&mut m, "map db task=a0 pages=3").unwrap();
+    numasim::procfs::shell::exec_line(&mut m, "touch db 3").unwrap();
+    let v = cat(&mut m, "/sys/devices/system/node/node0/vmstat");
+    assert_eq!(vmstat_value(&v, "nr_hugetlb"), 3 * 512);
+    assert_eq!(
+        vmstat_value(&cat(&mut m, "/proc/vmstat"), "nr_hugetlb"),
+        3 * 512
+    );
+}
+
+/// rmqueue() -> zone_statistics(): a hugetlb pool allocation from the
+/// buddy allocator is one numa_hit (it is __GFP_THISNODE), local to the
+/// writer's CPU or not, and one htlb_buddy_alloc_success
+/// (alloc_buddy_hugetlb_folio()); a hugetlb migration counts 512
+/// pgmigrate_success.
+#[test]
+fn hugetlb_allocations_and_migrations_count_their_events() {
+    let mut m = common::machine(include_str!("../assets/scenarios/small.toml"));
+    m.advance(10).unwrap();
+    let ev = |m: &mut Machine, k: &str| vmstat_value(&cat(m, "/proc/vmstat"), k);
+    let numa = |m: &mut Machine, n: u32, k: &str| {
+        vmstat_value(
+            &cat(m, &format!("/sys/devices/system/node/node{n}/numastat")),
+            k,
+        )
+    };
+    // Stop the tasks' own allocations from moving the counters.
+    for t in ["a0", "f0", "a1", "f1"] {
+        let _ = numasim::procfs::shell::exec_line(&mut m, &format!("stop {t}"));
+    }
+    m.advance(1).unwrap();
+    let (hit1, other1) = (numa(&mut m, 1, "numa_hit"), numa(&mut m, 1, "other_node"));
+    let ok0 = ev(&mut m, "htlb_buddy_alloc_success");
+    numasim::procfs::write(
+        &mut m,
+        "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages",
+        "5",
+    )
+    .unwrap();
+    assert_eq!(ev(&mut m, "htlb_buddy_alloc_success") - ok0, 5);
+    // The shell runs on CPU 0 (node 0): five hits on node 1, all "other".
+    assert_eq!(numa(&mut m, 1, "numa_hit") - hit1, 5);
+    assert_eq!(numa(&mut m, 1, "other_node") - other1, 5);
+    // A pool that cannot grow counts failures.
+    let fail0 = ev(&mut m, "htlb_buddy_alloc_fail");
+    numasim::procfs::write(
+        &mut m,
+        "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages",
+        "1000",
+    )
+    .unwrap();
+    assert!(ev(&mut m, "htlb_buddy_alloc_fail") > fail0);
+    m.check().unwrap();
 }

@@ -229,3 +229,16 @@ fn a_batch_longer_than_the_stats_ring_reports_its_last_tick() {
     cpu.advance(100).unwrap();
     assert_eq!(m.totals, cpu.totals);
 }
+
+/// kswapd failures (`pgdat->kswapd_failures`) count and stop kswapd the
+/// same way on both backends: a node full of pinned pages goes
+/// unreclaimable.
+#[test]
+fn parity_through_an_unreclaimable_node() {
+    let m = run_parity(common::PINNED_FILL, "pinned-fill", 1500);
+    if m.tick > 0 {
+        let mut m = m;
+        let b = m.state().unwrap();
+        assert_eq!(b.node_state[0].kswapd_failures, 16);
+    }
+}

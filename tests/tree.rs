@@ -16,7 +16,11 @@ fn boot(name: &str) -> Machine {
 /// Walks the tree from `/` with `list_dir` alone.
 fn walk(m: &Machine, dir: &str, out: &mut BTreeSet<String>) {
     for e in procfs::list_dir(m, dir).unwrap() {
-        let base = if dir == "/" { String::new() } else { dir.to_string() };
+        let base = if dir == "/" {
+            String::new()
+        } else {
+            dir.to_string()
+        };
         match e.strip_suffix('/') {
             Some(d) => walk(m, &format!("{base}/{d}"), out),
             None => {
@@ -49,11 +53,19 @@ fn every_file_is_listed_found_and_read_through_its_row() {
             let text = procfs::read(&mut m, f).unwrap_or_else(|e| panic!("{preset}: {e}"));
             assert!(text.ends_with('\n') || text.is_empty(), "{f}: {text:?}");
             if row.write.is_none() {
-                assert_eq!(row.mode & 0o222, 0, "{f}: no store method but writable bits");
+                assert_eq!(
+                    row.mode & 0o222,
+                    0,
+                    "{f}: no store method but writable bits"
+                );
                 let e = procfs::write(&mut m, f, "1").unwrap_err();
                 assert_eq!(e.errno, Errno::EACCES, "{f}");
             } else {
-                assert_ne!(row.mode & 0o200, 0, "{f}: a store method but read-only bits");
+                assert_ne!(
+                    row.mode & 0o200,
+                    0,
+                    "{f}: a store method but read-only bits"
+                );
             }
         }
     }
@@ -63,8 +75,11 @@ fn every_file_is_listed_found_and_read_through_its_row() {
 fn placeholders_are_bounded_by_the_machine() {
     let mut m = boot("small");
     let nodes = m.scenario.topology.nodes.len();
-    let e = procfs::read(&mut m, &format!("/sys/devices/system/node/node{nodes}/meminfo"))
-        .unwrap_err();
+    let e = procfs::read(
+        &mut m,
+        &format!("/sys/devices/system/node/node{nodes}/meminfo"),
+    )
+    .unwrap_err();
     assert_eq!(e.errno, Errno::ENOENT);
     assert!(
         e.detail.contains(&format!("nodes 0-{}", nodes - 1)),
@@ -77,18 +92,29 @@ fn placeholders_are_bounded_by_the_machine() {
         "/sys/devices/system/node/node+1/meminfo",
         "/sys/kernel/mm/hugepages/hugepages-4kB/nr_hugepages",
     ] {
-        assert_eq!(procfs::read(&mut m, p).unwrap_err().errno, Errno::ENOENT, "{p}");
+        assert_eq!(
+            procfs::read(&mut m, p).unwrap_err().errno,
+            Errno::ENOENT,
+            "{p}"
+        );
     }
     let blocks = m.nr_memory_blocks();
-    let e = procfs::read(&mut m, &format!("/sys/devices/system/memory/memory{blocks}/state"))
-        .unwrap_err();
+    let e = procfs::read(
+        &mut m,
+        &format!("/sys/devices/system/memory/memory{blocks}/state"),
+    )
+    .unwrap_err();
     assert!(e.detail.contains("memory blocks"), "{}", e.detail);
     assert_eq!(
-        procfs::read(&mut m, "/sys/devices/system/node").unwrap_err().errno,
+        procfs::read(&mut m, "/sys/devices/system/node")
+            .unwrap_err()
+            .errno,
         Errno::EISDIR
     );
     assert_eq!(
-        procfs::write(&mut m, "/sys/devices/system/node", "1").unwrap_err().errno,
+        procfs::write(&mut m, "/sys/devices/system/node", "1")
+            .unwrap_err()
+            .errno,
         Errno::EISDIR
     );
     assert_eq!(
@@ -114,7 +140,11 @@ fn directories_expand_their_placeholders() {
     let h = procfs::list_dir(&m, "/sys/kernel/mm/hugepages").unwrap();
     assert_eq!(h, vec!["hugepages-1048576kB/", "hugepages-2048kB/"]);
     let blocks = procfs::list_dir(&m, "/sys/devices/system/memory").unwrap();
-    assert_eq!(blocks.len() as u32, m.nr_memory_blocks() + 1, "blocks and block_size_bytes");
+    assert_eq!(
+        blocks.len() as u32,
+        m.nr_memory_blocks() + 1,
+        "blocks and block_size_bytes"
+    );
 }
 
 /// A write reaches the row's store and a read its show, through the same
@@ -138,5 +168,9 @@ fn the_shell_and_the_table_agree() {
     // devkmsg_write(): a written line is a record at its level.
     procfs::write(&mut m, "/dev/kmsg", "<6>hello from user space").unwrap();
     let kmsg = procfs::read(&mut m, "/dev/kmsg").unwrap();
-    assert!(kmsg.lines().any(|l| l.starts_with("6,") && l.ends_with(";hello from user space")), "{kmsg}");
+    assert!(
+        kmsg.lines()
+            .any(|l| l.starts_with("6,") && l.ends_with(";hello from user space")),
+        "{kmsg}"
+    );
 }

@@ -58,7 +58,7 @@ struct NodeDesc {
 
 struct NodeState {
     kswapd_active: u32,
-    _pad0: u32,
+    kswapd_failures: u32,
     _pad1: u32,
     _pad2: u32,
 }

@@ -237,8 +237,10 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
         if (wpass == 0u) {
             for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
                 let z = topo.zonelists[row + i];
-                if (usable(z, highest, mask) && ctl.zone_state[z].nr_free < topo.zones[z].wmark_high) {
-                    ctl.node_state[topo.zones[z].node].kswapd_active = 1u;
+                let nd = topo.zones[z].node;
+                if (usable(z, highest, mask) && ctl.zone_state[z].nr_free < topo.zones[z].wmark_high
+                    && ctl.node_state[nd].kswapd_failures < MAX_RECLAIM_RETRIES) {
+                    ctl.node_state[nd].kswapd_active = 1u;
                 }
             }
         }
@@ -344,11 +346,16 @@ fn kswapd_balance() {
         let first = topo.nodes[nd].first_zone;
         var balanced = true;
         var any_reclaimable = false;
+        var short = false;
+        var progress = false;
         for (var z = first; z < first + topo.nodes[nd].nr_zones; z++) {
             let zd = topo.zones[z];
             let free = ctl.zone_state[z].nr_free;
             let rec = reclaimable_pages(z);
             var p16 = 0u;
+            if (ksw_on && free < zd.wmark_high) {
+                short = true;
+            }
             if (ksw_on && free < zd.wmark_high && rec > 0u) {
                 balanced = false;
                 any_reclaimable = true;
@@ -363,8 +370,16 @@ fn kswapd_balance() {
             var dp = 0u;
             if (dt > 0u && rec > 0u) {
                 dp = clamp((dt << 16u) / rec, 1u, FP16_MASK);
+                progress = true;
             }
             ctl.zone_state[z].direct_p16 = dp;
+        }
+        // balance_pgdat(): a run that reclaims nothing counts a failure;
+        // shrink_node() clears them on any progress, kswapd's or direct.
+        if (any_reclaimable || progress) {
+            ctl.node_state[nd].kswapd_failures = 0u;
+        } else if (short) {
+            ctl.node_state[nd].kswapd_failures = min(ctl.node_state[nd].kswapd_failures + 1u, MAX_RECLAIM_RETRIES);
         }
         if (ksw_on) {
             zone_stats[first].v[ZS_PAGEOUTRUN] += 1u;

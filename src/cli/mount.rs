@@ -361,10 +361,7 @@ impl SimFs {
                 None => {
                     let p = child(dir, &n);
                     let f = procfs::table::row_of(&p);
-                    let k = Kind::File(
-                        f.map_or(0o444, |f| f.mode),
-                        f.map_or(0, |f| f.size),
-                    );
+                    let k = Kind::File(f.map_or(0o444, |f| f.mode), f.map_or(0, |f| f.size));
                     (n, k)
                 }
             })

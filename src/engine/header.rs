@@ -244,6 +244,7 @@ pub fn constants() -> Vec<(&'static str, u32)> {
         ("ZS_ALLOCS", ZS_ALLOCS as u32),
         ("ZS_FREES", ZS_FREES as u32),
         ("ZS_PAGEOUTRUN", ZS_PAGEOUTRUN as u32),
+        ("MAX_RECLAIM_RETRIES", MAX_RECLAIM_RETRIES),
         ("ZS_DEFERRED", ZS_DEFERRED as u32),
         ("NR_ZONE_STATS", NR_ZONE_STATS as u32),
         // ZoneState as words, for shaders that add into it atomically.

@@ -219,8 +219,18 @@ pub struct NodeDesc {
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable, PartialEq, Eq)]
 pub struct NodeState {
     pub kswapd_active: u32,
-    pub _pad: [u32; 3],
+    /// `pgdat->kswapd_failures`: kswapd runs in a row that found the node
+    /// short of its high watermarks and nothing to reclaim; reset by any
+    /// reclaim progress. At `MAX_RECLAIM_RETRIES` the node is
+    /// unreclaimable and allocations no longer wake its kswapd.
+    pub kswapd_failures: u32,
+    pub _pad: [u32; 2],
 }
+
+/// mm/internal.h MAX_RECLAIM_RETRIES: kswapd failures that make a node
+/// unreclaimable (`pgdat_balanced` no longer matters, `wakeup_kswapd()`
+/// gives up).
+pub const MAX_RECLAIM_RETRIES: u32 = 16;
 
 /// Zonelists: one row of this many entries per node, ended by `ZONE_NONE`.
 pub const ZONELIST_STRIDE: usize = 3 * MAX_NODES + 1;

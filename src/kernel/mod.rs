@@ -99,6 +99,9 @@ pub struct Machine {
     pub tick: u64,
     pub tasks: Vec<TaskInfo>,
     pub min_free_kbytes: u64,
+    /// Whether min_free_kbytes was set (scenario or sysctl) rather than
+    /// computed: hotplug then keeps it (`user_min_free_kbytes`).
+    pub user_min_free_kbytes: bool,
     pub watermark_scale_factor: u32,
     /// Weighted-interleave weights as written (0: the default, 1).
     pub il_weights: Vec<u8>,
@@ -121,6 +124,8 @@ pub struct Machine {
     pub path_times: PathTimes,
     /// The task the next path runs for (its comm and pid in reports).
     pub(crate) path_task: Option<usize>,
+    /// The control paths' vm events since boot (/proc/vmstat).
+    pub vm_events: mm::VmEvents,
     /// Bumped by `echo 0 > /proc/lock_stat` (the device clears its
     /// zone->lock statistics when it sees the new value).
     pub(crate) lock_gen: u32,
@@ -220,6 +225,7 @@ impl Machine {
     ) -> Result<Machine, MachineError> {
         let nz = scenario.topology.zones.len();
         let nn = scenario.topology.nodes.len();
+        let user_min_free_kbytes = scenario.vm.min_free_kbytes.is_some();
         let min_free_kbytes = scenario
             .vm
             .min_free_kbytes
@@ -233,6 +239,7 @@ impl Machine {
             tick: 0,
             tasks: Vec::new(),
             min_free_kbytes,
+            user_min_free_kbytes,
             il_weights: vec![0; nn],
             totals: vec![[0; NR_ZONE_STATS]; nz],
             last: vec![ZoneStats::default(); nz],
@@ -243,6 +250,7 @@ impl Machine {
             klog: klog::KernelLog::default(),
             path_times: PathTimes::default(),
             path_task: None,
+            vm_events: Default::default(),
             lock_gen: 0,
             reporting: reporting::Reporting::default(),
         };
@@ -365,8 +373,10 @@ impl Machine {
         let saved = (self.hugetlb.clone(), self.mm.clone());
         let t1 = std::time::Instant::now();
         let mut path = Path::new(name, self.tick);
+        let mut cpu_node = self.scenario.topology.node_of_cpu(0).unwrap_or(0);
         if let Some(i) = self.path_task.take() {
             path = path.for_task(&self.tasks[i].name, i);
+            cpu_node = self.tasks[i].node;
         }
         // Blocks can be out for reporting until the last report drains,
         // registered or not: the view is read once anything was reported.
@@ -386,9 +396,11 @@ impl Machine {
         let mut m = mm::Mm::new(&mut txn, &self.scenario.topology, &mut path, &mut self.mm);
         m.variants = self.lockdep.variants;
         m.report = report;
+        m.cpu_node = cpu_node;
         let r = f(&mut m, &mut self.hugetlb);
         let delta = std::mem::take(&mut m.managed_delta);
         let report_words = std::mem::take(&mut m.report.words);
+        let events = m.events;
         drop(m);
         let r = match (r, src.error()) {
             (Ok(_), Some(e)) => Err(MachineError::Engine(e)),
@@ -404,10 +416,12 @@ impl Machine {
                 let v = self.hugetlb.step_violation.clone();
                 (self.hugetlb, self.mm) = saved;
                 self.hugetlb.step_violation = v;
+                self.vm_events.add(&events, true);
                 self.keep_path(path);
                 return Err(e);
             }
         };
+        self.vm_events.add(&events, false);
         let mut requests = txn.requests();
         requests.extend(
             report_words
@@ -473,8 +487,26 @@ impl Machine {
         self.write_lock_cfg();
     }
 
+    /// `init_per_zone_wmark_min()` after a memory block went offline or
+    /// online: min_free_kbytes from the managed pages now (unless a
+    /// scenario or a write set it: `user_min_free_kbytes`), then the
+    /// watermarks and lowmem reserves.
+    pub fn init_per_zone_wmark_min(&mut self) {
+        if !self.user_min_free_kbytes {
+            let b = self.backend.config();
+            self.min_free_kbytes = watermark::min_free_kbytes_of(b.zones.iter().map(|z| {
+                (
+                    crate::model::topology::ZoneType::from_index(z.zone_type),
+                    z.managed as u64,
+                )
+            }));
+        }
+        self.apply_watermarks();
+    }
+
     /// `vm.min_free_kbytes` write (the caller has range-checked it).
     pub fn set_min_free_kbytes(&mut self, v: u64) {
+        self.user_min_free_kbytes = true;
         self.min_free_kbytes = v;
         self.apply_watermarks();
     }

@@ -31,19 +31,28 @@ pub fn nr_free_buffer_pages(t: &Topology) -> u64 {
 /// `calculate_min_free_kbytes()`, then khugepaged's
 /// `set_recommended_min_free_kbytes()` (the model always has THP enabled).
 pub fn default_min_free_kbytes(t: &Topology) -> u64 {
-    let lowmem_kbytes = nr_free_buffer_pages(t) * 4;
+    min_free_kbytes_of(t.zones.iter().map(|z| (z.zone_type, z.managed())))
+}
+
+/// The same from the zones' current managed pages: what
+/// `init_per_zone_wmark_min()` recomputes after memory hotplug (with
+/// `khugepaged_min_free_kbytes_update()`, since 5.10), unless the sysctl
+/// was written.
+pub fn min_free_kbytes_of(zones: impl Iterator<Item = (ZoneType, u64)> + Clone) -> u64 {
+    let lowmem: u64 = zones
+        .clone()
+        .filter(|(zt, _)| *zt <= ZoneType::Normal)
+        .map(|(_, m)| m)
+        .sum();
+    let lowmem_kbytes = lowmem * 4;
     let mut min_free = int_sqrt(lowmem_kbytes * 16).clamp(128, 262_144);
-    let nr_zones = t
-        .zones
-        .iter()
-        .filter(|z| z.zone_type <= ZoneType::Normal && z.managed() > 0)
+    let nr_zones = zones
+        .filter(|(zt, m)| *zt <= ZoneType::Normal && *m > 0)
         .count() as u64;
     // 2 free pageblocks per zone, plus MIGRATE_PCPTYPES^2 for fallbacks;
     // never more than 5% of lowmem.
     let pageblock = 512u64;
-    let recommended = (pageblock * nr_zones * 2 + pageblock * nr_zones * 9)
-        .min(nr_free_buffer_pages(t) / 20)
-        << 2;
+    let recommended = (pageblock * nr_zones * 2 + pageblock * nr_zones * 9).min(lowmem / 20) << 2;
     if recommended > min_free {
         min_free = recommended;
     }

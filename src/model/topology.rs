@@ -156,6 +156,14 @@ impl Topology {
         out
     }
 
+    /// `cpu_to_node()`: the node holding CPU `cpu`.
+    pub fn node_of_cpu(&self, cpu: u32) -> Option<u32> {
+        self.nodes
+            .iter()
+            .find(|n| n.cpus.contains(&cpu))
+            .map(|n| n.id)
+    }
+
     /// `/sys/devices/system/node/has_memory`-style lists.
     pub fn nodes_with_cpus(&self) -> Vec<u32> {
         self.nodes

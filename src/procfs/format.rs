@@ -7,6 +7,7 @@ use crate::kernel::Machine;
 use crate::model::frame::*;
 use crate::model::topology::{ZoneType, ZONE_TYPES};
 use crate::model::workload::*;
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Pages allocated per meminfo bucket, for a set of zones.
@@ -81,7 +82,46 @@ pub fn buddyinfo(b: &SimBuffers) -> String {
 }
 
 /// /proc/pagetypeinfo: `pagetypeinfo_show()`.
-pub fn pagetypeinfo(b: &SimBuffers, nr_nodes: u32) -> String {
+/// A zone as memory hotplug leaves it: (start_pfn, spanned, present).
+/// offline_pages() lowers `present_pages` by the block's pages and
+/// shrink_zone_span() moves the span's ends past offline memory at
+/// either end (a hole in the middle stays spanned); a zone with nothing
+/// present spans nothing and starts at 0.
+pub fn zone_span(offline: &BTreeSet<u32>, zd: &ZoneDesc) -> (u64, u64, u64) {
+    use crate::kernel::hugetlb::MEMORY_BLOCK_FRAMES as F;
+    let (start, end) = (
+        zd.start_pfn as u64,
+        zd.start_pfn as u64 + zd.nr_frames as u64,
+    );
+    let is_off = |pfn: u64| offline.contains(&((pfn / F) as u32));
+    let mut off = 0u64;
+    for &b in offline {
+        let (bs, be) = (b as u64 * F, (b as u64 + 1) * F);
+        off += be.min(end).saturating_sub(bs.max(start));
+    }
+    let present = zd.nr_frames as u64 - off;
+    if present == 0 {
+        return (0, 0, 0);
+    }
+    // Walk in blocks from each end (offline memory is whole blocks).
+    let mut lo = start;
+    while lo < end && is_off(lo) {
+        lo = (lo / F + 1) * F;
+    }
+    let mut hi = end;
+    while hi > lo && is_off(hi - 1) {
+        hi = (hi - 1) / F * F;
+    }
+    (lo, hi - lo, present)
+}
+
+/// Whether pageblock `pb` is in an offline memory block.
+fn pageblock_offline(offline: &BTreeSet<u32>, pb: usize) -> bool {
+    use crate::kernel::hugetlb::MEMORY_BLOCK_FRAMES as F;
+    !offline.is_empty() && offline.contains(&((((pb as u64) << PAGEBLOCK_ORDER) / F) as u32))
+}
+
+pub fn pagetypeinfo(b: &SimBuffers, nr_nodes: u32, offline: &BTreeSet<u32>) -> String {
     let mut s = String::new();
     for nid in 0..nr_nodes {
         let zones: Vec<usize> = node_zones(b, nid).collect();
@@ -121,8 +161,12 @@ pub fn pagetypeinfo(b: &SimBuffers, nr_nodes: u32) -> String {
             let mut count = [0u64; MIGRATE_TYPES];
             let first = zd.start_pfn as usize >> PAGEBLOCK_ORDER;
             let n = zd.nr_frames as usize >> PAGEBLOCK_ORDER;
-            for &mt in &b.pageblocks[first..first + n] {
-                count[mt as usize] += 1;
+            // pagetypeinfo_showblockitcount(): pfn_to_online_page() skips
+            // offline memory.
+            for (i, &mt) in b.pageblocks[first..first + n].iter().enumerate() {
+                if !pageblock_offline(offline, first + i) {
+                    count[mt as usize] += 1;
+                }
             }
             let _ = write!(
                 s,
@@ -263,9 +307,60 @@ pub fn numastat(m: &Machine, nid: u32) -> String {
     )
 }
 
-/// Node-level items this model produces, in `node_stat_item` order.
-fn node_items(u: &Usage) -> Vec<(&'static str, u64)> {
+/// The `zone_stat_item` counters in the kernel's order (6.1's list;
+/// `nr_unaccepted`, 6.5, needs CONFIG_UNACCEPTED_MEMORY and is left out).
+/// The model keeps no active lists: a page is activated on its second
+/// reference, which the model does not simulate, so every LRU page is
+/// inactive, as a page the kernel faulted in and never saw referenced
+/// again (anonymous pages start inactive since 5.9). It has no mlocked,
+/// zsmalloc, bounce or CMA pages and no writeback: those are 0.
+fn zone_items(u: &Usage) -> [(&'static str, u64); 11] {
+    [
+        ("nr_free_pages", u.free),
+        ("nr_zone_inactive_anon", u.anon + u.thp),
+        ("nr_zone_active_anon", 0),
+        ("nr_zone_inactive_file", u.file),
+        ("nr_zone_active_file", 0),
+        ("nr_zone_unevictable", 0),
+        ("nr_zone_write_pending", 0),
+        ("nr_mlock", 0),
+        ("nr_bounce", 0),
+        ("nr_zspages", 0),
+        ("nr_free_cma", 0),
+    ]
+}
+
+/// NR_HUGETLB of a node (or all): hugetlb pages in use, in base pages.
+/// alloc_hugetlb_folio() adds a folio's pages when a fault takes it from
+/// the pool, free_huge_folio() subtracts them; a node_stat_item since
+/// 6.13 (the memcg hugetlb counters), so 6.1 prints no `nr_hugetlb`.
+fn hugetlb_in_use(m: &Machine, node: Option<u32>) -> u64 {
+    use crate::kernel::hugetlb::{HSTATE_ORDER, NR_HSTATES};
+    let h = &m.hugetlb;
+    (0..NR_HSTATES)
+        .map(|hs| {
+            let st = &h.hstates[hs];
+            let used: u64 = (0..st.nr_huge_pages_node.len())
+                .filter(|&n| node.is_none_or(|x| x as usize == n))
+                .map(|n| {
+                    st.nr_huge_pages_node[n]
+                        - st.free_huge_pages_node[n].min(st.nr_huge_pages_node[n])
+                })
+                .sum();
+            used << HSTATE_ORDER[hs]
+        })
+        .sum()
+}
+
+/// Node-level items this model produces, in `node_stat_item` order (the
+/// LRU lists as `zone_items` explains), `nr_hugetlb` last.
+fn node_items(u: &Usage, hugetlb_pages: u64) -> Vec<(&'static str, u64)> {
     vec![
+        ("nr_inactive_anon", u.anon + u.thp),
+        ("nr_active_anon", 0),
+        ("nr_inactive_file", u.file),
+        ("nr_active_file", 0),
+        ("nr_unevictable", 0),
         ("nr_slab_reclaimable", u.sreclaimable),
         ("nr_slab_unreclaimable", u.sunreclaim),
         ("nr_anon_pages", u.anon + u.thp),
@@ -275,6 +370,7 @@ fn node_items(u: &Usage) -> Vec<(&'static str, u64)> {
         // NR_KERNEL_STACK_KB is kept in kB.
         ("nr_kernel_stack", kb(u.kstack)),
         ("nr_page_table_pages", u.pagetables),
+        ("nr_hugetlb", hugetlb_pages),
     ]
 }
 
@@ -286,14 +382,18 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
     let mut put = |name: &str, v: u64| {
         let _ = writeln!(s, "{name} {v}");
     };
-    put("nr_free_pages", u.free);
+    for (name, v) in zone_items(&u) {
+        put(name, v);
+    }
     for (&st, v) in NUMA_STATS.iter().zip(numa_events(m, None)) {
         let name = ZONE_STAT_NAMES[st];
         put(name, v);
     }
-    for (name, v) in node_items(&u) {
+    for (name, v) in node_items(&u, hugetlb_in_use(m, None)) {
         put(name, v);
     }
+    // Global vm_stat items since 6.11 ("mm: don't account memmap
+    // per-node"); node stats from 6.9 to 6.10.
     let (memmap, boot) = memmap_pages(m, b, None);
     put("nr_memmap_pages", memmap);
     put("nr_memmap_boot_pages", boot);
@@ -321,25 +421,36 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
     put("pgscan_kswapd", m.total(ZS_PGSTEAL_KSWAPD, None));
     put("pgscan_direct", m.total(ZS_PGSTEAL_DIRECT, None));
     put("pageoutrun", m.total(ZS_PAGEOUTRUN, None));
+    // The control paths' events (`Machine::vm_events`), in vm_event_item
+    // order: migration (hugetlb pages, offlining, contiguous ranges), then
+    // the hugetlb pool's buddy allocations.
+    let e = &m.vm_events;
+    put("pgmigrate_success", e.pgmigrate_success);
+    put("pgmigrate_fail", e.pgmigrate_fail);
+    put("htlb_buddy_alloc_success", e.htlb_buddy_alloc_success);
+    put("htlb_buddy_alloc_fail", e.htlb_buddy_alloc_fail);
     put("nr_unstable", 0);
     s
 }
 
-/// /sys/devices/system/node/node<N>/vmstat: `node_read_vmstat()`.
+/// /sys/devices/system/node/node<N>/vmstat: `node_read_vmstat()`: the
+/// zone stats summed over the node's zones, the NUMA events, the node
+/// stats. `nr_memmap_pages` and `nr_memmap_boot_pages` were node stats in
+/// 6.9 and 6.10 only; numasim follows 6.11+, where they are global
+/// (/proc/vmstat) and this file has none.
 pub fn node_vmstat(m: &Machine, b: &SimBuffers, nid: u32) -> String {
     let u = usage(b, node_zones(b, nid));
     let mut s = String::new();
-    let _ = writeln!(s, "nr_free_pages {}", u.free);
+    for (name, v) in zone_items(&u) {
+        let _ = writeln!(s, "{name} {v}");
+    }
     for (&st, v) in NUMA_STATS.iter().zip(numa_events(m, Some(nid))) {
         let name = ZONE_STAT_NAMES[st];
         let _ = writeln!(s, "{name} {v}");
     }
-    for (name, v) in node_items(&u) {
+    for (name, v) in node_items(&u, hugetlb_in_use(m, Some(nid))) {
         let _ = writeln!(s, "{name} {v}");
     }
-    let (memmap, boot) = memmap_pages(m, b, Some(nid));
-    let _ = writeln!(s, "nr_memmap_pages {memmap}");
-    let _ = writeln!(s, "nr_memmap_boot_pages {boot}");
     s
 }
 
@@ -370,6 +481,19 @@ fn memmap_pages(m: &Machine, b: &SimBuffers, node: Option<u32>) -> (u64, u64) {
 /// /proc/zoneinfo: `zoneinfo_show_print()`, with the fields this model has
 /// (no per-cpu pagesets). Every zone type of every node is printed, empty
 /// ones in the short form, as the kernel does.
+///
+/// By kernel version: numasim prints the `promo` watermark line of newer
+/// kernels (Debian's 6.1, compared in `../shared/realkernel`, has none),
+/// `nr_hugetlb` (6.13+) among the per-node stats, and no ZONE_DMA or
+/// ZONE_DEVICE (the model's zone types are DMA32, Normal, Movable).
+///
+/// `boost` is 0: `boost_watermark()` raises a zone's watermarks by a
+/// pageblock each time a fallback steals a whole pageblock, and kswapd
+/// reclaims the boost away before it resets it (`balance_pgdat()`,
+/// `nr_boost_reclaim`), to make room for kcompactd. The model has no
+/// compaction for that room to serve, and the boost would change the
+/// watermarks both backends test inside the tick; it is not modelled, so
+/// after fallbacks numasim's kswapd reclaims less than the kernel's.
 pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
     let mut s = String::new();
     for nid in 0..m.scenario.topology.nodes.len() as u32 {
@@ -380,9 +504,22 @@ pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
             if z.is_some() && z == first_populated {
                 s.push_str("\n  per-node stats");
                 let u = usage(b, node_zones(b, nid));
-                for (name, v) in node_items(&u) {
+                for (name, v) in node_items(&u, hugetlb_in_use(m, Some(nid))) {
                     let _ = write!(s, "\n      {name:<12} {v}");
                 }
+            }
+            let span = z.map(|z| zone_span(&m.mm.offline_blocks, &b.zones[z]));
+            // populated_zone(): present pages; a zone whose memory all went
+            // offline prints the short form with its own watermarks.
+            if let (Some(z), Some((_, _, 0))) = (z, span) {
+                let zd = &b.zones[z];
+                let _ = write!(
+                    s,
+                    "\n  pages free     0\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  0\n        present  0\n        managed  {}\n        cma      0\n        protection: ({})\n",
+                    zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, zd.managed,
+                    zd.lowmem_reserve[..ZONE_TYPES.len()].iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                );
+                continue;
             }
             let Some(z) = z else {
                 let w = empty_zone_wmark(zt);
@@ -395,21 +532,31 @@ pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
             };
             let zd = &b.zones[z];
             let zs = &b.zone_state[z];
+            let (start_pfn, spanned, present) = span.expect("a populated zone");
             let _ = write!(
                 s,
                 "\n  pages free     {}\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  {}\n        present  {}\n        managed  {}\n        cma      0",
-                zs.nr_free, zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, zd.nr_frames, zd.nr_frames, zd.managed
+                zs.nr_free, zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, spanned, present, zd.managed
             );
             let prot: Vec<String> = zd.lowmem_reserve[..ZONE_TYPES.len()]
                 .iter()
                 .map(|v| v.to_string())
                 .collect();
             let _ = write!(s, "\n        protection: ({})", prot.join(", "));
-            let _ = write!(s, "\n      {:<12} {}", "nr_free_pages", zs.nr_free);
+            for (name, v) in zone_items(&usage(b, std::iter::once(z))) {
+                let _ = write!(s, "\n      {name:<12} {v}");
+            }
             for st in NUMA_STATS {
                 let _ = write!(s, "\n      {:<12} {}", ZONE_STAT_NAMES[st], m.totals[z][st]);
             }
-            let _ = write!(s, "\n  start_pfn:           {}\n", zd.start_pfn);
+            // pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES, for every
+            // populated zone of the node.
+            let unreclaimable = b.node_state[nid as usize].kswapd_failures >= MAX_RECLAIM_RETRIES;
+            let _ = write!(
+                s,
+                "\n  node_unreclaimable:  {}\n  start_pfn:           {}\n",
+                unreclaimable as u32, start_pfn
+            );
         }
     }
     s

@@ -70,15 +70,19 @@ pub fn files() -> Vec<File> {
             "/proc/sys/vm/hugetlb_optimize_vmemmap",
             |m, _| line(m.hugetlb.optimize_vmemmap as u64),
             |m, at, v| {
-                let x: i64 = v
-                    .parse()
-                    .map_err(|_| fs_err(at.path, Errno::EINVAL, format!("`{v}` is not an integer")))?;
+                let x: i64 = v.parse().map_err(|_| {
+                    fs_err(at.path, Errno::EINVAL, format!("`{v}` is not an integer"))
+                })?;
                 m.hugetlb_set_optimize(x != 0);
                 Ok(())
             },
         ),
         // The hstate kobject attributes (HSTATE_ATTR / HSTATE_ATTR_RO).
-        File::rw(format!("{G}/nr_hugepages"), |m, at| line(hs(m, at).nr_huge_pages), set_pages),
+        File::rw(
+            format!("{G}/nr_hugepages"),
+            |m, at| line(hs(m, at).nr_huge_pages),
+            set_pages,
+        ),
         File::rw(
             format!("{G}/nr_hugepages_mempolicy"),
             |m, at| line(hs(m, at).nr_huge_pages),
@@ -101,8 +105,12 @@ pub fn files() -> Vec<File> {
                 Ok(())
             },
         ),
-        File::ro(format!("{G}/free_hugepages"), |m, at| line(hs(m, at).free_huge_pages)),
-        File::ro(format!("{G}/resv_hugepages"), |m, at| line(hs(m, at).resv_huge_pages)),
+        File::ro(format!("{G}/free_hugepages"), |m, at| {
+            line(hs(m, at).free_huge_pages)
+        }),
+        File::ro(format!("{G}/resv_hugepages"), |m, at| {
+            line(hs(m, at).resv_huge_pages)
+        }),
         File::ro(format!("{G}/surplus_hugepages"), |m, at| {
             line(hs(m, at).surplus_huge_pages)
         }),
@@ -151,18 +159,44 @@ pub fn files() -> Vec<File> {
                 )),
             },
         ),
+        // valid_zones_show(): an online block's zone; an offline one's
+        // default zone (zone_for_pfn_range(MMOP_ONLINE), here the zone it
+        // was in), then the kernel zone and ZONE_MOVABLE where they
+        // differ (print_allowed_zone()). numasim onlines a block back into
+        // the zone it was in whatever the write asks.
         File::ro(format!("{MEM}/memory{{block}}/valid_zones"), |m, at| {
+            use crate::model::topology::ZoneType;
             let start = at.block as u64 * MEMORY_BLOCK_FRAMES;
-            let z = m
+            let Some(z) = m
                 .scenario
                 .topology
                 .zones
                 .iter()
-                .find(|z| z.start_pfn <= start && start < z.end_pfn());
-            Ok(format!("{}\n", z.map(|z| z.zone_type.name()).unwrap_or("none")))
+                .find(|z| z.start_pfn <= start && start < z.end_pfn())
+            else {
+                return Ok("none\n".into());
+            };
+            let zt = z.zone_type;
+            if !m.mm.offline_blocks.contains(&at.block) {
+                return Ok(format!("{}\n", zt.name()));
+            }
+            let kernel_zone = if zt == ZoneType::Movable {
+                ZoneType::Normal
+            } else {
+                zt
+            };
+            let mut names = vec![zt.name()];
+            for allowed in [kernel_zone, ZoneType::Movable] {
+                if !names.contains(&allowed.name()) {
+                    names.push(allowed.name());
+                }
+            }
+            Ok(format!("{}\n", names.join(" ")))
         }),
         File::ro(format!("{DBG}/hugetlb"), |m, _| Ok(stats_table(m))),
-        File::ro(format!("{DBG}/hugetlb_mappings"), |m, _| Ok(mappings_table(m))),
+        File::ro(format!("{DBG}/hugetlb_mappings"), |m, _| {
+            Ok(mappings_table(m))
+        }),
         File::rw(
             format!("{DBG}/variants/hvo_keep_two"),
             |m, _| line(m.hugetlb.variants.hvo_keep_two as u64),
@@ -194,7 +228,11 @@ fn zero_one(at: &At, v: &str) -> Result<bool, FsError> {
     match v {
         "0" => Ok(false),
         "1" => Ok(true),
-        _ => Err(fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0 or 1"))),
+        _ => Err(fs_err(
+            at.path,
+            Errno::EINVAL,
+            format!("`{v}`: expected 0 or 1"),
+        )),
     }
 }
 

@@ -31,8 +31,14 @@ pub fn files() -> Vec<File> {
         }),
         // kernel/locking/lockdep_proc.c: proc_create_seq(.., S_IRUSR, ..).
         File::ro("/proc/lockdep", |m, _| Ok(m.lockdep.proc_lockdep())).mode(0o400),
-        File::ro("/proc/lockdep_chains", |m, _| Ok(m.lockdep.proc_lockdep_chains())).mode(0o400),
-        File::ro("/proc/lockdep_stats", |m, _| Ok(m.lockdep.proc_lockdep_stats())).mode(0o400),
+        File::ro("/proc/lockdep_chains", |m, _| {
+            Ok(m.lockdep.proc_lockdep_chains())
+        })
+        .mode(0o400),
+        File::ro("/proc/lockdep_stats", |m, _| {
+            Ok(m.lockdep.proc_lockdep_stats())
+        })
+        .mode(0o400),
         // proc_create("lock_stat", S_IRUSR | S_IWUSR, ..); lock_stat_write():
         // a leading '0' clears every class, anything else is accepted and
         // ignored.
@@ -42,7 +48,10 @@ pub fn files() -> Vec<File> {
                 let c = m
                     .lock_stat_classes()
                     .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))?;
-                Ok(crate::kernel::lockdep::stat::lock_stat_file(&c, m.lockdep.debug_locks))
+                Ok(crate::kernel::lockdep::stat::lock_stat_file(
+                    &c,
+                    m.lockdep.debug_locks,
+                ))
             },
             |m, _, v| {
                 if v.starts_with('0') {
@@ -76,7 +85,11 @@ pub fn files() -> Vec<File> {
             |m, at, v| {
                 // debugfs_write_file_bool(): kstrtobool.
                 let x = parse_bool(v).ok_or_else(|| {
-                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                    fs_err(
+                        at.path,
+                        Errno::EINVAL,
+                        format!("`{v}`: expected 0/1, y/n or on/off"),
+                    )
                 })?;
                 if let Some(b) = m.lockdep.variants.flag_mut(at.name()) {
                     *b = x;

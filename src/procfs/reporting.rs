@@ -28,7 +28,11 @@ pub fn files() -> Vec<File> {
             |m, _| Ok(format!("{}\n", m.page_reporting_order_text())),
             |m, at, v| {
                 let o = v.trim().parse::<u32>().map_err(|_| {
-                    fs_err(at.path, Errno::EINVAL, format!("`{v}` is not an unsigned integer"))
+                    fs_err(
+                        at.path,
+                        Errno::EINVAL,
+                        format!("`{v}` is not an unsigned integer"),
+                    )
                 })?;
                 m.set_page_reporting_order(o)
                     .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
@@ -39,7 +43,11 @@ pub fn files() -> Vec<File> {
             |m, at| device_table(m).map_err(|e| fs_err(at.path, e.errno(), e.to_string())),
             |m, at, v| {
                 let on = parse_bool(v).ok_or_else(|| {
-                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                    fs_err(
+                        at.path,
+                        Errno::EINVAL,
+                        format!("`{v}`: expected 0/1, y/n or on/off"),
+                    )
                 })?;
                 m.set_page_reporting(on)
                     .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
@@ -49,11 +57,20 @@ pub fn files() -> Vec<File> {
     for (n, _, _) in VARIANTS {
         v.push(File::rw(
             format!("{VARIANT_DIR}{n}"),
-            |m, at| Ok(format!("{}\n", m.report_variant(at.name()).unwrap_or(false) as u8)),
+            |m, at| {
+                Ok(format!(
+                    "{}\n",
+                    m.report_variant(at.name()).unwrap_or(false) as u8
+                ))
+            },
             |m, at, v| {
                 // debugfs_write_file_bool(): kstrtobool.
                 let on = parse_bool(v).ok_or_else(|| {
-                    fs_err(at.path, Errno::EINVAL, format!("`{v}`: expected 0/1, y/n or on/off"))
+                    fs_err(
+                        at.path,
+                        Errno::EINVAL,
+                        format!("`{v}`: expected 0/1, y/n or on/off"),
+                    )
                 })?;
                 m.set_report_variant(at.name(), on);
                 Ok(())

@@ -148,7 +148,11 @@ pub fn rows() -> &'static [File] {
         let v: Vec<File> = PARTS.iter().flat_map(|p| p()).collect();
         let mut seen = BTreeSet::new();
         for f in &v {
-            assert!(seen.insert(&f.pattern), "{} is in the table twice", f.pattern);
+            assert!(
+                seen.insert(&f.pattern),
+                "{} is in the table twice",
+                f.pattern
+            );
         }
         v
     })
@@ -232,7 +236,9 @@ fn match_seg(seg: &Seg, s: &str, b: &Bounds, at: &mut At) -> SegMatch {
             }
         }
         Seg::Var(pre, v, post) => {
-            let Some(mid) = s.strip_prefix(pre.as_str()).and_then(|r| r.strip_suffix(post.as_str()))
+            let Some(mid) = s
+                .strip_prefix(pre.as_str())
+                .and_then(|r| r.strip_suffix(post.as_str()))
             else {
                 return SegMatch::No;
             };
@@ -263,7 +269,12 @@ fn match_seg(seg: &Seg, s: &str, b: &Bounds, at: &mut At) -> SegMatch {
 }
 
 /// Matches `parts` against the first `parts.len()` segments of `f`.
-fn match_prefix<'a>(f: &File, parts: &[&str], path: &'a str, b: &Bounds) -> Result<Option<At<'a>>, String> {
+fn match_prefix<'a>(
+    f: &File,
+    parts: &[&str],
+    path: &'a str,
+    b: &Bounds,
+) -> Result<Option<At<'a>>, String> {
     if parts.len() > f.segs.len() {
         return Ok(None);
     }
@@ -456,7 +467,13 @@ mod tests {
     #[test]
     fn every_pattern_is_unique_and_absolute() {
         for f in rows() {
-            assert!(f.pattern.starts_with("/proc/") || f.pattern.starts_with("/sys/") || f.pattern.starts_with("/dev/"), "{}", f.pattern);
+            assert!(
+                f.pattern.starts_with("/proc/")
+                    || f.pattern.starts_with("/sys/")
+                    || f.pattern.starts_with("/dev/"),
+                "{}",
+                f.pattern
+            );
         }
         assert!(rows().len() > 60);
     }

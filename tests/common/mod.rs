@@ -37,3 +37,20 @@ pub fn gpu() -> Option<numasim::engine::gpu::device::GpuContext> {
         }
     }
 }
+
+/// One node of 64 MiB that a task fills with pinned (unreclaimable) pages
+/// until allocations fail: kswapd wakes, finds nothing to reclaim, and
+/// after MAX_RECLAIM_RETRIES runs the node is unreclaimable.
+pub const PINNED_FILL: &str = r#"
+name = "pinned-fill"
+[[nodes]]
+memory_mib = 64
+cpus = 1
+[[workloads]]
+name = "pin"
+classes = [ { class = "pinned", rate_per_s = 40000, lifetime_ms = 0 } ]
+[[tasks]]
+name = "p"
+cpu = 0
+workload = "pin"
+"#;

@@ -328,8 +328,13 @@ fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
             while b.zonelists[row + i] != ZONE_NONE {
                 let z = b.zonelists[row + i] as usize;
                 i += 1;
-                if usable(b, z, highest, mask) && b.zone_state[z].nr_free < b.zones[z].wmark_high {
-                    b.node_state[b.zones[z].node as usize].kswapd_active = 1;
+                let nd = b.zones[z].node as usize;
+                // wakeup_kswapd() leaves an unreclaimable node's kswapd asleep.
+                if usable(b, z, highest, mask)
+                    && b.zone_state[z].nr_free < b.zones[z].wmark_high
+                    && b.node_state[nd].kswapd_failures < MAX_RECLAIM_RETRIES
+                {
+                    b.node_state[nd].kswapd_active = 1;
                 }
             }
         }
@@ -538,11 +543,14 @@ fn kswapd_balance(b: &mut B) {
         let first = b.nodes[nd].first_zone as usize;
         let mut balanced = true;
         let mut any_reclaimable = false;
+        let mut short = false;
+        let mut progress = false;
         for z in first..first + b.nodes[nd].nr_zones as usize {
             let zd = b.zones[z];
             let free = b.zone_state[z].nr_free;
             let rec = reclaimable_pages(b, z);
             let mut p16 = 0;
+            short |= active && free < zd.wmark_high;
             if active && free < zd.wmark_high && rec > 0 {
                 balanced = false;
                 any_reclaimable = true;
@@ -557,10 +565,19 @@ fn kswapd_balance(b: &mut B) {
             b.zone_state[z].kswapd_p16 = p16;
             let dt = b.zone_state[z].direct_target.min(0xffff);
             b.zone_state[z].direct_p16 = if dt > 0 && rec > 0 {
+                progress = true;
                 ((dt << 16) / rec).clamp(1, 0xffff)
             } else {
                 0
             };
+        }
+        // balance_pgdat(): a run that reclaims nothing counts a failure;
+        // shrink_node() clears them on any progress, kswapd's or direct.
+        let ns = &mut b.node_state[nd];
+        if any_reclaimable || progress {
+            ns.kswapd_failures = 0;
+        } else if short {
+            ns.kswapd_failures = (ns.kswapd_failures + 1).min(MAX_RECLAIM_RETRIES);
         }
         if active {
             b.zone_stats[first].v[ZS_PAGEOUTRUN] += 1;

@@ -194,6 +194,9 @@ impl Machine {
             Ok(p.offline_range(start as u32, MEMORY_BLOCK_FRAMES as u32)?)
         })?;
         self.mm.offline_blocks.insert(block);
+        // offline_pages(): present pages adjusted (the /proc files derive
+        // them from `offline_blocks`), then init_per_zone_wmark_min().
+        self.init_per_zone_wmark_min();
         Ok(())
     }
 
@@ -208,6 +211,8 @@ impl Machine {
             Ok(p.online_range(start as u32, MEMORY_BLOCK_FRAMES as u32))
         })?;
         self.mm.offline_blocks.remove(&block);
+        // online_pages(): init_per_zone_wmark_min() as well.
+        self.init_per_zone_wmark_min();
         Ok(())
     }
 

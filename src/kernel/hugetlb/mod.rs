@@ -574,14 +574,21 @@ impl Op<'_, '_, '_, '_> {
     fn alloc_fresh(&mut self, hs: usize, node: u32) -> Option<u32> {
         let pfn = if hs == HS_2M {
             // htlb_alloc_mask(): GFP_HIGHUSER_MOVABLE (2 MiB pages migrate).
-            self.mm.alloc_pages(
+            let got = self.mm.alloc_pages(
                 "alloc_buddy_hugetlb_folio",
                 HUGE_PAGE_GFP,
                 node,
                 9,
                 MIGRATE_MOVABLE,
                 ZoneType::Movable,
-            )?
+            );
+            // alloc_buddy_hugetlb_folio(): HTLB_BUDDY_PGALLOC(_FAIL).
+            if got.is_some() {
+                self.mm.events.htlb_buddy_alloc_success += 1;
+            } else {
+                self.mm.events.htlb_buddy_alloc_fail += 1;
+            }
+            got?
         } else {
             // alloc_gigantic_folio(): alloc_contig_pages() of the node.
             self.mm.alloc_contig_pages(node, HSTATE_ORDER[HS_1G])?
@@ -1209,6 +1216,7 @@ impl Op<'_, '_, '_, '_> {
             self.h.node_stats[node as usize].migrate_failures += 1;
             return false;
         };
+        self.mm.events.pgmigrate_success += 1 << HSTATE_ORDER[p.hs];
         if !under_lock {
             self.mm.path.lock(LockClass::FolioLock, Mode::Bit);
         }
@@ -1284,6 +1292,7 @@ impl Op<'_, '_, '_, '_> {
         let page = self.h.pages[&p].clone();
         if page.user.is_some() {
             if !targets.iter().any(|&n| self.migrate_page(p, n)) {
+                self.mm.events.pgmigrate_fail += 1 << HSTATE_ORDER[page.hs];
                 return err(
                     Errno::EBUSY,
                     format!("no target for the huge page at pfn {p:#x}"),

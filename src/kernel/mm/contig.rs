@@ -83,6 +83,7 @@ impl Mm<'_, '_> {
             match self.migrate_block(src, node) {
                 Some(dst) => moved.push((src, dst)),
                 None => {
+                    self.events.pgmigrate_fail += 1 << order(self.t.state(src));
                     // Undo: move the blocks back, restore the pageblocks.
                     for (s, d) in moved.into_iter().rev() {
                         self.unmigrate_block(s, d);

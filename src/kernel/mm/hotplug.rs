@@ -62,6 +62,7 @@ impl Mm<'_, '_> {
                 KIND_FREE => {}
                 KIND_ALLOC if alloc_mt(s) == MIGRATE_MOVABLE => {
                     if !targets.iter().any(|&n| self.migrate_block(p, n).is_some()) {
+                        self.events.pgmigrate_fail += 1 << o;
                         return err(
                             Errno::EBUSY,
                             format!("no memory to migrate the allocation at pfn {p:#x} to"),

@@ -65,6 +65,7 @@ impl Mm<'_, '_> {
         self.path.unlock(LockClass::FolioLock);
         self.free_pages(src, o);
         self.count(src, ZS_PGFREE, 1 << o);
+        self.events.pgmigrate_success += 1 << o;
         Some(dst)
     }
 

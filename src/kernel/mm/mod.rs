@@ -48,6 +48,36 @@ impl MmState {
     }
 }
 
+/// The `vm_event_item` counters the control paths count (global, as
+/// /proc/vmstat prints them; the tick's events are per-zone device
+/// counters instead).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmEvents {
+    /// PGMIGRATE_SUCCESS / PGMIGRATE_FAIL: base pages, as migrate_pages()
+    /// counts `nr_succeeded` and `nr_failed_pages` (a 2 MiB hugetlb folio
+    /// counts 512).
+    pub pgmigrate_success: u64,
+    pub pgmigrate_fail: u64,
+    /// HTLB_BUDDY_PGALLOC / HTLB_BUDDY_PGALLOC_FAIL:
+    /// alloc_buddy_hugetlb_folio() attempts, per node tried.
+    pub htlb_buddy_alloc_success: u64,
+    pub htlb_buddy_alloc_fail: u64,
+}
+
+impl VmEvents {
+    /// Adds `o`'s counts (all of them, or the failures only, for a path
+    /// the model rolled back: what failed stays counted, as in the
+    /// kernel, while what succeeded was undone).
+    pub fn add(&mut self, o: &VmEvents, failures_only: bool) {
+        if !failures_only {
+            self.pgmigrate_success += o.pgmigrate_success;
+            self.htlb_buddy_alloc_success += o.htlb_buddy_alloc_success;
+        }
+        self.pgmigrate_fail += o.pgmigrate_fail;
+        self.htlb_buddy_alloc_fail += o.htlb_buddy_alloc_fail;
+    }
+}
+
 /// What a path sees of free page reporting: the device's state as of the
 /// last tick, and the words of it the path changes (written with the
 /// path's requests, dropped if the path fails).
@@ -97,6 +127,11 @@ pub struct Mm<'a, 'b> {
     pub variants: crate::kernel::lockdep::Variants,
     /// Free page reporting as the path finds it.
     pub report: ReportView,
+    /// `numa_node_id()` of the CPU the path runs on: its task's node, or
+    /// node 0 for a write from the shell (which the model runs on CPU 0).
+    pub cpu_node: u32,
+    /// The path's vm events (`Machine::vm_events` takes them).
+    pub events: VmEvents,
 }
 
 impl<'a, 'b> Mm<'a, 'b> {
@@ -115,6 +150,8 @@ impl<'a, 'b> Mm<'a, 'b> {
             managed_delta: vec![0; nz],
             variants: Default::default(),
             report: Default::default(),
+            cpu_node: 0,
+            events: VmEvents::default(),
         }
     }
 
@@ -151,6 +188,17 @@ impl<'a, 'b> Mm<'a, 'b> {
         self.path.alloc(site, gfp, o, node, got.is_some());
         if let Some(p) = got {
             self.count(p, ZS_PGALLOC, 1 << o);
+            // rmqueue() -> zone_statistics(preferred_zone, zone, 1): the
+            // allocation is __GFP_THISNODE on `node`, so the zone is on the
+            // preferred node (numa_hit); local or other by the CPU's node.
+            self.count(p, ZS_ALLOCS, 1);
+            self.count(p, ZS_NUMA_HIT, 1);
+            let local = if node == self.cpu_node {
+                ZS_NUMA_LOCAL
+            } else {
+                ZS_NUMA_OTHER
+            };
+            self.count(p, local, 1);
         }
         got
     }
