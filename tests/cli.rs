@@ -383,13 +383,15 @@ fn bench_hugetlb_grows_and_shrinks_on_each_backend() {
         assert_eq!(r["pages_left"], 0, "{r}");
         assert_eq!(r["vmemmap_saved"], if hvo { 40 * 7 } else { 0 }, "{r}");
         // One frame write per page head without HVO, plus two words per
-        // counter changed (pgalloc of each zone used); with HVO each page
-        // also gives back 7 vmemmap frames (and the PTE tables it costs).
+        // counter changed in each zone used (pgalloc, allocations,
+        // numa_hit, numa_local or numa_other: 4 per zone, 1 or 2 zones);
+        // with HVO each page also gives back 7 vmemmap frames (and the
+        // PTE tables it costs).
         let writes = r["grow_parts"]["writes"].as_u64().unwrap();
         if hvo {
             assert!(writes >= 40 * 8, "{r}");
         } else {
-            assert!((40 + 2..=40 + 8).contains(&writes), "{r}");
+            assert!((40 + 8..=40 + 16).contains(&writes), "{r}");
         }
         for part in ["grow_parts", "shrink_parts"] {
             for k in ["rollback_copy_s", "small_state_s", "path_s", "apply_s"] {

@@ -896,7 +896,7 @@ fn offlining_updates_zoneinfo_pagetypeinfo_and_valid_zones() {
         "Normal Movable\n"
     );
     let moved = vmstat(&mut m, "pgmigrate_success") - mig0;
-    assert!(moved > 0 && moved % 512 == 0, "{moved}");
+    assert!(moved > 0 && moved.is_multiple_of(512), "{moved}");
     m.check().unwrap();
     sh(
         &mut m,

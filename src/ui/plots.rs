@@ -138,7 +138,12 @@ fn y_marks(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
         .map(|k| k * mag)
         .find(|s| *s >= raw * 0.999)
         .unwrap_or(10.0 * mag);
-    let step = if step > 0.0 { step } else { 1.0 };
+    let mut step = if step > 0.0 { step } else { 1.0 };
+    // A round step can leave one mark in the range (a flat series is
+    // plotted over its value +-0.5): halve it until two fit.
+    while (hi / step).floor() - (lo / step).ceil() < 1.0 && step > f64::MIN_POSITIVE * 4.0 {
+        step /= 2.0;
+    }
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last.min(first + 8))
@@ -341,6 +346,9 @@ mod tests {
         assert_eq!(m(0.0, 2_400_000.0), vec![0.0, 2_000_000.0]);
         assert_eq!(m(-1.0, 0.0), vec![-1.0, -0.5, 0.0]);
         assert_eq!(m(0.0, 90.0), vec![0.0, 50.0]);
+        // A flat series at 0, which the plot shows over -0.5..0.6: one
+        // round mark would be all the axis says.
+        assert_eq!(m(-0.5, 0.6), vec![-0.5, 0.0, 0.5]);
         for (lo, hi) in [(0.0, 1.0), (0.0, 7.3e6), (-3.0, 1234.0)] {
             let v = m(lo, hi);
             assert!((2..=3).contains(&v.len()), "{lo}..{hi}: {v:?}");
