@@ -570,3 +570,53 @@ fn hugetlb_allocations_and_migrations_count_their_events() {
     assert!(ev(&mut m, "htlb_buddy_alloc_fail") > fail0);
     m.check().unwrap();
 }
+
+/// vm.lowmem_reserve_ratio (lowmem_reserve_ratio_sysctl_handler ->
+/// setup_per_zone_lowmem_reserve()): DMA32's protection against a
+/// Normal-zone request is Normal's managed pages / ratio[DMA32]; a ratio
+/// below 1 disables it; a write of something else is EINVAL.
+#[test]
+fn lowmem_reserve_ratio_sets_the_protection() {
+    let src = r#"
+name = "two-zones"
+[[nodes]]
+memory_mib = 512
+dma32_mib = 128
+cpus = 1
+"#;
+    let mut m = machine(src);
+    let f = "/proc/sys/vm/lowmem_reserve_ratio";
+    assert_eq!(cat(&mut m, f), "256\t32\t0\n");
+    let protection = |m: &mut Machine| -> String {
+        let z = cat(m, "/proc/zoneinfo");
+        let sec = z.split("Node 0, zone    DMA32").nth(1).unwrap().to_string();
+        sec.lines()
+            .find(|l| l.contains("protection:"))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let normal_managed = m.state().unwrap().zones[1].managed as u64;
+    assert_eq!(
+        protection(&mut m),
+        format!("protection: (0, {0}, {0})", normal_managed / 256)
+    );
+    numasim::procfs::write(&mut m, f, "128").unwrap();
+    assert_eq!(cat(&mut m, f), "128\t32\t0\n");
+    assert_eq!(
+        protection(&mut m),
+        format!("protection: (0, {0}, {0})", normal_managed / 128)
+    );
+    numasim::procfs::write(&mut m, f, "-5 32 0").unwrap();
+    assert_eq!(cat(&mut m, f), "0\t32\t0\n");
+    assert_eq!(protection(&mut m), "protection: (0, 0, 0)");
+    for bad in ["x", "", "1 2 3 4"] {
+        let e = numasim::procfs::write(&mut m, f, bad).unwrap_err();
+        assert_eq!(e.errno, numasim::procfs::Errno::EINVAL, "{bad:?}");
+    }
+    assert_eq!(
+        cat(&mut m, f),
+        "0\t32\t0\n",
+        "a refused write changes nothing"
+    );
+}

@@ -102,6 +102,8 @@ pub struct Machine {
     /// Whether min_free_kbytes was set (scenario or sysctl) rather than
     /// computed: hotplug then keeps it (`user_min_free_kbytes`).
     pub user_min_free_kbytes: bool,
+    /// `sysctl_lowmem_reserve_ratio`, per model zone type.
+    pub lowmem_reserve_ratio: [u64; crate::model::topology::NR_ZONE_TYPES],
     pub watermark_scale_factor: u32,
     /// Weighted-interleave weights as written (0: the default, 1).
     pub il_weights: Vec<u8>,
@@ -240,6 +242,7 @@ impl Machine {
             tasks: Vec::new(),
             min_free_kbytes,
             user_min_free_kbytes,
+            lowmem_reserve_ratio: watermark::default_lowmem_reserve_ratio(),
             il_weights: vec![0; nn],
             totals: vec![[0; NR_ZONE_STATS]; nz],
             last: vec![ZoneStats::default(); nz],
@@ -478,6 +481,7 @@ impl Machine {
             &mut b.zones,
             self.min_free_kbytes,
             self.watermark_scale_factor,
+            &self.lowmem_reserve_ratio,
         );
         for z in b.zones.iter_mut() {
             z.kswapd_pages_per_tick = kswapd_pages;
@@ -500,6 +504,16 @@ impl Machine {
                     z.managed as u64,
                 )
             }));
+        }
+        self.apply_watermarks();
+    }
+
+    /// `vm.lowmem_reserve_ratio` write (lowmem_reserve_ratio_sysctl_handler):
+    /// the values given replace the first ratios, a ratio below 1 becomes
+    /// 0 (no reserve), then setup_per_zone_lowmem_reserve().
+    pub fn set_lowmem_reserve_ratio(&mut self, values: &[i64]) {
+        for (r, &v) in self.lowmem_reserve_ratio.iter_mut().zip(values) {
+            *r = if v < 1 { 0 } else { v as u64 };
         }
         self.apply_watermarks();
     }

@@ -64,11 +64,19 @@ fn mult_frac(x: u64, n: u64, d: u64) -> u64 {
     (x / d) * n + ((x % d) * n) / d
 }
 
-/// `__setup_per_zone_wmarks()` and `setup_per_zone_lowmem_reserve()`.
+/// `sysctl_lowmem_reserve_ratio` at boot, per model zone type.
+pub fn default_lowmem_reserve_ratio() -> [u64; NR_ZONE_TYPES] {
+    crate::model::topology::ZONE_TYPES.map(|zt| zt.lowmem_reserve_ratio())
+}
+
+/// `__setup_per_zone_wmarks()` and `setup_per_zone_lowmem_reserve()`
+/// with the ratios of `vm.lowmem_reserve_ratio` (0 disables a zone's
+/// reserve).
 pub fn setup_zone_wmarks(
     zones: &mut [ZoneDesc],
     min_free_kbytes: u64,
     watermark_scale_factor: u32,
+    lowmem_reserve_ratio: &[u64; NR_ZONE_TYPES],
 ) {
     let pages_min = min_free_kbytes >> 2;
     let lowmem_pages: u64 = zones
@@ -96,7 +104,7 @@ pub fn setup_zone_wmarks(
     let n = zones.len();
     for i in 0..n {
         let zi = zones[i];
-        let ratio = ZoneType::from_index(zi.zone_type).lowmem_reserve_ratio();
+        let ratio = lowmem_reserve_ratio[zi.zone_type as usize];
         let mut reserve = [0u32; 4];
         let mut acc = 0u64;
         for (j, r) in reserve.iter_mut().enumerate().take(NR_ZONE_TYPES) {
@@ -137,12 +145,12 @@ mod tests {
         // One 4 GiB Normal zone, min_free_kbytes 8192 (2048 pages),
         // watermark_scale_factor 10: gap = max(2048/4, 1048576*10/10000).
         let mut z = vec![zone(0, ZoneType::Normal, 1 << 20)];
-        setup_zone_wmarks(&mut z, 8192, 10);
+        setup_zone_wmarks(&mut z, 8192, 10, &default_lowmem_reserve_ratio());
         assert_eq!(z[0].wmark_min, 2048);
         assert_eq!(z[0].wmark_low, 2048 + 1048);
         assert_eq!(z[0].wmark_high, 2048 + 2 * 1048);
         // A large scale factor widens the gap.
-        setup_zone_wmarks(&mut z, 8192, 1000);
+        setup_zone_wmarks(&mut z, 8192, 1000, &default_lowmem_reserve_ratio());
         assert_eq!(z[0].wmark_low - z[0].wmark_min, 104_857);
     }
 
@@ -153,7 +161,7 @@ mod tests {
             zone(0, ZoneType::Normal, 3 << 18),
             zone(0, ZoneType::Movable, 1 << 16),
         ];
-        setup_zone_wmarks(&mut z, 4096, 10);
+        setup_zone_wmarks(&mut z, 4096, 10, &default_lowmem_reserve_ratio());
         assert_eq!(z[0].wmark_min, 256);
         assert_eq!(z[1].wmark_min, 768);
         assert_eq!(z[2].wmark_min, 64); // 65536 / 1024 clamped to 32..128

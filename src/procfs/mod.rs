@@ -92,18 +92,40 @@ pub fn files() -> Vec<File> {
                     Ok(())
                 },
             ),
-            // The model's zone types are DMA32, Normal, Movable. The kernel's
-            // file is 0644; the model keeps the ratios fixed, so a write is
-            // refused rather than silently ignored.
+            // proc_dointvec over sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]: one
+            // value per zone type, tab-separated; the model's zone types are
+            // DMA32, Normal, Movable (the kernel's x86-64 list adds DMA and
+            // Device: `256 256 32 0 0`).
             File::rw(
                 "/proc/sys/vm/lowmem_reserve_ratio",
-                |_, _| Ok("256\t32\t0\n".to_string()),
-                |_, at, _| {
-                    Err(fs_err(
-                        at.path,
-                        Errno::EPERM,
-                        "the model keeps lowmem_reserve_ratio fixed at 256 32 0",
-                    ))
+                |m, _| {
+                    let v: Vec<String> = m
+                        .lowmem_reserve_ratio
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect();
+                    Ok(format!("{}\n", v.join("\t")))
+                },
+                |m, at, v| {
+                    // __do_proc_dointvec(): integers separated by whitespace,
+                    // as many as the array holds.
+                    let vals: Vec<i64> = v
+                        .split_whitespace()
+                        .map(|w| {
+                            w.parse::<i32>().map(i64::from).map_err(|_| {
+                                fs_err(at.path, Errno::EINVAL, format!("`{w}` is not an integer"))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                    if vals.is_empty() || vals.len() > m.lowmem_reserve_ratio.len() {
+                        return Err(fs_err(
+                            at.path,
+                            Errno::EINVAL,
+                            format!("expected 1 to {} ratios", m.lowmem_reserve_ratio.len()),
+                        ));
+                    }
+                    m.set_lowmem_reserve_ratio(&vals);
+                    Ok(())
                 },
             ),
             File::ro(format!("{NODE}/online"), all_nodes),
