@@ -895,6 +895,15 @@ fn offlining_updates_zoneinfo_pagetypeinfo_and_valid_zones() {
         read(&mut m, "/sys/devices/system/memory/memory1/valid_zones").unwrap(),
         "Normal Movable\n"
     );
+    // state_store(): a block already offline is EINVAL (Debian's 6.1
+    // answers an `online` of an online block the same way).
+    let e = write(
+        &mut m,
+        "/sys/devices/system/memory/memory1/state",
+        "offline",
+    )
+    .unwrap_err();
+    assert_eq!(e.errno, Errno::EINVAL, "{e}");
     let moved = vmstat(&mut m, "pgmigrate_success") - mig0;
     assert!(moved > 0 && moved.is_multiple_of(512), "{moved}");
     m.check().unwrap();
@@ -902,6 +911,8 @@ fn offlining_updates_zoneinfo_pagetypeinfo_and_valid_zones() {
         &mut m,
         "echo online > /sys/devices/system/memory/memory1/state",
     );
+    let e = write(&mut m, "/sys/devices/system/memory/memory1/state", "online").unwrap_err();
+    assert_eq!(e.errno, Errno::EINVAL, "{e}");
     assert_eq!(zone_field(&mut m, 0, "present"), present0);
     assert_eq!(zone_field(&mut m, 0, "min"), min0);
     assert_eq!(blocks_of(&mut m), blocks0);

@@ -187,8 +187,10 @@ impl Machine {
     pub fn offline_block(&mut self, block: u32) -> Result<(), MachineError> {
         let start = block as u64 * MEMORY_BLOCK_FRAMES;
         self.check_block(block)?;
+        // state_store(): device_offline() of an offline block returns 1,
+        // which the store turns into EINVAL (seen on Debian's 6.1).
         if self.mm.offline_blocks.contains(&block) {
-            return Ok(());
+            return Err(already(block, "offline"));
         }
         self.hugetlb_path("offline_pages", |p| {
             Ok(p.offline_range(start as u32, MEMORY_BLOCK_FRAMES as u32)?)
@@ -204,8 +206,9 @@ impl Machine {
     pub fn online_block(&mut self, block: u32) -> Result<(), MachineError> {
         let start = block as u64 * MEMORY_BLOCK_FRAMES;
         self.check_block(block)?;
+        // As above: device_online() of an online block.
         if !self.mm.offline_blocks.contains(&block) {
-            return Ok(());
+            return Err(already(block, "online"));
         }
         self.hugetlb_path("online_pages", |p| {
             Ok(p.online_range(start as u32, MEMORY_BLOCK_FRAMES as u32))
@@ -240,4 +243,12 @@ impl Machine {
             })
         }
     }
+}
+
+/// A memory block written the state it is already in.
+fn already(block: u32, state: &str) -> MachineError {
+    MachineError::Kernel(KernelError {
+        errno: Errno::EINVAL,
+        detail: format!("memory block {block} is already {state}"),
+    })
 }
