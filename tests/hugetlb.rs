@@ -919,9 +919,5 @@ fn offlining_updates_zoneinfo_pagetypeinfo_and_valid_zones() {
 }
 
 fn vmstat(m: &mut Machine, key: &str) -> u64 {
-    read(m, "/proc/vmstat")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
-        .unwrap()
+    common::vmstat_value(&read(m, "/proc/vmstat").unwrap(), key)
 }

@@ -469,12 +469,6 @@ fn a_node_kswapd_cannot_reclaim_becomes_unreclaimable() {
     assert!(cat(&mut m, "/proc/zoneinfo").contains("node_unreclaimable:  1"));
 }
 
-fn vmstat_value(text: &str, key: &str) -> u64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in\n{text}"))
-}
-
 /// node vmstat (node_read_vmstat()): the zone stats summed over the node,
 /// then the NUMA events, then the node stats; no nr_memmap_* (global only
 /// since 6.11); nr_hugetlb counts the hugetlb pages faults took, in base

@@ -394,7 +394,7 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
     }
     // Global vm_stat items since 6.11 ("mm: don't account memmap
     // per-node"); node stats from 6.9 to 6.10.
-    let (memmap, boot) = memmap_pages(m, b, None);
+    let (memmap, boot) = memmap_pages(m, b);
     put("nr_memmap_pages", memmap);
     put("nr_memmap_boot_pages", boot);
     let by_type = |st: usize, zt: ZoneType| -> u64 {
@@ -454,27 +454,23 @@ pub fn node_vmstat(m: &Machine, b: &SimBuffers, nid: u32) -> String {
     s
 }
 
-/// NR_MEMMAP_PAGES and NR_MEMMAP_BOOT_PAGES (mm/vmstat.c, 6.11+): vmemmap
+/// NR_MEMMAP_PAGES and NR_MEMMAP_BOOT_PAGES (mm/vmstat.c, global since
+/// 6.11, so summed over every zone): vmemmap
 /// pages allocated at run time (restored by HVO) and those still in the
 /// boot reservation. The PTE tables of split vmemmap PMDs are page tables,
 /// not memmap.
-fn memmap_pages(m: &Machine, b: &SimBuffers, node: Option<u32>) -> (u64, u64) {
-    let mut runtime = 0u64;
-    let mut boot = 0u64;
-    for (zd, zs) in b.zones.iter().zip(b.zone_state.iter()) {
-        if node.is_none_or(|n| zd.node == n) {
-            runtime += zs.vmemmap_runtime_frames as u64;
-            boot += zs.vmemmap_boot_frames as u64;
-        }
-    }
-    let pte: u64 = m
-        .hugetlb
-        .node_stats
+fn memmap_pages(m: &Machine, b: &SimBuffers) -> (u64, u64) {
+    let runtime: u64 = b
+        .zone_state
         .iter()
-        .enumerate()
-        .filter(|(n, _)| node.is_none_or(|x| x as usize == *n))
-        .map(|(_, s)| s.pmd_splits)
+        .map(|zs| zs.vmemmap_runtime_frames as u64)
         .sum();
+    let boot: u64 = b
+        .zone_state
+        .iter()
+        .map(|zs| zs.vmemmap_boot_frames as u64)
+        .sum();
+    let pte: u64 = m.hugetlb.node_stats.iter().map(|s| s.pmd_splits).sum();
     (runtime - pte, boot)
 }
 
@@ -508,41 +504,39 @@ pub fn zoneinfo(m: &Machine, b: &SimBuffers) -> String {
                     let _ = write!(s, "\n      {name:<12} {v}");
                 }
             }
-            let span = z.map(|z| zone_span(&m.mm.offline_blocks, &b.zones[z]));
-            // populated_zone(): present pages; a zone whose memory all went
-            // offline prints the short form with its own watermarks.
-            if let (Some(z), Some((_, _, 0))) = (z, span) {
-                let zd = &b.zones[z];
-                let _ = write!(
-                    s,
-                    "\n  pages free     0\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  0\n        present  0\n        managed  {}\n        cma      0\n        protection: ({})\n",
-                    zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, zd.managed,
-                    zd.lowmem_reserve[..ZONE_TYPES.len()].iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
-                );
-                continue;
-            }
-            let Some(z) = z else {
-                let w = empty_zone_wmark(zt);
-                let _ = write!(
-                    s,
-                    "\n  pages free     0\n        boost    0\n        min      {w}\n        low      {w}\n        high     {w}\n        promo    {w}\n        spanned  0\n        present  0\n        managed  0\n        cma      0\n        protection: ({})\n",
-                    vec!["0"; ZONE_TYPES.len()].join(", ")
-                );
-                continue;
+            // The header every zone prints; populated_zone() (present
+            // pages) decides whether the stats follow. An empty zone type
+            // has the empty zone's watermarks; a zone whose memory all went
+            // offline keeps its own.
+            let (free, w, (start_pfn, spanned, present), managed, prot) = match z {
+                Some(z) => {
+                    let zd = &b.zones[z];
+                    (
+                        b.zone_state[z].nr_free,
+                        [zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo].map(u64::from),
+                        zone_span(&m.mm.offline_blocks, zd),
+                        zd.managed,
+                        zd.lowmem_reserve[..ZONE_TYPES.len()].to_vec(),
+                    )
+                }
+                None => (
+                    0,
+                    [empty_zone_wmark(zt); 4],
+                    (0, 0, 0),
+                    0,
+                    vec![0; ZONE_TYPES.len()],
+                ),
             };
-            let zd = &b.zones[z];
-            let zs = &b.zone_state[z];
-            let (start_pfn, spanned, present) = span.expect("a populated zone");
+            let prot: Vec<String> = prot.iter().map(|v| v.to_string()).collect();
             let _ = write!(
                 s,
-                "\n  pages free     {}\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  {}\n        present  {}\n        managed  {}\n        cma      0",
-                zs.nr_free, zd.wmark_min, zd.wmark_low, zd.wmark_high, zd.wmark_promo, spanned, present, zd.managed
+                "\n  pages free     {free}\n        boost    0\n        min      {}\n        low      {}\n        high     {}\n        promo    {}\n        spanned  {spanned}\n        present  {present}\n        managed  {managed}\n        cma      0\n        protection: ({})",
+                w[0], w[1], w[2], w[3], prot.join(", ")
             );
-            let prot: Vec<String> = zd.lowmem_reserve[..ZONE_TYPES.len()]
-                .iter()
-                .map(|v| v.to_string())
-                .collect();
-            let _ = write!(s, "\n        protection: ({})", prot.join(", "));
+            let Some(z) = z.filter(|_| present > 0) else {
+                s.push('\n');
+                continue;
+            };
             for (name, v) in zone_items(&usage(b, std::iter::once(z))) {
                 let _ = write!(s, "\n      {name:<12} {v}");
             }

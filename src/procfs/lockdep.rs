@@ -3,7 +3,7 @@
 //! (read, and `echo 0` to clear), the kernel log as /dev/kmsg, and the
 //! lock-order variants under /sys/kernel/debug/numasim/variants/.
 
-use super::{fs_err, Errno, File};
+use super::{fs_err, At, Errno, File, FsError};
 use crate::kernel::klog::Level;
 use crate::kernel::Machine;
 
@@ -27,7 +27,7 @@ pub const VARIANTS: [(&str, &str); 3] = [
 pub fn files() -> Vec<File> {
     let mut v = vec![
         File::ro("/sys/kernel/debug/numasim/zone_lock", |m, at| {
-            zone_lock_table(m).map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+            zone_lock_table(m).map_err(|e| at.machine_err(e))
         }),
         // kernel/locking/lockdep_proc.c: proc_create_seq(.., S_IRUSR, ..).
         File::ro("/proc/lockdep", |m, _| Ok(m.lockdep.proc_lockdep())).mode(0o400),
@@ -45,9 +45,7 @@ pub fn files() -> Vec<File> {
         File::rw(
             "/proc/lock_stat",
             |m, at| {
-                let c = m
-                    .lock_stat_classes()
-                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))?;
+                let c = m.lock_stat_classes().map_err(|e| at.machine_err(e))?;
                 Ok(crate::kernel::lockdep::stat::lock_stat_file(
                     &c,
                     m.lockdep.debug_locks,
@@ -84,13 +82,7 @@ pub fn files() -> Vec<File> {
             },
             |m, at, v| {
                 // debugfs_write_file_bool(): kstrtobool.
-                let x = parse_bool(v).ok_or_else(|| {
-                    fs_err(
-                        at.path,
-                        Errno::EINVAL,
-                        format!("`{v}`: expected 0/1, y/n or on/off"),
-                    )
-                })?;
+                let x = kstrtobool(at, v)?;
                 if let Some(b) = m.lockdep.variants.flag_mut(at.name()) {
                     *b = x;
                 }
@@ -115,6 +107,18 @@ fn kmsg_level(v: &str) -> (Level, &str) {
         }
     }
     (Level::Warning, v)
+}
+
+/// A debugfs bool or switch file's write (`debugfs_write_file_bool()`):
+/// `kstrtobool()`, EINVAL for anything else.
+pub fn kstrtobool(at: &At, v: &str) -> Result<bool, FsError> {
+    parse_bool(v).ok_or_else(|| {
+        fs_err(
+            at.path,
+            Errno::EINVAL,
+            format!("`{v}`: expected 0/1, y/n or on/off"),
+        )
+    })
 }
 
 /// `kstrtobool()`: 1/y/Y/t/T/on, 0/n/N/f/F/off.

@@ -35,8 +35,7 @@ fn fs_err(path: &str, errno: Errno, detail: impl Into<String>) -> FsError {
 
 /// The machine and its small state, for a file formatted from both.
 fn view<'m>(m: &'m mut Machine, at: &At) -> Result<(&'m Machine, &'m SimBuffers), FsError> {
-    m.view()
-        .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+    m.view().map_err(|e| at.machine_err(e))
 }
 
 /// The core rows of the table (`table`): the buddy allocator's, the
@@ -44,170 +43,167 @@ fn view<'m>(m: &'m mut Machine, at: &At) -> Result<(&'m Machine, &'m SimBuffers)
 /// its own in its module.
 pub fn files() -> Vec<File> {
     const NODE: &str = "/sys/devices/system/node";
-    let mut v =
-        vec![
-            File::ro("/proc/buddyinfo", |m, at| {
-                Ok(format::buddyinfo(view(m, at)?.1))
-            }),
-            // proc_create_seq("pagetypeinfo", 0400, ..) in mm/vmstat.c.
-            File::ro("/proc/pagetypeinfo", |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::pagetypeinfo(
-                    b,
-                    m.scenario.topology.nodes.len() as u32,
-                    &m.mm.offline_blocks,
-                ))
-            })
-            .mode(0o400),
-            File::ro("/proc/meminfo", |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::meminfo(b) + &hugetlb::meminfo_lines(&m.hugetlb))
-            }),
-            File::ro("/proc/zoneinfo", |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::zoneinfo(m, b))
-            })
-            .mode(0o400),
-            File::ro("/proc/vmstat", |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::vmstat(m, b))
-            }),
-            // proc_dointvec_minmax with extra1 = SYSCTL_ZERO.
-            File::rw(
-                "/proc/sys/vm/min_free_kbytes",
-                |m, _| Ok(format!("{}\n", m.min_free_kbytes)),
-                |m, at, v| {
-                    let x = int_in(at, v, 0, i32::MAX as i64)?;
-                    m.set_min_free_kbytes(x as u64);
-                    Ok(())
-                },
-            ),
-            // proc_dointvec_minmax, 1..=3000 (SYSCTL_ONE, SYSCTL_THREE_THOUSAND).
-            File::rw(
-                "/proc/sys/vm/watermark_scale_factor",
-                |m, _| Ok(format!("{}\n", m.watermark_scale_factor)),
-                |m, at, v| {
-                    let x = int_in(at, v, 1, 3000)?;
-                    m.set_watermark_scale_factor(x as u32);
-                    Ok(())
-                },
-            ),
-            // proc_dointvec over sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]: one
-            // value per zone type, tab-separated; the model's zone types are
-            // DMA32, Normal, Movable (the kernel's x86-64 list adds DMA and
-            // Device: `256 256 32 0 0`).
-            File::rw(
-                "/proc/sys/vm/lowmem_reserve_ratio",
-                |m, _| {
-                    let v: Vec<String> = m
-                        .lowmem_reserve_ratio
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect();
-                    Ok(format!("{}\n", v.join("\t")))
-                },
-                |m, _, v| {
-                    // __do_proc_dointvec() stores integers one by one up to
-                    // the first that does not parse and ignores any past the
-                    // array; lowmem_reserve_ratio_sysctl_handler() drops its
-                    // return value, so every write succeeds (`echo x`, an
-                    // empty line and six values all return 0 on Debian's
-                    // 6.1, measured in ../shared/realkernel).
-                    let vals: Vec<i64> = v
-                        .split_whitespace()
-                        .map_while(|w| w.parse::<i32>().ok().map(i64::from))
-                        .collect();
-                    m.set_lowmem_reserve_ratio(&vals);
-                    Ok(())
-                },
-            ),
-            File::ro(format!("{NODE}/online"), all_nodes),
-            File::ro(format!("{NODE}/possible"), all_nodes),
-            File::ro(format!("{NODE}/has_cpu"), |m, _| {
-                Ok(format!(
-                    "{}\n",
-                    format_nodelist(&m.scenario.topology.nodes_with_cpus())
-                ))
-            }),
-            File::ro(format!("{NODE}/has_memory"), nodes_with_memory),
-            File::ro(format!("{NODE}/has_normal_memory"), nodes_with_memory),
-            // N_GENERIC_INITIATOR: nodes with ACPI generic initiators only;
-            // the model's CPU-less nodes are memory-only (CXL, PMEM).
-            File::ro(format!("{NODE}/has_generic_initiator"), |_, _| {
-                Ok("\n".to_string())
-            }),
-            File::ro(format!("{NODE}/node{{node}}/meminfo"), |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::node_meminfo(b, at.node)
-                    + &hugetlb::node_meminfo_lines(&m.hugetlb, at.node))
-            }),
-            File::ro(format!("{NODE}/node{{node}}/numastat"), |m, at| {
-                Ok(format::numastat(m, at.node))
-            }),
-            File::ro(format!("{NODE}/node{{node}}/vmstat"), |m, at| {
-                let (m, b) = view(m, at)?;
-                Ok(format::node_vmstat(m, b, at.node))
-            }),
-            // node_read_distance(): the node's row of the SLIT.
-            File::ro(format!("{NODE}/node{{node}}/distance"), |m, at| {
-                let row: Vec<String> = m.scenario.topology.distance[at.node as usize]
+    vec![
+        File::ro("/proc/buddyinfo", |m, at| {
+            Ok(format::buddyinfo(view(m, at)?.1))
+        }),
+        // proc_create_seq("pagetypeinfo", 0400, ..) in mm/vmstat.c.
+        File::ro("/proc/pagetypeinfo", |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(format::pagetypeinfo(
+                b,
+                m.scenario.topology.nodes.len() as u32,
+                &m.mm.offline_blocks,
+            ))
+        })
+        .mode(0o400),
+        File::ro("/proc/meminfo", |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(format::meminfo(b) + &hugetlb::meminfo_lines(&m.hugetlb))
+        }),
+        File::ro("/proc/zoneinfo", |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(format::zoneinfo(m, b))
+        })
+        .mode(0o400),
+        File::ro("/proc/vmstat", |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(format::vmstat(m, b))
+        }),
+        // proc_dointvec_minmax with extra1 = SYSCTL_ZERO.
+        File::rw(
+            "/proc/sys/vm/min_free_kbytes",
+            |m, _| Ok(format!("{}\n", m.min_free_kbytes)),
+            |m, at, v| {
+                let x = int_in(at, v, 0, i32::MAX as i64)?;
+                m.set_min_free_kbytes(x as u64);
+                Ok(())
+            },
+        ),
+        // proc_dointvec_minmax, 1..=3000 (SYSCTL_ONE, SYSCTL_THREE_THOUSAND).
+        File::rw(
+            "/proc/sys/vm/watermark_scale_factor",
+            |m, _| Ok(format!("{}\n", m.watermark_scale_factor)),
+            |m, at, v| {
+                let x = int_in(at, v, 1, 3000)?;
+                m.set_watermark_scale_factor(x as u32);
+                Ok(())
+            },
+        ),
+        // proc_dointvec over sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]: one
+        // value per zone type, tab-separated; the model's zone types are
+        // DMA32, Normal, Movable (the kernel's x86-64 list adds DMA and
+        // Device: `256 256 32 0 0`).
+        File::rw(
+            "/proc/sys/vm/lowmem_reserve_ratio",
+            |m, _| {
+                let v: Vec<String> = m
+                    .lowmem_reserve_ratio
                     .iter()
-                    .map(|d| d.to_string())
+                    .map(|r| r.to_string())
                     .collect();
-                Ok(format!("{}\n", row.join(" ")))
-            }),
-            // node_read_cpumap() (bitmap_print_bitmask_to_buf).
-            File::ro(format!("{NODE}/node{{node}}/cpumap"), |m, at| {
-                Ok(format::cpumap(
-                    &m.scenario.topology.nodes[at.node as usize].cpus,
-                    cpu::nr_cpu_ids(m),
-                ))
-            }),
-            File::ro(format!("{NODE}/node{{node}}/cpulist"), |m, at| {
-                Ok(format!(
-                    "{}\n",
-                    format_nodelist(&m.scenario.topology.nodes[at.node as usize].cpus)
-                ))
-            })
-            .bin(cpu::CPULIST_BIN_SIZE),
-            // mm/mempolicy.c node_show()/node_store(): empty or 0 resets to
-            // the default weight; kstrtou8 else.
-            File::rw(
-                "/sys/kernel/mm/mempolicy/weighted_interleave/node{node}",
-                |m, at| {
-                    let w = m.il_weights[at.node as usize];
-                    Ok(format!("{}\n", if w == 0 { 1 } else { w }))
-                },
-                |m, at, v| {
-                    let w = if v.is_empty() {
-                        0
-                    } else {
-                        parse_u8_auto(v).ok_or_else(|| {
-                            fs_err(
-                                at.path,
-                                Errno::EINVAL,
-                                format!("`{v}` is not a weight 0..=255"),
-                            )
-                        })?
-                    };
-                    m.set_il_weight(at.node as usize, w);
-                    Ok(())
-                },
-            ),
-            File::ro("/sys/kernel/debug/extfrag/extfrag_index", |m, at| {
-                Ok(format::extfrag_index(view(m, at)?.1))
-            }),
-            File::ro("/sys/kernel/debug/extfrag/unusable_index", |m, at| {
-                Ok(format::unusable_index(view(m, at)?.1))
-            }),
-            File::ro("/sys/kernel/debug/numasim/tasks", |m, _| Ok(tasks_table(m))),
-            File::ro("/sys/kernel/debug/numasim/stats", |m, _| Ok(model_stats(m))),
-            File::ro("/sys/kernel/debug/numasim/paths", |m, _| Ok(paths_file(m))),
-        ];
-    // Every core file is the kernel's 0444 or 0644 but for the two 0400
-    // seq files set above.
-    v.shrink_to_fit();
-    v
+                Ok(format!("{}\n", v.join("\t")))
+            },
+            |m, _, v| {
+                // __do_proc_dointvec() stores integers one by one up to
+                // the first that does not parse and ignores any past the
+                // array; lowmem_reserve_ratio_sysctl_handler() drops its
+                // return value, so every write succeeds (`echo x`, an
+                // empty line and six values all return 0 on Debian's
+                // 6.1, measured in ../shared/realkernel).
+                let vals: Vec<i64> = v
+                    .split_whitespace()
+                    .map_while(|w| w.parse::<i32>().ok().map(i64::from))
+                    .collect();
+                m.set_lowmem_reserve_ratio(&vals);
+                Ok(())
+            },
+        ),
+        File::ro(format!("{NODE}/online"), all_nodes),
+        File::ro(format!("{NODE}/possible"), all_nodes),
+        File::ro(format!("{NODE}/has_cpu"), |m, _| {
+            Ok(format!(
+                "{}\n",
+                format_nodelist(&m.scenario.topology.nodes_with_cpus())
+            ))
+        }),
+        File::ro(format!("{NODE}/has_memory"), nodes_with_memory),
+        File::ro(format!("{NODE}/has_normal_memory"), nodes_with_memory),
+        // N_GENERIC_INITIATOR: nodes with ACPI generic initiators only;
+        // the model's CPU-less nodes are memory-only (CXL, PMEM).
+        File::ro(format!("{NODE}/has_generic_initiator"), |_, _| {
+            Ok("\n".to_string())
+        }),
+        File::ro(format!("{NODE}/node{{node}}/meminfo"), |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(
+                format::node_meminfo(b, at.node)
+                    + &hugetlb::node_meminfo_lines(&m.hugetlb, at.node),
+            )
+        }),
+        File::ro(format!("{NODE}/node{{node}}/numastat"), |m, at| {
+            Ok(format::numastat(m, at.node))
+        }),
+        File::ro(format!("{NODE}/node{{node}}/vmstat"), |m, at| {
+            let (m, b) = view(m, at)?;
+            Ok(format::node_vmstat(m, b, at.node))
+        }),
+        // node_read_distance(): the node's row of the SLIT.
+        File::ro(format!("{NODE}/node{{node}}/distance"), |m, at| {
+            let row: Vec<String> = m.scenario.topology.distance[at.node as usize]
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            Ok(format!("{}\n", row.join(" ")))
+        }),
+        // node_read_cpumap() (bitmap_print_bitmask_to_buf).
+        File::ro(format!("{NODE}/node{{node}}/cpumap"), |m, at| {
+            Ok(format::cpumap(
+                &m.scenario.topology.nodes[at.node as usize].cpus,
+                cpu::nr_cpu_ids(m),
+            ))
+        }),
+        File::ro(format!("{NODE}/node{{node}}/cpulist"), |m, at| {
+            Ok(format!(
+                "{}\n",
+                format_nodelist(&m.scenario.topology.nodes[at.node as usize].cpus)
+            ))
+        })
+        .bin(cpu::CPULIST_BIN_SIZE),
+        // mm/mempolicy.c node_show()/node_store(): empty or 0 resets to
+        // the default weight; kstrtou8 else.
+        File::rw(
+            "/sys/kernel/mm/mempolicy/weighted_interleave/node{node}",
+            |m, at| {
+                let w = m.il_weights[at.node as usize];
+                Ok(format!("{}\n", if w == 0 { 1 } else { w }))
+            },
+            |m, at, v| {
+                let w = if v.is_empty() {
+                    0
+                } else {
+                    parse_u8_auto(v).ok_or_else(|| {
+                        fs_err(
+                            at.path,
+                            Errno::EINVAL,
+                            format!("`{v}` is not a weight 0..=255"),
+                        )
+                    })?
+                };
+                m.set_il_weight(at.node as usize, w);
+                Ok(())
+            },
+        ),
+        File::ro("/sys/kernel/debug/extfrag/extfrag_index", |m, at| {
+            Ok(format::extfrag_index(view(m, at)?.1))
+        }),
+        File::ro("/sys/kernel/debug/extfrag/unusable_index", |m, at| {
+            Ok(format::unusable_index(view(m, at)?.1))
+        }),
+        File::ro("/sys/kernel/debug/numasim/tasks", |m, _| Ok(tasks_table(m))),
+        File::ro("/sys/kernel/debug/numasim/stats", |m, _| Ok(model_stats(m))),
+        File::ro("/sys/kernel/debug/numasim/paths", |m, _| Ok(paths_file(m))),
+    ]
 }
 
 fn all_nodes(m: &mut Machine, _: &At) -> Result<String, FsError> {

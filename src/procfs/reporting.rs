@@ -5,7 +5,7 @@
 //! zone, what is reported, out for reporting, refaulted and held by the
 //! host). The kernel has no vmstat counter for reporting: none is made up.
 
-use super::lockdep::parse_bool;
+use super::lockdep::kstrtobool;
 use super::{fs_err, Errno, File};
 use crate::engine::types::*;
 use crate::kernel::reporting::{reported_pages, state_name, VARIANTS};
@@ -34,23 +34,15 @@ pub fn files() -> Vec<File> {
                         format!("`{v}` is not an unsigned integer"),
                     )
                 })?;
-                m.set_page_reporting_order(o)
-                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+                m.set_page_reporting_order(o).map_err(|e| at.machine_err(e))
             },
         ),
         File::rw(
             DEVICE_FILE,
-            |m, at| device_table(m).map_err(|e| fs_err(at.path, e.errno(), e.to_string())),
+            |m, at| device_table(m).map_err(|e| at.machine_err(e)),
             |m, at, v| {
-                let on = parse_bool(v).ok_or_else(|| {
-                    fs_err(
-                        at.path,
-                        Errno::EINVAL,
-                        format!("`{v}`: expected 0/1, y/n or on/off"),
-                    )
-                })?;
-                m.set_page_reporting(on)
-                    .map_err(|e| fs_err(at.path, e.errno(), e.to_string()))
+                let on = kstrtobool(at, v)?;
+                m.set_page_reporting(on).map_err(|e| at.machine_err(e))
             },
         ),
     ];
@@ -65,13 +57,7 @@ pub fn files() -> Vec<File> {
             },
             |m, at, v| {
                 // debugfs_write_file_bool(): kstrtobool.
-                let on = parse_bool(v).ok_or_else(|| {
-                    fs_err(
-                        at.path,
-                        Errno::EINVAL,
-                        format!("`{v}`: expected 0/1, y/n or on/off"),
-                    )
-                })?;
+                let on = kstrtobool(at, v)?;
                 m.set_report_variant(at.name(), on);
                 Ok(())
             },

@@ -126,6 +126,11 @@ pub struct At<'a> {
 }
 
 impl At<'_> {
+    /// A machine error as the file's errno, its text as the detail.
+    pub fn machine_err(&self, e: crate::kernel::MachineError) -> FsError {
+        fs_err(self.path, e.errno(), e.to_string())
+    }
+
     /// The file's name: the last segment of its path.
     pub fn name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or("")

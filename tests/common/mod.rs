@@ -21,6 +21,13 @@ pub fn cat(m: &mut Machine, path: &str) -> String {
     numasim::procfs::read(m, path).unwrap()
 }
 
+/// The value of `key` in a `key value` file (vmstat, numastat).
+pub fn vmstat_value(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in\n{text}"))
+}
+
 /// The GPU to test on, or None after saying the test was skipped (past the
 /// harness's capture, so a skip is never silent). Panics instead when
 /// NUMASIM_REQUIRE_GPU=1, as CI sets it.

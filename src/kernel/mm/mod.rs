@@ -187,18 +187,23 @@ impl<'a, 'b> Mm<'a, 'b> {
         };
         self.path.alloc(site, gfp, o, node, got.is_some());
         if let Some(p) = got {
-            self.count(p, ZS_PGALLOC, 1 << o);
             // rmqueue() -> zone_statistics(preferred_zone, zone, 1): the
             // allocation is __GFP_THISNODE on `node`, so the zone is on the
             // preferred node (numa_hit); local or other by the CPU's node.
-            self.count(p, ZS_ALLOCS, 1);
-            self.count(p, ZS_NUMA_HIT, 1);
             let local = if node == self.cpu_node {
                 ZS_NUMA_LOCAL
             } else {
                 ZS_NUMA_OTHER
             };
-            self.count(p, local, 1);
+            let z = self.t.zone_of(p);
+            for (stat, n) in [
+                (ZS_PGALLOC, 1 << o),
+                (ZS_ALLOCS, 1),
+                (ZS_NUMA_HIT, 1),
+                (local, 1),
+            ] {
+                self.t.add_total(z, stat, n);
+            }
         }
         got
     }
