@@ -21,6 +21,7 @@ pub enum Errno {
     EINVAL,
     ENOSPC,
     EAGAIN,
+    ERANGE,
 }
 
 impl Errno {
@@ -42,6 +43,7 @@ impl Errno {
             Errno::EISDIR => 21,
             Errno::EINVAL => 22,
             Errno::ENOSPC => 28,
+            Errno::ERANGE => 34,
         }
     }
 
@@ -63,10 +65,11 @@ impl Errno {
             Errno::EISDIR => "Is a directory",
             Errno::EINVAL => "Invalid argument",
             Errno::ENOSPC => "No space left on device",
+            Errno::ERANGE => "Numerical result out of range",
         }
     }
 
-    pub const ALL: [Errno; 15] = [
+    pub const ALL: [Errno; 16] = [
         Errno::EPERM,
         Errno::ENOENT,
         Errno::ESRCH,
@@ -82,6 +85,7 @@ impl Errno {
         Errno::EINVAL,
         Errno::ENOSPC,
         Errno::EAGAIN,
+        Errno::ERANGE,
     ];
 }
 

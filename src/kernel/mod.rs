@@ -16,6 +16,7 @@ pub mod invariants;
 pub mod klog;
 pub mod lockdep;
 pub mod mm;
+pub mod numa;
 pub mod path;
 pub mod reporting;
 pub mod run;
