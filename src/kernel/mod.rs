@@ -59,6 +59,19 @@ impl MachineError {
     }
 }
 
+/// `_parse_integer_fixup_radix()` for base 0 (lib/kstrtox.c): `0x`/`0X`
+/// means hex and is dropped, another leading `0` means octal, anything
+/// else decimal. Returns the radix and the digits the caller must check.
+pub fn parse_integer_fixup_radix(s: &str) -> (u32, &str) {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (16, h)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (8, &s[1..])
+    } else {
+        (10, s)
+    }
+}
+
 /// A task the host knows about (the buffers hold its compiled form).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskInfo {

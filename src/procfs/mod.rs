@@ -294,13 +294,8 @@ pub fn write(m: &mut Machine, path: &str, value: &str) -> Result<(), FsError> {
 /// `kstrtou8(buf, 0, ..)`: decimal, 0x hex or 0 octal.
 fn parse_u8_auto(s: &str) -> Option<u8> {
     let s = s.strip_prefix('+').unwrap_or(s);
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u8::from_str_radix(h, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u8::from_str_radix(&s[1..], 8).ok()
-    } else {
-        s.parse().ok()
-    }
+    let (radix, digits) = crate::kernel::parse_integer_fixup_radix(s);
+    u8::from_str_radix(digits, radix).ok()
 }
 
 fn tasks_table(m: &Machine) -> String {

@@ -16,6 +16,7 @@ pub mod placement;
 pub mod tlb;
 
 use super::errno::{err, Errno, KernelError};
+use super::parse_integer_fixup_radix;
 
 /// CONFIG_HZ of the modelled kernel (Debian's 6.1 config).
 pub const HZ: u64 = 250;
@@ -128,37 +129,27 @@ pub fn parse_numa_balancing(v: &str) -> Result<u32, KernelError> {
 /// is ERANGE (`_kstrtoull()`'s overflow check).
 pub fn parse_debugfs_u32(v: &str) -> Result<u32, KernelError> {
     let s = v.strip_prefix('+').unwrap_or(v);
-    if s.is_empty() || !s.bytes().next().is_some_and(|c| c.is_ascii_digit()) {
-        return err(Errno::EINVAL, format!("`{v}` is not an unsigned integer"));
-    }
-    let (radix, digits) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (16, h)
-    } else if s.len() > 1 && s.starts_with('0') {
-        (8, &s[1..])
-    } else {
-        (10, s)
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return err(Errno::EINVAL, format!("`{v}` is not an unsigned integer"));
-    }
-    match u64::from_str_radix(digits, radix) {
+    let digits = base0_digits(s).ok_or_else(|| {
+        KernelError::new(Errno::EINVAL, format!("`{v}` is not an unsigned integer"))
+    })?;
+    match u64::from_str_radix(digits.1, digits.0) {
         Ok(x) => Ok(x as u32),
         Err(_) => err(Errno::ERANGE, format!("`{v}` does not fit 64 bits")),
     }
 }
 
+/// The radix and digits of a base-0 integer, None unless every character
+/// after the prefix is a digit of that radix (no sign, no garbage).
+fn base0_digits(s: &str) -> Option<(u32, &str)> {
+    let (radix, digits) = parse_integer_fixup_radix(s);
+    (!digits.is_empty() && digits.chars().all(|c| c.is_digit(radix))).then_some((radix, digits))
+}
+
 /// `simple_strtoul(s, &end, 0)` that must consume all of `s`, with
 /// overflow refused (`strtoul_lenient()` returns -EINVAL then).
 fn parse_ul_base0(s: &str) -> Option<u64> {
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        u64::from_str_radix(h, 16).ok()
-    } else if s.len() > 1 && s.starts_with('0') {
-        u64::from_str_radix(&s[1..], 8).ok()
-    } else if s.bytes().all(|c| c.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
+    let (radix, digits) = base0_digits(s)?;
+    u64::from_str_radix(digits, radix).ok()
 }
 
 /// What `task_scan_start()`/`task_scan_max()` read of the task's numa
