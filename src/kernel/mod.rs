@@ -7,6 +7,8 @@
 //! - `path`: the record of a kernel path (locks, sleep points, GFP flags);
 //! - `errno`: the kernel's answers, as values;
 //! - `hugetlb`: the pools, HVO, reservations, migration;
+//! - `numa`: NUMA balancing's scan period, placement filter and TLB
+//!   flush cost, as pure functions (not yet run by the tick);
 //! - `run`: the run/checkpoint/recover loop the CLI and the dashboard share.
 
 pub mod boot;
