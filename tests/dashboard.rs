@@ -294,7 +294,10 @@ fn gpu_batches_run_to_the_stop_and_steps_refresh_the_cards() {
     let n = s.history.points.len();
     h.get_by_label("Step").click();
     h.run_steps(1);
-    until(&mut h, |d| !d.session.busy());
+    // The step's batch may queue behind the digest the stop asked for
+    // (its download still on its way), so busy() alone can be false
+    // before the step is even submitted.
+    until(&mut h, |d| !d.session.busy() && !d.session.waiting());
     let s = &h.state().session;
     assert_eq!(s.machine.tick, 301);
     assert_eq!(s.latest.as_ref().unwrap().tick, 301);
