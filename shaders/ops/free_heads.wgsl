@@ -12,7 +12,7 @@
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.y * nwg.x * 64u + gid.x;
+    let i = gid.y * nwg.x * 64u + gid.x; // literal: the workgroup size
     if (i >= heads_params.nr_chunks) {
         return;
     }

@@ -17,7 +17,7 @@
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.y * nwg.x * 64u + gid.x;
+    let i = gid.y * nwg.x * 64u + gid.x; // literal: the workgroup size
     if (i >= recount_params.nr_listed) {
         return;
     }

@@ -70,11 +70,14 @@ struct TaskDesc {
     nodemask: u32,
     preferred: u32,
     start_tick: u32,
-    _pad0: u32,
-    _pad1: u32,
+    fork_jiffies: u32,
+    pid: u32,
     rate_fp: array<u32, NR_CLASSES>,
     free_thresh: array<u32, NR_CLASSES>,
-    _pad2: array<u32, 4>,
+    threads: u32,
+    hot_private: u32,
+    hot_touch: u32,
+    cold_touch: u32,
 }
 
 struct TaskState {
@@ -102,9 +105,9 @@ struct Grant {
     owner: u32,
     class_mt: u32,
     start: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    flags: u32,
+    hot16: u32,
+    _pad: u32,
 }
 
 struct PlanHeader {
@@ -132,6 +135,8 @@ struct Ctl {
 struct Plan {
     cells: array<PlanCell, MAX_ZONES * NR_PAGE_ORDERS * NR_PCP>,
     steals: array<StealCell, MAX_ZONES * 2u * NR_PCP>,
+    // NUMA balancing's migration list and per-chunk counts (MIG_*).
+    mig: array<u32>,
 }
 
 fn cell_index(zone: u32, order: u32, mt: u32) -> u32 {
@@ -166,8 +171,8 @@ struct Request {
 struct RecountParams {
     nr_listed: u32,
     subtract: u32,
+    nr_zones: u32,
     _pad0: u32,
-    _pad1: u32,
 }
 
 struct HeadsParams {

@@ -59,6 +59,7 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
     if (workgroupUniformLoad(&wg_go) == 0u) {
         return;
     }
+    let hot_prefix = hash_prefix(params.seed, params.tick, STREAM_NUMA_HOT);
     let npos = CHUNK_FRAMES >> ORDER;
     let per = max(1u, npos / 256u);
     let step = 1u << ORDER;
@@ -125,7 +126,11 @@ fn alloc_split_chunk(chunk: u32, z: u32, lid: u32) {
                 }
             }
             let g = segs[lo];
-            frames_st(pfn, make_alloc(ORDER, g.class_mt >> 8u, g.class_mt & 0xffu));
+            var f = g.flags;
+            if (g.hot16 != 0u && (hash_at(hot_prefix, pfn) >> 16u) < g.hot16) {
+                f |= AF_HOT;
+            }
+            frames_st(pfn, make_alloc(ORDER, g.class_mt >> 8u, g.class_mt & 0xffu) | (f << FLAGS_SHIFT)); // literal: class_mt's class byte
             owners_st(pfn, g.owner);
             if (is_unbacked(s)) {
                 atomicAdd(&refault[0], 1u << ORDER);

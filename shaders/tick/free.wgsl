@@ -10,7 +10,7 @@
 @group(0) @binding(5) var<storage, read> tasks: array<TaskDesc>;
 @group(0) @binding(6) var<storage, read_write> zone_stats: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read_write> chunk_dirty: array<u32>;
-// What each task freed in the zone (for `lock_stat`).
+// What each task freed in the zone (for `lock_stat`), and its resident pages.
 @group(0) @binding(8) var<storage, read_write> task_zone: array<atomic<u32>>;
 
 // pgfree, frees, pgsteal_kswapd, pgsteal_direct
@@ -63,10 +63,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 atomicAdd(&wg_stats[0], 1u << o);
                 atomicAdd(&wg_stats[1], 1u);
                 atomicOr(&wg_orders, 1u << o);
+                // Whoever frees it, a user page leaves the task's memory.
+                let t = (task * params.nr_zones + zone) * TZ_WORDS;
+                if (((USER_ANON_CLASS_MASK >> cls) & 1u) != 0u) {
+                    atomicSub(&task_zone[t + TZ_RSS], 1u << o);
+                }
                 // The task frees on its own CPU (kswapd's frees are
                 // counted by the zone's reclaim counter).
                 if (!by_kswapd) {
-                    let t = (task * params.nr_zones + zone) * TZ_WORDS;
                     if (o <= PAGE_ALLOC_COSTLY_ORDER) {
                         atomicAdd(&task_zone[t + TZ_FREE_PCP], 1u << o);
                     } else if (o == PAGEBLOCK_ORDER) {

@@ -84,6 +84,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         let o = (gr.cell / NR_PCP) % NR_PAGE_ORDERS;
         let t = tz(gr.owner - OWNER_TASK_BASE, z);
+        // Granted user pages join the task's resident memory.
+        if (((USER_ANON_CLASS_MASK >> (gr.class_mt & CLASS_MASK)) & 1u) != 0u) {
+            task_zone[t + TZ_RSS] += gr.count << o;
+        }
         if (o <= PAGE_ALLOC_COSTLY_ORDER) {
             task_zone[t + TZ_N_REFILL] += gr.count << o;
         } else if (o == PAGEBLOCK_ORDER) {

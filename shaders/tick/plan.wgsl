@@ -17,6 +17,9 @@
 var<private> per_node: array<u32, MAX_NODES>;
 var<private> order_of: array<u32, MAX_NODES>;
 var<private> nr_pieces: u32;
+// The flags and hot share the next grants carry.
+var<private> grant_flags: u32;
+var<private> grant_hot16: u32;
 
 fn push(node: u32, k: u32) {
     if (k == 0u) {
@@ -111,7 +114,7 @@ fn take_list(z: u32, o: u32, l: u32, alloc_mt: u32, n: u32, max_j: u32, owner: u
         let ci = cell_index(z, o, l);
         plan.cells[ci].alloc += units;
         let g = ctl.plan_hdr.nr_grants;
-        grants[g] = Grant(ci, units, owner, cls | (alloc_mt << 8u), 0u, 0u, 0u, 0u);
+        grants[g] = Grant(ci, units, owner, cls | (alloc_mt << 8u), 0u, grant_flags, grant_hot16, 0u);
         ctl.plan_hdr.nr_grants = g + 1u;
         ctl.zone_state[z].nr_free -= units << o;
         ctl.zone_state[z].class_pages[cls] += units << o;
@@ -174,6 +177,75 @@ fn take(z: u32, o: u32, mt: u32, n: u32, owner: u32, cls: u32) -> u32 {
     return n - left;
 }
 
+fn alloc_misplaced_dst(t: u32, c: u32, node: u32, flags: u32) -> bool {
+    let o = CLASS_ORDER[c];
+    let highest = ZONE_MOVABLE;
+    let mask = 1u << node;
+    let row = node * ZONELIST_STRIDE;
+    let owner = t + OWNER_TASK_BASE;
+    var preferred = ZONE_NONE;
+    for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
+        let z = topo.zonelists[row + i];
+        if (usable(z, highest, mask)) {
+            preferred = z;
+            break;
+        }
+    }
+    if (preferred == ZONE_NONE) {
+        return false;
+    }
+    grant_flags = flags;
+    grant_hot16 = 0u;
+    for (var wpass = 0u; wpass < 2u; wpass++) {
+        for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
+            let z = topo.zonelists[row + i];
+            if (!usable(z, highest, mask)) {
+                continue;
+            }
+            let zd = topo.zones[z];
+            var mark = zd.wmark_min;
+            if (wpass == 0u) {
+                mark = zd.wmark_low;
+            }
+            mark += zd.lowmem_reserve[highest];
+            let free = ctl.zone_state[z].nr_free;
+            if (free <= mark || ((free - mark) >> o) == 0u) {
+                continue;
+            }
+            if (take(z, o, MIGRATE_MOVABLE, 1u, owner, c) > 0u) {
+                account_alloc(z, preferred, node, node, false, 1u, o);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// A target for each entry of the tick's migration list, in list order.
+fn migrate_targets() {
+    if (plan.mig[MIG_TICK] != params.tick) {
+        return;
+    }
+    let n = plan.mig[MIG_COUNT];
+    for (var i = 0u; i < n; i++) {
+        let e = MIG_HDR + i * MIG_WORDS;
+        let t = plan.mig[e + ME_WHO] & FP16_MASK;
+        let what = plan.mig[e + ME_WHAT];
+        let flags = plan.mig[e + ME_FLAGS] & FP16_MASK;
+        let o = what & MEW_ORDER_MASK;
+        let node = (what >> MEW_TARGET_SHIFT) & MEW_NODE_MASK;
+        var c = CLASS_ANON;
+        if (o == PAGEBLOCK_ORDER) {
+            c = CLASS_THP;
+        }
+        var status = MIG_FAILED;
+        if (alloc_misplaced_dst(t, c, node, flags)) {
+            status = MIG_GRANTED;
+        }
+        plan.mig[e + ME_FLAGS] = flags | (status << MES_SHIFT);
+    }
+}
+
 fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
     let td = tasks[t];
     let o = CLASS_ORDER[c];
@@ -202,6 +274,11 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
         return 0u;
     }
     let pref_node = topo.zones[preferred].node;
+    grant_flags = 0u;
+    grant_hot16 = 0u;
+    if (((USER_ANON_CLASS_MASK >> c) & 1u) != 0u) {
+        grant_hot16 = td.hot_private & FP16_MASK;
+    }
 
     var left = k;
     for (var wpass = 0u; wpass < 2u; wpass++) {
@@ -432,6 +509,7 @@ fn main() {
         ctl.zone_state[z].direct_target = 0u;
     }
     ctl.plan_hdr = PlanHeader(0u, 0u, 0u, 0u);
+    migrate_targets();
 
     for (var t = 0u; t < params.nr_tasks; t++) {
         if (tasks[t].alive == 0u || tick < tasks[t].start_tick) {

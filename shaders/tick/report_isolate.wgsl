@@ -14,7 +14,7 @@
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let c = gid.y * nwg.x * 64u + gid.x;
+    let c = gid.y * nwg.x * 64u + gid.x; // literal: the workgroup size
     if (c >= params.nr_chunks) {
         return;
     }

@@ -40,7 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             chunk_prefix[c * CHUNK_PREFIX_WORDS + 1u] = ex.y;
             chunk_prefix[c * CHUNK_PREFIX_WORDS + 2u] = ex.z;
         }
-        carry += wg_scan[255];
+        carry += wg_scan[255]; // literal: the scan's last lane
         workgroupBarrier();
     }
 }

@@ -64,7 +64,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 atomicAdd(&wg_active, 1u);
             }
         }
-        carry += wg_scan[255];
+        carry += wg_scan[255]; // literal: the scan's last lane
         workgroupBarrier();
     }
     if (lid == 0u) {
@@ -90,7 +90,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                     atomicAdd(&wg_active_r, 1u);
                 }
             }
-            carry += wg_scan[255];
+            carry += wg_scan[255]; // literal: the scan's last lane
             workgroupBarrier();
         }
     } else {

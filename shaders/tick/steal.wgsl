@@ -13,7 +13,7 @@ override ORDER: u32;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let chunk = gid.y * nwg.x * 64u + gid.x;
+    let chunk = gid.y * nwg.x * 64u + gid.x; // literal: the workgroup size
     if (chunk >= params.nr_chunks) {
         return;
     }

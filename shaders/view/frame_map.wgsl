@@ -33,6 +33,9 @@ fn category(s: u32) -> u32 {
         return CAT_REPORTING;
     }
     if (k == KIND_ALLOC) {
+        if ((fr_flags(s) & AF_PROT_NONE) != 0u) {
+            return CAT_PROT_NONE;
+        }
         return CAT_ALLOC + fr_class(s);
     }
     if (k == KIND_RESERVED) {

@@ -41,6 +41,9 @@ pub enum Buf {
     LockStats,
     ReportCfg,
     ReportState,
+    NumaCfg,
+    NumaState,
+    NumaTasks,
     // Transient buffers of the op and view shaders: made by their
     // executors, never part of the simulation state.
     /// `requests`: how many requests, per dispatch.
@@ -483,15 +486,17 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             sync: Sync::Full,
             extra: Extra::None,
             digest: None,
-            device_bytes: |_| PLAN_BYTES as u64,
+            device_bytes: |b| (PLAN_BYTES + std::mem::size_of_val(b.mig.as_slice())) as u64,
             host_bytes: |b| {
                 (std::mem::size_of_val(b.cells.as_slice())
-                    + std::mem::size_of_val(b.steals.as_slice())) as u64
+                    + std::mem::size_of_val(b.steals.as_slice())
+                    + std::mem::size_of_val(b.mig.as_slice())) as u64
             },
             pack: |b| {
-                let mut v = vec![0u8; PLAN_BYTES];
+                let mut v = vec![0u8; PLAN_BYTES + b.mig.len() * 4];
                 v[..PLAN_STEALS].copy_from_slice(&padded(&b.cells, PLAN_CELLS));
-                v[PLAN_STEALS..].copy_from_slice(&padded(&b.steals, PLAN_STEAL_CELLS));
+                v[PLAN_STEALS..PLAN_BYTES].copy_from_slice(&padded(&b.steals, PLAN_STEAL_CELLS));
+                v[PLAN_BYTES..].copy_from_slice(bytemuck::cast_slice(&b.mig));
                 Cow::Owned(v)
             },
             unpack: |b, off, bytes| {
@@ -503,10 +508,13 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
                     off,
                     bytes,
                 );
+                let n = b.mig.len() * 4;
+                unpack_field(&mut b.mig, PLAN_BYTES, n, off, bytes);
             },
             compare: |a, b| {
                 diff("cells", &a.cells, &b.cells, dbg)
                     .or_else(|| diff("steals", &a.steals, &b.steals, dbg))
+                    .or_else(|| diff("mig", &a.mig, &b.mig, plain))
             },
         },
         vec_row!(Grants, grants, Sync::Full, Extra::None, false, dbg, no_cap),
@@ -573,6 +581,49 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             pack: |b| padded(&b.report_state, 0),
             unpack: |b, off, bytes| unpack_into(&mut b.report_state, off, bytes),
             compare: |a, b| diff("report_state", &a.report_state, &b.report_state, plain),
+        },
+        vec_row!(
+            NumaCfg,
+            numa_cfg,
+            Sync::Config,
+            Extra::None,
+            false,
+            plain,
+            no_cap
+        ),
+        // Part of the digest once NUMA balancing has left a trace, so
+        // machines that never balance keep the digests they had.
+        BufDef {
+            id: Buf::NumaState,
+            name: "numa_state",
+            sync: Sync::Small,
+            extra: Extra::None,
+            digest: Some(|b, d| {
+                if b.numa_state.iter().any(|&w| w != 0) {
+                    d.words(&b.numa_state);
+                }
+            }),
+            device_bytes: |b| vec_bytes(&b.numa_state, 0),
+            host_bytes: |b| std::mem::size_of_val(&b.numa_state[..]) as u64,
+            pack: |b| padded(&b.numa_state, 0),
+            unpack: |b, off, bytes| unpack_into(&mut b.numa_state, off, bytes),
+            compare: |a, b| diff("numa_state", &a.numa_state, &b.numa_state, plain),
+        },
+        BufDef {
+            id: Buf::NumaTasks,
+            name: "numa_tasks",
+            sync: Sync::Full,
+            extra: Extra::None,
+            digest: Some(|b, d| {
+                if b.numa_tasks.iter().any(|&w| w != 0) {
+                    d.words(&b.numa_tasks);
+                }
+            }),
+            device_bytes: |b| vec_bytes(&b.numa_tasks, 0),
+            host_bytes: |b| std::mem::size_of_val(&b.numa_tasks[..]) as u64,
+            pack: |b| padded(&b.numa_tasks, 0),
+            unpack: |b, off, bytes| unpack_into(&mut b.numa_tasks, off, bytes),
+            compare: |a, b| diff("numa_tasks", &a.numa_tasks, &b.numa_tasks, plain),
         },
         transient(Buf::ReqParams, "req_params", Extra::Uniform),
         transient(Buf::Requests, "requests", Extra::None),

@@ -49,8 +49,10 @@ pub const CAT_OFFLINE: u32 = CAT_RESERVED + 9;
 /// its backing), and out for reporting (off the free lists).
 pub const CAT_REPORTED: u32 = CAT_RESERVED + 10;
 pub const CAT_REPORTING: u32 = CAT_RESERVED + 11;
+/// A user page NUMA balancing made PROT_NONE, waiting for its hint fault.
+pub const CAT_PROT_NONE: u32 = CAT_RESERVED + 12;
 /// Categories defined so far.
-pub const NR_CATEGORIES_USED: u32 = CAT_REPORTING + 1;
+pub const NR_CATEGORIES_USED: u32 = CAT_PROT_NONE + 1;
 /// Size of the category space (and of the shader's histogram).
 pub const NR_CATEGORIES: usize = 40;
 const _: () = assert!(NR_CATEGORIES_USED as usize <= NR_CATEGORIES);
@@ -125,6 +127,7 @@ pub const PALETTE: [u32; NR_CATEGORIES] = {
     // Reporting: violet once the host has it, magenta while it is out.
     p[CAT_REPORTED as usize] = rgb(179, 157, 219);
     p[CAT_REPORTING as usize] = rgb(250, 30, 180);
+    p[CAT_PROT_NONE as usize] = rgb(255, 235, 59);
     p
 };
 
@@ -148,6 +151,7 @@ pub fn category_name(cat: u32) -> String {
         CAT_OFFLINE => "offline".into(),
         CAT_REPORTED => "free, reported".into(),
         CAT_REPORTING => "out for reporting".into(),
+        CAT_PROT_NONE => "PROT_NONE (NUMA hint)".into(),
         c => format!("category {c}"),
     }
 }
@@ -159,6 +163,7 @@ pub fn category(state: u32) -> u32 {
         KIND_FREE if flags(state) & FF_REPORTED != 0 => CAT_REPORTED,
         KIND_FREE => CAT_FREE + order(state),
         KIND_REPORTING => CAT_REPORTING,
+        KIND_ALLOC if flags(state) & AF_PROT_NONE != 0 => CAT_PROT_NONE,
         KIND_ALLOC => CAT_ALLOC + class(state),
         KIND_RESERVED if flags(state) & RF_OFFLINE != 0 => CAT_OFFLINE,
         KIND_RESERVED => CAT_RESERVED,

@@ -34,7 +34,16 @@ pub struct StatsSample {
     pub lock_stats: Vec<u32>,
     /// The reporting device's state and per-zone counts (`types::RS_*`).
     pub report_state: Vec<u32>,
+    /// NUMA balancing's events and room (`types::NE_*`, `NSG_*`).
+    pub numa_state: Vec<u32>,
+    /// The resident user pages (`TZ_RSS`) of the first
+    /// `SAMPLED_TASKS` tasks, per (task, zone).
+    pub task_rss: Vec<u32>,
 }
+
+/// Tasks whose resident pages per zone every statistics sample carries
+/// (the dashboard's locality table).
+pub const SAMPLED_TASKS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
@@ -133,6 +142,16 @@ pub struct Recovery {
 
 /// A backend owns the simulation buffers and runs the shader table over
 /// them.
+/// The `TZ_RSS` words of the first `nr_tasks` tasks' rows of `task_zone`
+/// (rows are (task, zone), `TZ_WORDS` each, tasks first).
+pub fn rss_words(task_zone: &[u32], nr_tasks: usize, nr_zones: usize) -> Vec<u32> {
+    task_zone
+        .chunks_exact(types::TZ_WORDS)
+        .take(nr_tasks * nr_zones)
+        .map(|row| row[types::TZ_RSS])
+        .collect()
+}
+
 pub trait Backend: Send {
     /// A human-readable name (`cpu (reference, rayon, 2 threads)`).
     fn name(&self) -> String;
@@ -154,6 +173,19 @@ pub trait Backend: Send {
     /// Everything made current, scratch included (a GPU backend downloads
     /// it all): digests, the invariant checker, parity.
     fn buffers(&mut self) -> Result<&SimBuffers, EngineError>;
+    /// Each task's resident pages per zone (`TZ_RSS` of `task_zone`, task
+    /// by task, zones in order), for the first `nr_tasks` tasks: a GPU
+    /// backend reads just those words' rows, never the frames.
+    fn task_rss(&mut self, nr_tasks: usize) -> Result<Vec<u32>, EngineError> {
+        let b = self.buffers()?;
+        Ok(rss_words(&b.task_zone, nr_tasks, b.zones.len()))
+    }
+    /// The first `words` words of `numa_tasks` (the first tasks' NUMA
+    /// balancing state): a GPU backend reads just those, never the frames.
+    fn numa_tasks(&mut self, words: usize) -> Result<Vec<u32>, EngineError> {
+        let b = self.buffers()?;
+        Ok(b.numa_tasks[..words.min(b.numa_tasks.len())].to_vec())
+    }
     /// The frames for a control path (pending requests applied first).
     fn frames(&mut self) -> Result<Box<dyn FrameSource + '_>, EngineError>;
     /// Applies a control path's requests as one batch between ticks (a

@@ -52,6 +52,9 @@ pub enum Grid {
     ZoneStatWords(u32),
     /// A single workgroup.
     One,
+    /// This many workgroups, whatever the machine (work over the tasks or
+    /// a fixed-capacity list, each thread checking its index).
+    Fixed(u32),
     /// The arguments in the `dispatch` buffer.
     Indirect,
     /// One thread per item of the executor's choosing (ops and views),
@@ -78,6 +81,7 @@ impl Grid {
             Grid::ZoneGroups(k) => (nr_zones.div_ceil(k).max(1), 1),
             Grid::ZoneStatWords(k) => ((nr_zones * NR_ZONE_STATS as u32).div_ceil(k).max(1), 1),
             Grid::One => (1, 1),
+            Grid::Fixed(n) => (n, 1),
             Grid::Indirect | Grid::Items(_) => return None,
         })
     }
@@ -106,6 +110,18 @@ pub struct ShaderDef {
     /// The CPU twin, for tick phases (op and view twins are called by
     /// their executors with their own buffers).
     pub cpu: Option<CpuTwin>,
+    /// Whether the phase runs, from the host's configuration (None:
+    /// always). Both executors skip an inactive phase, so a subsystem that
+    /// is switched off costs nothing; the phase also returns at once when
+    /// run anyway.
+    pub active: Option<fn(&SimBuffers) -> bool>,
+}
+
+/// NUMA balancing's phases run while `kernel.numa_balancing` is non-zero.
+fn numa_on(b: &SimBuffers) -> bool {
+    b.numa_cfg
+        .get(crate::engine::types::NC_MODE)
+        .is_some_and(|&m| m != 0)
 }
 
 /// The host buffer of a binding, as a CPU twin's parameter.
@@ -125,8 +141,10 @@ macro_rules! cpu_bind {
             plan_hdr: &mut $b.plan_hdr,
         }
     };
-    ($b:ident, Plan, Read) => { &PlanRef { cells: &$b.cells, steals: &$b.steals } };
-    ($b:ident, Plan, ReadWrite) => { &mut PlanMut { cells: &mut $b.cells, steals: &mut $b.steals } };
+    ($b:ident, Plan, Read) => { &PlanRef { cells: &$b.cells, steals: &$b.steals, mig: &$b.mig } };
+    ($b:ident, Plan, ReadWrite) => {
+        &mut PlanMut { cells: &mut $b.cells, steals: &mut $b.steals, mig: &mut $b.mig }
+    };
     ($b:ident, Frames, $a:ident) => { cpu_bind!(@vec $b, frames, $a) };
     ($b:ident, Owners, $a:ident) => { cpu_bind!(@vec $b, owners, $a) };
     ($b:ident, Pageblocks, $a:ident) => { cpu_bind!(@vec $b, pageblocks, $a) };
@@ -146,6 +164,9 @@ macro_rules! cpu_bind {
     ($b:ident, LockStats, $a:ident) => { cpu_bind!(@vec $b, lock_stats, $a) };
     ($b:ident, ReportCfg, $a:ident) => { cpu_bind!(@vec $b, report_cfg, $a) };
     ($b:ident, ReportState, $a:ident) => { cpu_bind!(@vec $b, report_state, $a) };
+    ($b:ident, NumaCfg, $a:ident) => { cpu_bind!(@vec $b, numa_cfg, $a) };
+    ($b:ident, NumaState, $a:ident) => { cpu_bind!(@vec $b, numa_state, $a) };
+    ($b:ident, NumaTasks, $a:ident) => { cpu_bind!(@vec $b, numa_tasks, $a) };
     (@vec $b:ident, $f:ident, ReadWrite) => { &mut $b.$f[..] };
     (@vec $b:ident, $f:ident, Read) => { &$b.$f[..] };
 }
@@ -153,6 +174,9 @@ macro_rules! cpu_bind {
 /// A row of the table.
 macro_rules! shader {
     (tick $name:ident [$($buf:ident : $acc:ident),* $(,)?] $grid:expr, clears [$($c:ident),*], order $po:expr) => {
+        shader!(tick $name [$($buf : $acc),*] $grid, clears [$($c),*], order $po, active None)
+    };
+    (tick $name:ident [$($buf:ident : $acc:ident),* $(,)?] $grid:expr, clears [$($c:ident),*], order $po:expr, active $active:expr) => {
         ShaderDef {
             name: stringify!($name),
             kind: Kind::Tick,
@@ -167,6 +191,7 @@ macro_rules! shader {
                 }
                 twin
             }),
+            active: $active,
         }
     };
     ($kind:ident $dir:literal $name:ident [$($buf:ident : $acc:ident),* $(,)?] $grid:expr) => {
@@ -179,6 +204,7 @@ macro_rules! shader {
             clears: &[],
             per_order: false,
             cpu: None,
+            active: None,
         }
     };
 }
@@ -206,6 +232,23 @@ pub static SHADERS: &[ShaderDef] = &[
         ChunkZone: Read, ChunkCounts: ReadWrite, ChunkPrefix: Read, ChunkDirty: ReadWrite,
         ReportState: ReadWrite, Ctl: ReadWrite]
         Grid::ChunkGroups(64), clears [], order false),
+    shader!(tick numa_task [Params: Uniform, Topo: Read, Ctl: Read, Tasks: Read, NumaCfg: Read,
+        TaskZone: Read, NumaState: ReadWrite, NumaTasks: ReadWrite]
+        Grid::Fixed((crate::model::scenario::MAX_TASKS / 64) as u32), clears [], order false,
+        active Some(numa_on)),
+    shader!(tick numa_scan [Params: Uniform, Frames: ReadWrite, Owners: ReadWrite, ChunkZone: Read,
+        Tasks: Read, NumaCfg: Read, NumaState: ReadWrite, NumaTasks: ReadWrite, Plan: ReadWrite]
+        Grid::Chunks, clears [], order false, active Some(numa_on)),
+    shader!(tick numa_list [Params: Uniform, NumaCfg: Read, Plan: ReadWrite]
+        Grid::One, clears [], order false, active Some(numa_on)),
+    shader!(tick numa_collect [Params: Uniform, Frames: Read, Owners: ReadWrite, ChunkZone: Read,
+        Tasks: Read, NumaCfg: Read, NumaState: ReadWrite, Plan: ReadWrite]
+        Grid::Chunks, clears [], order false, active Some(numa_on)),
+    shader!(tick numa_migrate [Params: Uniform, Frames: ReadWrite, Owners: ReadWrite,
+        ChunkDirty: ReadWrite, ZoneStats: ReadWrite, TaskZone: ReadWrite, NumaState: ReadWrite,
+        NumaTasks: ReadWrite, Plan: Read]
+        Grid::Fixed((crate::engine::types::MAX_MIGRATIONS / 64) as u32), clears [], order false,
+        active Some(numa_on)),
     shader!(tick plan [Params: Uniform, Topo: Read, Ctl: ReadWrite, ZoneStats: ReadWrite,
         Tasks: Read, TaskState: ReadWrite, Plan: ReadWrite, Grants: ReadWrite, Segs: ReadWrite]
         Grid::One, clears [], order false),
@@ -231,6 +274,9 @@ pub static SHADERS: &[ShaderDef] = &[
     shader!(Op "ops" recount [RecountParams: Uniform, Frames: Read, Pageblocks: Read,
         ChunkZone: Read, ChunkCounts: ReadWrite, Ctl: ReadWrite, ChunkList: Read,
         ReportState: ReadWrite]
+        Grid::Items(64)),
+    shader!(Op "ops" task_rss [RecountParams: Uniform, Frames: Read, Owners: Read,
+        ChunkZone: Read, ChunkList: Read, TaskZone: ReadWrite]
         Grid::Items(64)),
     shader!(Op "ops" free_heads [HeadsParams: Uniform, Frames: Read, Pageblocks: Read,
         Heads: ReadWrite]
@@ -270,6 +316,10 @@ impl Phase {
     }
     pub fn def(&self) -> &'static ShaderDef {
         &SHADERS[self.index as usize]
+    }
+    /// Whether the phase runs on a machine configured as `b` says.
+    pub fn active(&self, b: &SimBuffers) -> bool {
+        self.def().active.is_none_or(|f| f(b))
     }
     /// The `ORDER` of a per-order phase.
     pub fn order(&self) -> Option<u32> {
@@ -313,10 +363,13 @@ pub enum TickStep {
 const ALL_ORDERS_DOWN: [u32; 11] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 
 /// The tick, in order: frees, merges, the recount, free page reporting
-/// (the worker, its ranks, its isolation and drain), the plan, claims of
+/// (the worker, its ranks, its isolation and drain), NUMA balancing (the
+/// tasks' scan and placement, hint faults and scan marking, the migration
+/// list), the plan (migration targets first), claims of
 /// whole pageblocks at orders 10 and 9, allocation with splitting from the
-/// highest order down, the tick's zone->lock acquisitions in simulated
-/// time, and the counters folded into the totals.
+/// highest order down, the migrations' sources freed or restored, the
+/// tick's zone->lock acquisitions in simulated time, and the counters
+/// folded into the totals.
 pub const TICK: &[TickStep] = &[
     TickStep::One("free"),
     TickStep::One("merge"),
@@ -325,9 +378,14 @@ pub const TICK: &[TickStep] = &[
     TickStep::One("report"),
     TickStep::One("report_scan"),
     TickStep::One("report_isolate"),
+    TickStep::One("numa_task"),
+    TickStep::One("numa_scan"),
+    TickStep::One("numa_list"),
+    TickStep::One("numa_collect"),
     TickStep::One("plan"),
     TickStep::PerOrder(&["scan", "steal"], &[10, 9]),
     TickStep::PerOrder(&["scan", "alloc_split"], &ALL_ORDERS_DOWN),
+    TickStep::One("numa_migrate"),
     TickStep::One("lock_stat"),
     TickStep::One("end_tick"),
 ];
@@ -364,8 +422,8 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(phases.len(), 8 + 4 + 22 + 2);
-        assert_eq!(phases[8].name(), "scan[10]");
+        assert_eq!(phases.len(), 12 + 4 + 22 + 3);
+        assert_eq!(phases[12].name(), "scan[10]");
         assert_eq!(phases.last().unwrap().name(), "end_tick");
         assert!(Phase::of("scan", None).is_none());
         assert!(Phase::of("free", Some(3)).is_none());

@@ -178,6 +178,7 @@ pub struct Config {
     pub tasks: Vec<super::types::TaskDesc>,
     pub lock_cfg: Vec<u32>,
     pub report_cfg: Vec<u32>,
+    pub numa_cfg: Vec<u32>,
 }
 
 impl Config {
@@ -189,6 +190,7 @@ impl Config {
             tasks: b.tasks.clone(),
             lock_cfg: b.lock_cfg.clone(),
             report_cfg: b.report_cfg.clone(),
+            numa_cfg: b.numa_cfg.clone(),
         }
     }
     pub fn install(&self, b: &mut super::SimBuffers) {
@@ -198,6 +200,7 @@ impl Config {
         b.tasks.clone_from(&self.tasks);
         b.lock_cfg.clone_from(&self.lock_cfg);
         b.report_cfg.clone_from(&self.report_cfg);
+        b.numa_cfg.clone_from(&self.numa_cfg);
         b.params.nr_tasks = self.tasks.len() as u32;
     }
 }

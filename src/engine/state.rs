@@ -53,6 +53,17 @@ pub struct SimBuffers {
     /// The reporting device's state and per-zone reporting counts
     /// (`types::RS_*`, `RZ_*`).
     pub report_state: Vec<u32>,
+    /// NUMA balancing's configuration (`types::NC_*`).
+    pub numa_cfg: Vec<u32>,
+    /// NUMA balancing's small state: room per node and the events
+    /// (`types::NSG_*`, `NE_*`).
+    pub numa_state: Vec<u32>,
+    /// Per task: the scan state and fault statistics (`types::NT_*`,
+    /// `NTN_*`, `numa_task_words(nr_nodes)` words each).
+    pub numa_tasks: Vec<u32>,
+    /// The plan buffer's migration list and per-chunk counts
+    /// (`types::MIG_*`; scratch).
+    pub mig: Vec<u32>,
 }
 
 impl SimBuffers {
@@ -120,6 +131,10 @@ impl SimBuffers {
             lock_stats: self.lock_stats.clone(),
             report_cfg: self.report_cfg.clone(),
             report_state: self.report_state.clone(),
+            numa_cfg: self.numa_cfg.clone(),
+            numa_state: self.numa_state.clone(),
+            numa_tasks: Vec::new(),
+            mig: Vec::new(),
         }
     }
 
@@ -144,6 +159,7 @@ impl SimBuffers {
         PlanRef {
             cells: &self.cells,
             steals: &self.steals,
+            mig: &self.mig,
         }
     }
 
@@ -258,12 +274,15 @@ pub struct CtlMut<'a> {
 pub struct PlanRef<'a> {
     pub cells: &'a [PlanCell],
     pub steals: &'a [StealCell],
+    /// The migration list and per-chunk counts (`types::MIG_*`).
+    pub mig: &'a [u32],
 }
 
 /// The packed `plan` buffer, writable.
 pub struct PlanMut<'a> {
     pub cells: &'a mut [PlanCell],
     pub steals: &'a mut [StealCell],
+    pub mig: &'a mut [u32],
 }
 
 /// The free-list migratetype of a free block: its pageblock's type.

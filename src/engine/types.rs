@@ -119,7 +119,7 @@ pub struct ReqParams {
     pub _pad: [u32; 3],
 }
 
-/// `recount`'s parameters: how many chunks `chunk_list` holds, and whether
+/// `recount`'s and `task_rss`' parameters: how many chunks `chunk_list` holds, and whether
 /// their counts leave the zone counters (1, before a batch applies) or
 /// join them (0, after).
 #[repr(C)]
@@ -127,7 +127,9 @@ pub struct ReqParams {
 pub struct RecountParams {
     pub nr_listed: u32,
     pub subtract: u32,
-    pub _pad: [u32; 2],
+    /// The machine's zones (`task_rss` indexes `task_zone` with it).
+    pub nr_zones: u32,
+    pub _pad: u32,
 }
 
 /// `free_heads`' parameters: the chunks summarized.
@@ -249,13 +251,34 @@ pub struct TaskDesc {
     pub nodemask: u32,
     pub preferred: u32,
     pub start_tick: u32,
-    pub _pad: [u32; 2],
+    /// `jiffies` when the task forked (`init_numa_balancing()` reads it).
+    pub fork_jiffies: u32,
+    /// The thread group's pid; thread `i` has pid `pid + i`.
+    pub pid: u32,
     /// Allocations per tick per class, 16.16 fixed point.
     pub rate_fp: [u32; NR_CLASSES],
     /// Per-tick free probability per class, as a threshold on a 32-bit hash.
     pub free_thresh: [u32; NR_CLASSES],
-    pub _pad2: [u32; 4],
+    /// Threads (`TD_THREADS_MASK`), the CPUs they run on (distinct, the
+    /// weight of `mm_cpumask()`, from `TD_CPUS_SHIFT`) and the policy's
+    /// `MPOL_F_NUMA_BALANCING` (`TD_MOF`).
+    pub threads: u32,
+    /// The hot share of its user pages (16-bit fraction, low half) and the
+    /// share of a page's accesses made by the thread that faulted it last
+    /// (high half).
+    pub hot_private: u32,
+    /// Per-tick probability that a hot or a cold page is touched, as a
+    /// threshold on a 32-bit hash.
+    pub hot_touch: u32,
+    pub cold_touch: u32,
 }
+
+/// `TaskDesc::threads`: the thread count, the distinct CPUs, MOF.
+pub const TD_THREADS_MASK: u32 = 0xff;
+pub const TD_CPUS_SHIFT: u32 = 8;
+pub const TD_MOF: u32 = 1 << 16;
+/// The most threads a task may have (pids `pid..pid + MAX_THREADS`).
+pub const MAX_THREADS: usize = 64;
 
 /// A task's dynamic state.
 #[repr(C)]
@@ -301,7 +324,13 @@ pub struct Grant {
     pub class_mt: u32,
     /// First allocation rank within the cell (set when sorted into segments).
     pub start: u32,
-    pub _pad: [u32; 3],
+    /// Flags the allocated heads get (`AF_*`: a migration target takes
+    /// its source's).
+    pub flags: u32,
+    /// The share of the blocks that join the task's hot set (16-bit
+    /// fraction; drawn per block by `alloc_split`).
+    pub hot16: u32,
+    pub _pad: u32,
 }
 
 /// Grants per tick; requests beyond this wait for the next tick.
@@ -545,6 +574,13 @@ pub const TZ_N_REFILL: usize = 8;
 /// The next acquisition, and when it arrives (ns into the tick).
 pub const TZ_NEXT: usize = 9;
 pub const TZ_NEXT_AT: usize = 10;
+/// User pages (anon and THP classes) the task has in the zone
+/// (persistent): its resident anonymous memory there, `MM_ANONPAGES`
+/// split by zone.
+/// Added from the plan's grants by `lock_stat`, taken away by `free` (every
+/// free, reclaim's included), and moved by `task_rss` around a control
+/// path's batch (a migrated block changes zone, a task's stop frees).
+pub const TZ_RSS: usize = 11;
 /// THPs a THP refill or drain moves.
 pub const THP_BATCH: u32 = 2;
 /// The kswapd agent's index.
@@ -585,6 +621,180 @@ pub const LS_PCP_BATCH: usize = 29;
 pub const LS_WORDS: usize = 32;
 /// The most ticks of backlog a saturated lock carries.
 pub const LOCK_BACKLOG_TICKS: u32 = 16;
+
+// ----- NUMA balancing (phases `numa_task`, `numa_scan`, `numa_list`,
+// `numa_collect`, `numa_migrate`; migrations in `plan` and `alloc_split`) -----
+
+/// `numa_cfg` (host configuration, words): the tunables, the tick length,
+/// which nodes are top tier, each zone's node, then per task the node and
+/// CPU of each thread (`NC_THREADS + task * MAX_THREADS + thread`:
+/// node | cpu << 8).
+/// `kernel.numa_balancing` (0 off; bit 0 normal, bit 1 memory tiering).
+pub const NC_MODE: usize = 0;
+pub const NC_SCAN_DELAY_MS: usize = 1;
+pub const NC_SCAN_PERIOD_MIN_MS: usize = 2;
+pub const NC_SCAN_PERIOD_MAX_MS: usize = 3;
+pub const NC_SCAN_SIZE_MB: usize = 4;
+/// The hint fault's PTE/PMD restore order (`NUMA_RESTORE_*`).
+pub const NC_RESTORE: usize = 5;
+pub const NC_TICK_NS: usize = 6;
+pub const NC_HOT_THRESHOLD_MS: usize = 7;
+/// Bit n: node n is in the top memory tier (`node_is_toptier()`).
+pub const NC_TOPTIER: usize = 8;
+pub const NC_ZONE_NODE: usize = 16;
+pub const NC_THREADS: usize = NC_ZONE_NODE + MAX_ZONES;
+pub const NC_THREAD_CPU_SHIFT: u32 = 8;
+pub const NC_THREAD_NODE_MASK: u32 = 0xff;
+
+/// Restore orders (`kernel::numa::tlb::RestoreOrder`).
+pub const NUMA_RESTORE_LAZY: u32 = 0;
+pub const NUMA_RESTORE_FIRST: u32 = 1;
+pub const NUMA_RESTORE_LEGACY_THP: u32 = 2;
+
+/// `numa_state` (small device state, words): each node's room for a
+/// migration target, then cumulative events as 64-bit (lo, hi) pairs: the
+/// global ones (`NE_*`), per node of the faulting CPU its hint faults and
+/// local ones, and pages migrated from node to node. All zero while
+/// balancing was never on (the digest leaves it out then).
+/// Per node: free pages of its best zone above `high + lowmem_reserve`
+/// (signed), as `migrate_balanced_pgdat()` tests them, this tick.
+pub const NSG_ROOM: usize = 0;
+pub const NE_BASE: usize = NSG_ROOM + MAX_NODES;
+pub const NE_PTE_UPDATES: usize = 0;
+pub const NE_HUGE_PTE_UPDATES: usize = 1;
+pub const NE_HINT_FAULTS: usize = 2;
+pub const NE_HINT_FAULTS_LOCAL: usize = 3;
+pub const NE_PAGES_MIGRATED: usize = 4;
+pub const NE_PGMIGRATE_SUCCESS: usize = 5;
+pub const NE_PGMIGRATE_FAIL: usize = 6;
+pub const NE_THP_MIGRATION_SUCCESS: usize = 7;
+pub const NE_THP_MIGRATION_FAIL: usize = 8;
+pub const NE_TLB_REMOTE_FLUSH: usize = 9;
+pub const NE_TLB_REMOTE_FLUSH_RECEIVED: usize = 10;
+pub const NE_TLB_LOCAL_FLUSH_ALL: usize = 11;
+pub const NE_TLB_LOCAL_FLUSH_ONE: usize = 12;
+/// Misplaced pages `numamigrate_isolate_page()` refused (the target node
+/// short of room): no vmstat counter in the kernel.
+pub const NE_MIGRATE_REFUSED: usize = 13;
+/// Misplaced pages past the tick's migration list, left PROT_NONE to
+/// fault again (a limit of the model, `MAX_MIGRATIONS`).
+pub const NE_MIGRATE_DEFERRED: usize = 14;
+/// `task_numa_work()` passes that marked something.
+pub const NE_SCANS: usize = 15;
+pub const NR_NUMA_EVENTS: usize = 16;
+/// Per node: hint faults taken on its CPUs, and the local ones.
+pub const NE_NODE: usize = NE_BASE + 2 * NR_NUMA_EVENTS;
+/// Pages migrated, `[from][to]`.
+pub const NE_FLOW: usize = NE_NODE + 2 * 2 * MAX_NODES;
+pub const NUMA_STATE_WORDS: usize = NE_FLOW + 2 * MAX_NODES * MAX_NODES;
+
+/// `numa_tasks` (per task, `NT_HDR + nr_nodes * NTN_WORDS` words): the
+/// scan state of `task_numa_work()`, the locality counters, the
+/// preferred node, and per node the fault statistics.
+/// The task's state was set up (`init_numa_balancing()`).
+pub const NT_INIT: usize = 0;
+/// `p->numa_scan_period`, `p->numa_scan_period_max` (ms).
+pub const NT_PERIOD_MS: usize = 1;
+pub const NT_PERIOD_MAX_MS: usize = 2;
+/// `p->node_stamp` (ms of run time).
+pub const NT_NODE_STAMP_MS: usize = 3;
+/// `mm->numa_next_scan` (jiffies).
+pub const NT_NEXT_SCAN: usize = 4;
+/// `mm->numa_scan_seq`, and the seq `task_numa_placement()` last saw.
+pub const NT_SEQ: usize = 5;
+pub const NT_PLACED_SEQ: usize = 6;
+/// `mm->numa_scan_offset`, in pages of the pass, and the pass's span (the
+/// task's user pages when it began).
+pub const NT_OFFSET: usize = 7;
+pub const NT_SPAN: usize = 8;
+/// This tick's scan window, `[lo, hi)` of the span (hi == lo: none).
+pub const NT_WIN_LO: usize = 9;
+pub const NT_WIN_HI: usize = 10;
+/// `p->numa_faults_locality[remote, local, failed]` (pages).
+pub const NT_LOCALITY: usize = 11;
+/// `p->numa_preferred_nid` + 1 (0: NUMA_NO_NODE).
+pub const NT_PREFERRED: usize = 14;
+/// A shared fault joined the task's threads into a numa group.
+pub const NT_GROUP: usize = 15;
+/// `p->numa_pages_migrated` (lo, hi).
+pub const NT_MIGRATED: usize = 16;
+/// Entries the scan made PROT_NONE this tick (the next `numa_task` counts
+/// the flush).
+pub const NT_SCAN_UPDATES: usize = 18;
+/// The scan window of those updates (pages).
+pub const NT_SCAN_RANGE: usize = 19;
+/// Hint faults taken by the task's threads (lo, hi).
+pub const NT_FAULTS: usize = 20;
+/// The task_work is queued (`work->next != work`).
+pub const NT_WORK_QUEUED: usize = 22;
+/// A shared fault this tick (the filter reads `NT_GROUP`, which the next
+/// `numa_task` sets from this: decisions within a tick never see one
+/// another).
+pub const NT_GROUP_NEW: usize = 23;
+pub const NT_HDR: usize = 32;
+/// Per node: `numa_faults[NUMA_MEM]` private and shared (decayed), the
+/// `NUMA_MEMBUF` of the pass, `NUMA_CPU` (both kinds) and its buffer.
+pub const NTN_MEM: usize = 0;
+pub const NTN_MEMBUF: usize = 2;
+pub const NTN_CPU: usize = 4;
+pub const NTN_CPUBUF: usize = 5;
+pub const NTN_WORDS: usize = 6;
+
+/// Words per task in `numa_tasks` on a machine of `nr_nodes` nodes.
+pub const fn numa_task_words(nr_nodes: usize) -> usize {
+    NT_HDR + nr_nodes * NTN_WORDS
+}
+
+/// The plan buffer's migration list (after its cells and steals): a
+/// header, `MAX_MIGRATIONS` entries of `MIG_WORDS`, then one word per
+/// chunk (misplaced pages found in it, then the chunk's first entry).
+pub const MAX_MIGRATIONS: usize = 2048;
+/// Entries this tick (at most `MAX_MIGRATIONS`), misplaced pages found,
+/// the restore order.
+pub const MIG_COUNT: usize = 0;
+pub const MIG_WANTED: usize = 1;
+pub const MIG_RESTORE: usize = 2;
+/// The tick the list was made in (the plan and `numa_migrate` ignore a
+/// list from an earlier tick: balancing was switched off since).
+pub const MIG_TICK: usize = 3;
+pub const MIG_HDR: usize = 4;
+pub const MIG_WORDS: usize = 4;
+/// An entry: the source pfn; task | thread << 16; order | target node <<
+/// 4 | source zone << 9 | private << 16 | local << 17 | other CPUs of the
+/// mm << 18 | source node << 24; the target's flags | status << 16.
+pub const ME_PFN: usize = 0;
+pub const ME_WHO: usize = 1;
+pub const ME_WHAT: usize = 2;
+pub const ME_FLAGS: usize = 3;
+pub const MEW_ORDER_MASK: u32 = 0xf;
+pub const MEW_TARGET_SHIFT: u32 = 4;
+pub const MEW_NODE_MASK: u32 = 0x1f;
+pub const MEW_ZONE_MASK: u32 = 0x7f;
+pub const MEW_CPUS_MASK: u32 = 0x3f;
+pub const MEW_ZONE_SHIFT: u32 = 9;
+pub const MEW_PRIVATE: u32 = 1 << 16;
+pub const MEW_LOCAL: u32 = 1 << 17;
+pub const MEW_CPUS_SHIFT: u32 = 18;
+pub const MEW_NODE_SHIFT: u32 = 24;
+/// `task_numa_fault()` returns at once (a lower-tier memory node and no
+/// cpupid history, or tiering mode) if the page stays, or if it moves.
+pub const MEW_NOSTATS_FAILED: u32 = 1 << 29;
+pub const MEW_NOSTATS_MIGRATED: u32 = 1 << 30;
+pub const MES_SHIFT: u32 = 16;
+pub const MIG_GRANTED: u32 = 1;
+pub const MIG_FAILED: u32 = 2;
+pub const MIG_CHUNKS: usize = MIG_HDR + MAX_MIGRATIONS * MIG_WORDS;
+
+/// Owner-word bits a misplaced page carries between `numa_scan` and
+/// `numa_migrate` within one tick (never across ticks): its migration is
+/// in flight, the fault was private, and the faulting thread.
+pub const OWNER_MIGRATING: u32 = 1 << 31;
+pub const OWNER_PRIVATE: u32 = 1 << 30;
+pub const OWNER_THREAD_SHIFT: u32 = 16;
+pub const OWNER_THREAD_MASK: u32 = 0x3f;
+pub const OWNER_TASK_MASK: u32 = 0xffff;
+/// The page had a cpupid before the fault (`cpupid_valid()`).
+pub const OWNER_LAST_VALID: u32 = 1 << 29;
 
 /// The highest order the per-CPU lists hold below the THP order
 /// (`pcp_allowed_order()`; the THP order joined in 5.13).

@@ -4,7 +4,7 @@ use crate::engine::state::SimBuffers;
 use crate::engine::types::*;
 use crate::model::frame::*;
 use crate::model::hash::split_seed;
-use crate::model::scenario::Scenario;
+use crate::model::scenario::{Scenario, MAX_TASKS};
 
 pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
     let t = &s.topology;
@@ -48,6 +48,10 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         lock_stats: vec![0; t.zones.len() * LS_WORDS],
         report_cfg: vec![0; REPORT_CFG_WORDS],
         report_state: vec![0; RS_DEV_WORDS + t.zones.len() * RZ_WORDS],
+        numa_cfg: vec![0; NC_THREADS + MAX_TASKS * MAX_THREADS],
+        numa_state: vec![0; NUMA_STATE_WORDS],
+        numa_tasks: vec![0; MAX_TASKS * numa_task_words(t.nodes.len())],
+        mig: vec![0; MIG_CHUNKS + nr_chunks],
     };
     for (zi, z) in t.zones.iter().enumerate() {
         let c0 = z.start_chunk() as usize;

@@ -4,7 +4,7 @@
 use crate::engine::state::SimBuffers;
 use crate::engine::types::*;
 use crate::model::frame::*;
-use crate::model::workload::{CLASSES, NR_CLASSES};
+use crate::model::workload::{CLASSES, NR_CLASSES, USER_ANON_CLASS_MASK};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invariant `{name}` broken at tick {tick}: {detail}")]
@@ -25,6 +25,9 @@ pub fn check(
     let v = |name: &'static str, detail: String| Err(Violation { name, tick, detail });
     let cf = CHUNK_FRAMES as usize;
     let nr_tasks = b.tasks.len() as u32;
+    let nz = b.zones.len();
+    // Pages of allocated blocks per (task, zone), against `TZ_RSS`.
+    let mut rss = vec![0u64; b.tasks.len() * nz];
 
     if let Some(pb) = b
         .pageblocks
@@ -82,6 +85,9 @@ pub fn check(
                     KIND_RESERVED => RF_OFFLINE,
                     KIND_FREE => FF_ALL,
                     KIND_REPORTING => REPORT_BATCH_MASK,
+                    // NUMA balancing's PROT_NONE, hot set and cpupid,
+                    // on user pages only.
+                    KIND_ALLOC if USER_ANON_CLASS_MASK >> d.class & 1 != 0 => AF_ALL,
                     _ => 0,
                 };
                 if d.flags & !allowed != 0 {
@@ -115,6 +121,9 @@ pub fn check(
                         reporting += 1 << d.order;
                     }
                     KIND_ALLOC => {
+                        if owner & !OWNER_TASK_MASK != 0 {
+                            return v("migration-in-flight", format!("pfn {pfn:#x}: owner word {owner:#x} still marks a NUMA migration between ticks (a block is migrated within one tick, in exactly one list entry)"));
+                        }
                         if owner < OWNER_TASK_BASE || owner - OWNER_TASK_BASE >= nr_tasks {
                             return v("owner-valid", format!("pfn {pfn:#x}: allocated block owned by {owner}, but there are {nr_tasks} tasks"));
                         }
@@ -128,6 +137,9 @@ pub fn check(
                             );
                         }
                         class_pages[d.class as usize] += 1 << d.order;
+                        if USER_ANON_CLASS_MASK >> d.class & 1 != 0 {
+                            rss[(owner - OWNER_TASK_BASE) as usize * nz + zi] += 1 << d.order;
+                        }
                     }
                     KIND_HUGE => {
                         let gig = d.flags & HF_GIGANTIC != 0;
@@ -286,6 +298,20 @@ pub fn check(
             return v(
                 "numa-events",
                 format!("{name}: numa_hit {} + numa_miss {} and numa_local {} + numa_other {} must both equal allocations {}", t[ZS_NUMA_HIT], t[ZS_NUMA_MISS], t[ZS_NUMA_LOCAL], t[ZS_NUMA_OTHER], t[ZS_ALLOCS]),
+            );
+        }
+    }
+    // Each task's resident pages per zone, as the device keeps them.
+    for (i, &want) in rss.iter().enumerate() {
+        let got = b.task_zone.get(i * TZ_WORDS + TZ_RSS).copied().unwrap_or(0);
+        if got as u64 != want {
+            return v(
+                "task-rss",
+                format!(
+                    "task {} zone {}: {want} pages allocated, but its resident count says {got}",
+                    i / nz,
+                    i % nz
+                ),
             );
         }
     }

@@ -7,8 +7,8 @@
 //! - `path`: the record of a kernel path (locks, sleep points, GFP flags);
 //! - `errno`: the kernel's answers, as values;
 //! - `hugetlb`: the pools, HVO, reservations, migration;
-//! - `numa`: NUMA balancing's scan period, placement filter and TLB
-//!   flush cost, as pure functions (not yet run by the tick);
+//! - `numa`: NUMA balancing's control side (tunables, tasks' threads and
+//!   moves, counters; the tick's rules are in `model::numa`);
 //! - `run`: the run/checkpoint/recover loop the CLI and the dashboard share.
 
 pub mod boot;
@@ -19,6 +19,7 @@ pub mod klog;
 pub mod lockdep;
 pub mod mm;
 pub mod numa;
+pub use numa::TaskNuma;
 pub mod path;
 pub mod reporting;
 pub mod run;
@@ -86,6 +87,10 @@ pub struct TaskInfo {
     pub start_tick: u64,
     pub stop_tick: Option<u64>,
     pub stopped: bool,
+    /// Its threads and how they touch its memory.
+    pub numa: numa::TaskNuma,
+    /// Scheduled moves to other CPUs: (tick, CPUs), in tick order.
+    pub moves: Vec<(u64, Vec<u32>)>,
 }
 
 /// Where the newest control path spent its time (for `numasim bench
@@ -149,6 +154,8 @@ pub struct Machine {
     pub(crate) lock_gen: u32,
     /// Free page reporting's host-side configuration.
     pub reporting: reporting::Reporting,
+    /// NUMA balancing's tunables and variant.
+    pub numa: numa::Balancing,
 }
 
 impl Machine {
@@ -272,6 +279,7 @@ impl Machine {
             vm_events: Default::default(),
             lock_gen: 0,
             reporting: reporting::Reporting::default(),
+            numa: numa::Balancing::default(),
         };
         m.tick = m.backend.config().params.tick as u64;
         m.lockdep.costs.lock_ns = m.scenario.locks.path_lock_ns as u64;
@@ -302,6 +310,12 @@ impl Machine {
             m.set_page_reporting(true)?;
         }
         m.apply_watermarks();
+        m.numa = if booted {
+            numa::Balancing::from_scenario(&m.scenario.numa)
+        } else {
+            numa::Balancing::from_cfg(&m.backend.config().numa_cfg, m.numa)
+        };
+        m.write_numa_cfg();
         let specs = m.scenario.tasks.clone();
         for t in specs {
             m.spawn_spec(&t)?;
@@ -562,7 +576,13 @@ impl Machine {
             t.scale,
             t.start_tick,
             t.stop_tick,
-        )
+        )?;
+        let i = self.tasks.len() - 1;
+        self.tasks[i].moves = t.moves.clone();
+        if let Some(n) = &t.numa {
+            self.set_task_numa(i, n.clone())?;
+        }
+        Ok(())
     }
 
     /// Starts a task on `cpu` running `workload` under `policy`.
@@ -691,8 +711,10 @@ impl Machine {
             start_tick,
             stop_tick,
             stopped: false,
+            numa: numa::TaskNuma::single(cpu),
+            moves: Vec::new(),
         });
-        self.write_lock_cfg();
+        self.set_task_numa(index, numa::TaskNuma::single(cpu))?;
         Ok(())
     }
 
@@ -767,12 +789,36 @@ impl Machine {
             for name in due {
                 self.stop(&name)?;
             }
+            // Scheduled moves too.
+            let moves: Vec<(String, Vec<u32>)> = self
+                .tasks
+                .iter()
+                .filter(|t| !t.stopped)
+                .flat_map(|t| {
+                    t.moves
+                        .iter()
+                        .filter(|(at, _)| *at == self.tick)
+                        .map(|(_, c)| (t.name.clone(), c.clone()))
+                })
+                .collect();
+            for (name, cpus) in moves {
+                self.move_task(&name, &cpus)?;
+            }
+            let next_move = self
+                .tasks
+                .iter()
+                .filter(|t| !t.stopped)
+                .flat_map(|t| t.moves.iter().map(|(at, _)| *at))
+                .filter(|&at| at > self.tick)
+                .min()
+                .unwrap_or(u64::MAX);
             let next_stop = self
                 .tasks
                 .iter()
                 .filter_map(|t| t.stop_tick.filter(|&s| !t.stopped && s > self.tick))
                 .min()
-                .unwrap_or(u64::MAX);
+                .unwrap_or(u64::MAX)
+                .min(next_move);
             let k = (end.min(next_stop) - self.tick).min(u32::MAX as u64) as u32;
             self.backend.run_ticks(k)?;
             self.tick += k as u64;
@@ -811,6 +857,23 @@ impl Machine {
     /// The state digest (see `SimBuffers::digest`).
     pub fn digest(&mut self) -> Result<u64, MachineError> {
         Ok(self.buffers()?.digest())
+    }
+
+    /// Each task's resident anonymous pages per node (`MM_ANONPAGES` by
+    /// node: what `/proc/<pid>/numa_maps` shows as `N<node>=`), task by
+    /// task. Reads only the tasks' counters (`TZ_RSS`), never the frames.
+    pub fn task_rss_by_node(&mut self) -> Result<Vec<Vec<u64>>, MachineError> {
+        let nr_tasks = self.tasks.len();
+        let words = self.backend.task_rss(nr_tasks)?;
+        let b = self.backend.config();
+        let nz = b.zones.len();
+        let nn = b.nodes.len();
+        let mut out = vec![vec![0u64; nn]; nr_tasks];
+        for (i, &w) in words.iter().enumerate() {
+            let node = b.zones[i % nz].node as usize;
+            out[i / nz][node] += w as u64;
+        }
+        Ok(out)
     }
 
     /// Runs the invariant checker on the current state.

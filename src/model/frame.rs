@@ -96,6 +96,48 @@ pub const VMF_RUNTIME: u32 = 1 << 0;
 pub const VMF_PTE: u32 = 1 << 1;
 pub const VMF_ALL: u32 = (1 << 2) - 1;
 
+/// `KIND_ALLOC` flags: what NUMA balancing keeps of a user page (anon
+/// and THP heads only; every other allocation has none).
+/// The page's PTE (or PMD) is PROT_NONE: `change_prot_numa()` made it so
+/// and the next access takes a NUMA hint fault.
+pub const AF_PROT_NONE: u32 = 1 << 0;
+/// The page is in its task's hot set (drawn at allocation, carried by
+/// migration): touched every `hot_touch_ms` on average, the rest every
+/// `cold_touch_ms`.
+pub const AF_HOT: u32 = 1 << 1;
+/// `page->_last_cpupid` (page_cpupid_xchg_last()): the node of the CPU that
+/// took the last hint fault, plus one (0: unset, as the kernel's
+/// all-ones reset reads), then the low 8 bits of its pid, stored
+/// complemented so a fresh page's zero reads as the kernel's 0xff
+/// (`cpupid_pid_unset()`).
+pub const AF_NID_SHIFT: u32 = 2;
+pub const AF_NID_MASK: u32 = 0x3f;
+pub const AF_PID_SHIFT: u32 = 8;
+pub const AF_PID_MASK: u32 = 0xff;
+/// Every flag an ALLOC head of a user class may carry.
+pub const AF_ALL: u32 = 0xffff;
+/// The cpupid bits of an ALLOC head's flags.
+pub const AF_CPUPID: u32 = (AF_NID_MASK << AF_NID_SHIFT) | (AF_PID_MASK << AF_PID_SHIFT);
+
+/// The cpupid flags of a fault by `pid` on a CPU of node `nid`.
+#[inline(always)]
+pub const fn af_cpupid(nid: u32, pid: u32) -> u32 {
+    ((nid + 1) << AF_NID_SHIFT) | (((pid & AF_PID_MASK) ^ AF_PID_MASK) << AF_PID_SHIFT)
+}
+/// The last faulting node (None: never faulted, `!cpupid_valid()`).
+#[inline(always)]
+pub const fn af_nid(flags: u32) -> Option<u32> {
+    match (flags >> AF_NID_SHIFT) & AF_NID_MASK {
+        0 => None,
+        n => Some(n - 1),
+    }
+}
+/// The last faulting pid's low 8 bits (0xff also when unset).
+#[inline(always)]
+pub const fn af_pid(flags: u32) -> u32 {
+    ((flags >> AF_PID_SHIFT) & AF_PID_MASK) ^ AF_PID_MASK
+}
+
 /// `KIND_RESERVED` flag: memory taken offline (`memoryN/state`).
 pub const RF_OFFLINE: u32 = 1 << 0;
 

@@ -20,6 +20,14 @@ pub const STREAM_FREE: u32 = 0x1;
 pub const STREAM_RECLAIM: u32 = 0x2;
 pub const STREAM_REQUEST: u32 = 0x3;
 pub const STREAM_LOCK: u32 = 0x4;
+/// NUMA balancing: whether a page joins its task's hot set (at
+/// allocation), where a page sits in its task's address space (a fixed
+/// hash of the pfn), whether a page is touched this tick, and by which
+/// thread.
+pub const STREAM_NUMA_HOT: u32 = 0x5;
+pub const STREAM_NUMA_VA: u32 = 0x6;
+pub const STREAM_NUMA_TOUCH: u32 = 0x7;
+pub const STREAM_NUMA_THREAD: u32 = 0x8;
 
 /// The part of a hash that depends only on (seed, tick, stream): computed
 /// once per tick and phase, not once per frame.

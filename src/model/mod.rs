@@ -3,6 +3,7 @@
 
 pub mod frame;
 pub mod hash;
+pub mod numa;
 pub mod scenario;
 pub mod topology;
 pub mod workload;

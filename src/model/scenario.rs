@@ -41,6 +41,7 @@ struct RawScenario {
     vm: Option<RawVm>,
     locks: Option<RawLocks>,
     reporting: Option<RawReporting>,
+    numa: Option<Spanned<RawNuma>>,
     #[serde(default)]
     workloads: Vec<Spanned<Workload>>,
     #[serde(default)]
@@ -96,6 +97,25 @@ struct RawReporting {
     refault_per_mib_us: Option<Spanned<f64>>,
 }
 
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNuma {
+    balancing: Option<i64>,
+    scan_delay_ms: Option<i64>,
+    scan_period_min_ms: Option<i64>,
+    scan_period_max_ms: Option<i64>,
+    scan_size_mb: Option<i64>,
+    hot_threshold_ms: Option<i64>,
+    restore: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMove {
+    at_ms: f64,
+    cpus: String,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTask {
@@ -110,6 +130,22 @@ struct RawTask {
     start_ms: Option<Spanned<f64>>,
     #[serde(default)]
     stop_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    threads: Option<Spanned<i64>>,
+    #[serde(default)]
+    thread_cpus: Option<Spanned<String>>,
+    #[serde(default)]
+    hot_fraction: Option<f64>,
+    #[serde(default)]
+    hot_touch_ms: Option<f64>,
+    #[serde(default)]
+    cold_touch_ms: Option<f64>,
+    #[serde(default)]
+    private_fraction: Option<f64>,
+    #[serde(default)]
+    numa_balancing_flag: Option<bool>,
+    #[serde(default)]
+    moves: Option<Spanned<Vec<RawMove>>>,
 }
 
 /// A task as the scenario starts it.
@@ -122,6 +158,11 @@ pub struct TaskSpec {
     pub scale: f64,
     pub start_tick: u64,
     pub stop_tick: Option<u64>,
+    /// Threads and access pattern (None: one thread on `cpu`, the
+    /// defaults of `TaskNuma::single`).
+    pub numa: Option<super::numa::TaskNuma>,
+    /// Scheduled moves: (tick, CPUs of the threads).
+    pub moves: Vec<(u64, Vec<u32>)>,
 }
 
 /// Tunables under `[vm]`.
@@ -220,6 +261,8 @@ pub struct Scenario {
     pub vm: VmConfig,
     pub locks: LockCosts,
     pub reporting: ReportingConfig,
+    /// NUMA balancing at boot, under `[numa]`.
+    pub numa: super::numa::NumaScenario,
     pub workloads: Vec<Workload>,
     pub tasks: Vec<TaskSpec>,
     /// The `setup` commands and the file line their first line is on.
@@ -658,6 +701,70 @@ impl Scenario {
             *slot = ns.round() as u32;
         }
 
+        // NUMA balancing.
+        let mut numa = super::numa::NumaScenario::default();
+        if let Some(rn) = raw.numa {
+            let span = rn.span();
+            let rn = rn.into_inner();
+            let range = |name: &str, v: Option<i64>, lo: i64, hi: i64, slot: &mut u32| match v {
+                None => Ok(()),
+                Some(x) if (lo..=hi).contains(&x) => {
+                    *slot = x as u32;
+                    Ok(())
+                }
+                Some(x) => Err(err(
+                    Some(span.clone()),
+                    format!("[numa] {name} = {x}: expected {lo}..={hi}"),
+                )),
+            };
+            // The sysctl's range, and debugfs_create_u32()'s.
+            range("balancing", rn.balancing, 0, 4, &mut numa.mode)?;
+            let t = &mut numa.tunables;
+            let u = u32::MAX as i64;
+            range(
+                "scan_delay_ms",
+                rn.scan_delay_ms,
+                0,
+                u,
+                &mut t.scan_delay_ms,
+            )?;
+            range(
+                "scan_period_min_ms",
+                rn.scan_period_min_ms,
+                0,
+                u,
+                &mut t.scan_period_min_ms,
+            )?;
+            range(
+                "scan_period_max_ms",
+                rn.scan_period_max_ms,
+                0,
+                u,
+                &mut t.scan_period_max_ms,
+            )?;
+            range("scan_size_mb", rn.scan_size_mb, 0, u, &mut t.scan_size_mb)?;
+            range(
+                "hot_threshold_ms",
+                rn.hot_threshold_ms,
+                0,
+                u,
+                &mut numa.hot_threshold_ms,
+            )?;
+            if let Some(r) = rn.restore {
+                numa.restore = match r.as_str() {
+                    "lazy" => crate::engine::types::NUMA_RESTORE_LAZY,
+                    "first" => crate::engine::types::NUMA_RESTORE_FIRST,
+                    "legacy_thp" => crate::engine::types::NUMA_RESTORE_LEGACY_THP,
+                    _ => {
+                        return Err(err(
+                            Some(span),
+                            format!("[numa] restore = `{r}`: expected lazy, first or legacy_thp"),
+                        ))
+                    }
+                };
+            }
+        }
+
         // Workloads: built-ins, then the file's own (which may replace one).
         let mut workloads = builtin_workloads();
         let mut own: Vec<String> = Vec::new();
@@ -809,6 +916,34 @@ impl Scenario {
                     format!("task name `{}` is used twice", t.name),
                 ));
             }
+            let task_numa = task_numa(t, cpu as u32, &policy, &topology, &err)?;
+            let mut moves = Vec::new();
+            if let Some(mv) = &t.moves {
+                for m in mv.get_ref() {
+                    let bad = |msg: String| {
+                        err(Some(mv.span()), format!("task `{}`: moves: {msg}", t.name))
+                    };
+                    if !(m.at_ms.is_finite() && m.at_ms >= 0.0) {
+                        return Err(bad(format!(
+                            "at_ms = {}: expected a time in ms, 0 or more",
+                            m.at_ms
+                        )));
+                    }
+                    let cpus = super::workload::parse_nodelist(&m.cpus).map_err(&bad)?;
+                    if let Some(c) = cpus.iter().find(|&&c| c >= next_cpu) {
+                        return Err(bad(format!(
+                            "cpus = `{}` names CPU {c}, but the machine has CPUs 0-{}",
+                            m.cpus,
+                            next_cpu - 1
+                        )));
+                    }
+                    if cpus.is_empty() {
+                        return Err(bad(format!("cpus = `{}` names no CPU", m.cpus)));
+                    }
+                    moves.push(((m.at_ms / tick_ms_f).round() as u64, cpus));
+                }
+                moves.sort_by_key(|(at, _)| *at);
+            }
             tasks.push(TaskSpec {
                 name: t.name.clone(),
                 cpu: cpu as u32,
@@ -817,6 +952,8 @@ impl Scenario {
                 scale,
                 start_tick,
                 stop_tick,
+                numa: task_numa,
+                moves,
             });
         }
         if tasks.len() > MAX_TASKS {
@@ -845,6 +982,7 @@ impl Scenario {
             vm,
             locks,
             reporting,
+            numa,
             workloads,
             tasks,
             setup: raw.setup.map(|sp| {
@@ -860,6 +998,107 @@ impl Scenario {
     pub fn workload(&self, name: &str) -> Option<&Workload> {
         self.workloads.iter().find(|w| w.name == name)
     }
+}
+
+/// A task's threads and access pattern from its keys (None when the file
+/// gives none of them).
+fn task_numa(
+    t: &RawTask,
+    cpu: u32,
+    policy: &Mempolicy,
+    topology: &Topology,
+    err: &dyn Fn(Option<std::ops::Range<usize>>, String) -> ScenarioError,
+) -> Result<Option<super::numa::TaskNuma>, ScenarioError> {
+    let given = t.threads.is_some()
+        || t.thread_cpus.is_some()
+        || t.hot_fraction.is_some()
+        || t.hot_touch_ms.is_some()
+        || t.cold_touch_ms.is_some()
+        || t.private_fraction.is_some()
+        || t.numa_balancing_flag.is_some();
+    if !given {
+        return Ok(None);
+    }
+    let mut n = super::numa::TaskNuma::single(cpu);
+    let list = match &t.thread_cpus {
+        Some(s) => super::workload::parse_nodelist(s.get_ref()).map_err(|m| {
+            err(
+                Some(s.span()),
+                format!("task `{}`: thread_cpus: {m}", t.name),
+            )
+        })?,
+        None => {
+            // The task's CPU, then the next CPUs of its node.
+            let node = topology.cpu_node(cpu).unwrap_or(0);
+            let cpus = &topology.nodes[node as usize].cpus;
+            let at = cpus.iter().position(|&c| c == cpu).unwrap_or(0);
+            (0..cpus.len())
+                .map(|k| cpus[(at + k) % cpus.len()])
+                .collect()
+        }
+    };
+    let threads = match &t.threads {
+        Some(v) => {
+            let x = *v.get_ref();
+            if !(1..=crate::engine::types::MAX_THREADS as i64).contains(&x) {
+                return Err(err(
+                    Some(v.span()),
+                    format!(
+                        "task `{}`: threads = {x}: expected 1 to {}",
+                        t.name,
+                        crate::engine::types::MAX_THREADS
+                    ),
+                ));
+            }
+            x as usize
+        }
+        None if t.thread_cpus.is_some() => list.len(),
+        None => 1,
+    };
+    if list.is_empty() {
+        return Err(err(
+            t.thread_cpus.as_ref().map(|s| s.span()),
+            format!("task `{}`: thread_cpus names no CPU", t.name),
+        ));
+    }
+    n.thread_cpus = (0..threads).map(|k| list[k % list.len()]).collect();
+    if t.thread_cpus.is_some() && list[0] != cpu {
+        return Err(err(
+            t.thread_cpus.as_ref().map(|s| s.span()),
+            format!(
+                "task `{}`: thread_cpus starts with CPU {}, but the task's cpu is {cpu} (thread 0 runs on `cpu`)",
+                t.name, list[0]
+            ),
+        ));
+    }
+    if let Some(v) = t.hot_fraction {
+        n.hot_fraction = v;
+    }
+    if let Some(v) = t.hot_touch_ms {
+        n.hot_touch_ms = v;
+    }
+    if let Some(v) = t.cold_touch_ms {
+        n.cold_touch_ms = v;
+    }
+    if let Some(v) = t.private_fraction {
+        n.private_fraction = v;
+    }
+    if let Some(f) = t.numa_balancing_flag {
+        // sanitize_mpol_flags(): MPOL_F_NUMA_BALANCING with MPOL_BIND only.
+        if f && !matches!(policy, Mempolicy::Bind(_)) {
+            return Err(err(
+                None,
+                format!(
+                    "task `{}`: numa_balancing_flag needs a bind policy (set_mempolicy(2) answers EINVAL otherwise)",
+                    t.name
+                ),
+            ));
+        }
+        n.numa_balancing_flag = f;
+    }
+    n.check(topology.nr_cpus())
+        .map_err(|m| err(None, format!("task `{}`: {m}", t.name)))?;
+    Ok(Some(n))
 }
 
 #[cfg(test)]

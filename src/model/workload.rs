@@ -22,6 +22,13 @@ pub const CLASS_SRECLAIM: u32 = 7;
 pub const CLASS_PAGETABLE: u32 = 8;
 pub const CLASS_PINNED: u32 = 9;
 
+/// The classes that live in user mappings a task's threads touch (its
+/// anonymous memory: base pages and THPs): what NUMA balancing scans and
+/// migrates, what `/proc/<pid>/numa_maps` counts as `anon=`, and what a
+/// task's resident count (`TZ_RSS`, `MM_ANONPAGES`) holds. Page cache
+/// is not mapped in the model, and the kernel classes never are.
+pub const USER_ANON_CLASS_MASK: u32 = (1 << CLASS_ANON) | (1 << CLASS_THP);
+
 pub const CLASS_NAMES: [&str; NR_CLASSES] = [
     "anon",
     "file",

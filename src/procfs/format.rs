@@ -421,14 +421,38 @@ pub fn vmstat(m: &Machine, b: &SimBuffers) -> String {
     put("pgscan_kswapd", m.total(ZS_PGSTEAL_KSWAPD, None));
     put("pgscan_direct", m.total(ZS_PGSTEAL_DIRECT, None));
     put("pageoutrun", m.total(ZS_PAGEOUTRUN, None));
-    // The control paths' events (`Machine::vm_events`), in vm_event_item
-    // order: migration (hugetlb pages, offlining, contiguous ranges), then
-    // the hugetlb pool's buddy allocations.
+    // NUMA balancing's events (the tick's, in `numa_state`) and the
+    // control paths' (`Machine::vm_events`), in vm_event_item order
+    // (6.1): the numa_* counters, migration (NUMA balancing, hugetlb
+    // pages, offlining, contiguous ranges: the control paths migrate
+    // hugetlb and base pages, never THPs), the hugetlb pool's buddy
+    // allocations, then the x86 TLB counters of CONFIG_DEBUG_TLBFLUSH
+    // (Debian's kernels are built without it; numasim prints them as such
+    // a kernel would).
+    let ne = |i: usize| crate::kernel::numa::machine::word64(&b.numa_state, NE_BASE + 2 * i);
+    put("numa_pte_updates", ne(NE_PTE_UPDATES));
+    put("numa_huge_pte_updates", ne(NE_HUGE_PTE_UPDATES));
+    put("numa_hint_faults", ne(NE_HINT_FAULTS));
+    put("numa_hint_faults_local", ne(NE_HINT_FAULTS_LOCAL));
+    put("numa_pages_migrated", ne(NE_PAGES_MIGRATED));
     let e = &m.vm_events;
-    put("pgmigrate_success", e.pgmigrate_success);
-    put("pgmigrate_fail", e.pgmigrate_fail);
+    put(
+        "pgmigrate_success",
+        e.pgmigrate_success + ne(NE_PGMIGRATE_SUCCESS),
+    );
+    put("pgmigrate_fail", e.pgmigrate_fail + ne(NE_PGMIGRATE_FAIL));
+    put("thp_migration_success", ne(NE_THP_MIGRATION_SUCCESS));
+    put("thp_migration_fail", ne(NE_THP_MIGRATION_FAIL));
+    put("thp_migration_split", 0);
     put("htlb_buddy_alloc_success", e.htlb_buddy_alloc_success);
     put("htlb_buddy_alloc_fail", e.htlb_buddy_alloc_fail);
+    put("nr_tlb_remote_flush", ne(NE_TLB_REMOTE_FLUSH));
+    put(
+        "nr_tlb_remote_flush_received",
+        ne(NE_TLB_REMOTE_FLUSH_RECEIVED),
+    );
+    put("nr_tlb_local_flush_all", ne(NE_TLB_LOCAL_FLUSH_ALL));
+    put("nr_tlb_local_flush_one", ne(NE_TLB_LOCAL_FLUSH_ONE));
     put("nr_unstable", 0);
     s
 }

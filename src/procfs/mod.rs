@@ -5,6 +5,7 @@ pub mod cpu;
 pub mod format;
 pub mod hugetlb;
 pub mod lockdep;
+pub mod numa;
 pub mod reporting;
 pub mod shell;
 pub mod table;

@@ -43,6 +43,10 @@ commands:
                                    a mapping, on the task's mempolicy nodes
   unmap NAME                       unmap (a shared mapping's file goes too)
   migrate TASK NODE                migrate the task's huge pages to NODE
+  move TASK CPULIST                run the task's threads on these CPUs
+                                   (thread i on the i-th, the list repeated);
+                                   its memory stays until NUMA balancing
+                                   (kernel.numa_balancing) moves it
   dmesg [-C]                       print (or clear) the kernel log
   tasks                            list tasks
   check                            run the invariant checker
@@ -234,6 +238,16 @@ pub fn exec_line(m: &mut Machine, line: &str) -> Result<String, String> {
             _ => Err("migrate: expected `migrate TASK NODE`".into()),
         },
         "tasks" => read(m, "/sys/kernel/debug/numasim/tasks").map_err(|e| e.to_string()),
+        "move" => match args.as_slice() {
+            [name, cpus] => {
+                let list = crate::model::workload::parse_nodelist(cpus)
+                    .map_err(|e| format!("move: {e}"))?;
+                m.move_task(name, &list)
+                    .map(|_| String::new())
+                    .map_err(|e| format!("move: {e}"))
+            }
+            _ => Err("move: expected `move TASK CPULIST` (thread i goes to the i-th CPU)".into()),
+        },
         "check" => m
             .check()
             .map(|_| format!("invariants hold at tick {}\n", m.tick))

@@ -30,6 +30,8 @@ enum Var {
     Cpu,
     Block,
     Hstate,
+    /// A running task's pid (its thread group).
+    Pid,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +110,7 @@ fn parse_pattern(p: &str) -> Vec<Seg> {
                 "cpu" => Var::Cpu,
                 "block" => Var::Block,
                 "hstate" => Var::Hstate,
+                "pid" => Var::Pid,
                 other => panic!("unknown placeholder {{{other}}} in {p}"),
             };
             Seg::Var(pre.to_string(), v, post.to_string())
@@ -123,6 +126,8 @@ pub struct At<'a> {
     pub cpu: u32,
     pub block: u32,
     pub hs: usize,
+    /// The task a `{pid}` names (its index).
+    pub task: usize,
 }
 
 impl At<'_> {
@@ -144,6 +149,7 @@ const PARTS: &[fn() -> Vec<File>] = &[
     super::cpu::files,
     super::lockdep::files,
     super::reporting::files,
+    super::numa::files,
 ];
 
 /// Every row, built once.
@@ -168,6 +174,8 @@ struct Bounds {
     nodes: u32,
     cpus: Vec<u32>,
     blocks: u32,
+    /// (pid, task index) of the running tasks.
+    pids: Vec<(u32, usize)>,
 }
 
 impl Bounds {
@@ -176,6 +184,13 @@ impl Bounds {
             nodes: m.scenario.topology.nodes.len() as u32,
             cpus: super::cpu::all_cpus(m),
             blocks: m.nr_memory_blocks(),
+            pids: m
+                .tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| !t.stopped)
+                .map(|(i, _)| (crate::kernel::numa::machine::task_pid(i), i))
+                .collect(),
         }
     }
 
@@ -188,6 +203,7 @@ impl Bounds {
             Var::Hstate => (0..NR_HSTATES)
                 .map(|h| (hstate_name(h), h as u32))
                 .collect(),
+            Var::Pid => self.pids.iter().map(|&(p, _)| (p.to_string(), p)).collect(),
         }
     }
 
@@ -206,6 +222,9 @@ impl Bounds {
                 "the machine has memory blocks 0-{}",
                 self.blocks.saturating_sub(1)
             )),
+            Var::Pid if !self.pids.iter().any(|&(p, _)| p == x) => {
+                Some("no running task has that pid (`tasks` lists them)".into())
+            }
             _ => None,
         }
     }
@@ -266,6 +285,7 @@ fn match_seg(seg: &Seg, s: &str, b: &Bounds, at: &mut At) -> SegMatch {
                 Var::Node => at.node = x,
                 Var::Cpu => at.cpu = x,
                 Var::Block => at.block = x,
+                Var::Pid => at.task = b.pids.iter().find(|&&(p, _)| p == x).map_or(0, |&(_, i)| i),
                 Var::Hstate => unreachable!(),
             }
             SegMatch::Yes
@@ -404,14 +424,15 @@ pub fn row_of(path: &str) -> Option<&'static File> {
         nodes: u32::MAX,
         cpus: Vec::new(),
         blocks: u32::MAX,
+        pids: Vec::new(),
     };
     rows().iter().find(|f| {
         f.segs.len() == parts.len()
             && f.segs.iter().zip(&parts).all(|(seg, s)| {
                 let mut at = At::default();
                 match seg {
-                    // Any CPU id is well formed here.
-                    Seg::Var(pre, Var::Cpu, post) => s
+                    // Any CPU id or pid is well formed here.
+                    Seg::Var(pre, Var::Cpu | Var::Pid, post) => s
                         .strip_prefix(pre.as_str())
                         .and_then(|r| r.strip_suffix(post.as_str()))
                         .and_then(parse_id)

@@ -13,6 +13,7 @@ use super::chunk::{for_chunks, rows, rows_ref};
 use crate::engine::state::PlanRef;
 use crate::engine::types::*;
 use crate::model::frame::*;
+use crate::model::hash::{hash_at, hash_prefix, STREAM_NUMA_HOT};
 
 #[allow(clippy::too_many_arguments)]
 pub fn alloc_split(
@@ -29,6 +30,7 @@ pub fn alloc_split(
 ) {
     let j = order;
     let cf = CHUNK_FRAMES as usize;
+    let hot_prefix = hash_prefix(params.seed, params.tick, STREAM_NUMA_HOT);
     for z in 0..params.nr_zones as usize {
         let first = dispatch[DISPATCH_FIRST + z] as usize;
         let n = dispatch[DISPATCH_COUNT + z] as usize;
@@ -43,7 +45,7 @@ pub fn alloc_split(
         for_chunks(
             r,
             parts,
-            |_, (frames, owners, pageblocks, counts, prefix)| {
+            |chunk, (frames, owners, pageblocks, counts, prefix)| {
                 // Ranks of unreported blocks, then of reported ones.
                 let mut rank = [0u32; CHUNK_PREFIX_WORDS];
                 let mut any = false;
@@ -93,7 +95,16 @@ pub fn alloc_split(
                                     }
                                 }
                                 let g = &segs[lo];
-                                frames[p] = make_alloc(j, g.class_mt >> 8, g.class_mt & 0xff);
+                                // The grant's flags (a migration target's
+                                // are its source's), and a user page's
+                                // place in the hot set.
+                                let mut f = g.flags;
+                                let pfn = (chunk * cf + p) as u32;
+                                if g.hot16 != 0 && hash_at(hot_prefix, pfn) >> 16 < g.hot16 {
+                                    f |= AF_HOT;
+                                }
+                                frames[p] = make_alloc(j, g.class_mt >> 8, g.class_mt & 0xff)
+                                    | f << FLAGS_SHIFT;
                                 owners[p] = g.owner;
                                 if is_unbacked(s) {
                                     counts[CC_REFAULT_PAGES] += 1 << j;

@@ -7,7 +7,7 @@ use crate::engine::state::CtlRef;
 use crate::engine::types::*;
 use crate::model::frame::*;
 use crate::model::hash::{hash_at, hash_prefix, STREAM_FREE, STREAM_RECLAIM};
-use crate::model::workload::CLASSES;
+use crate::model::workload::{CLASSES, USER_ANON_CLASS_MASK};
 
 #[derive(Default, Clone, Copy)]
 pub struct FreeStats {
@@ -95,9 +95,12 @@ pub fn free(
                             st.pgfree += 1 << o;
                             st.frees += 1;
                             dirty[0] |= DIRTY_FREED | 1 << (DIRTY_ORDER_SHIFT + o);
+                            use std::sync::atomic::Ordering::Relaxed;
+                            let t = (ti * nz + zone) * TZ_WORDS;
+                            if USER_ANON_CLASS_MASK >> cls & 1 != 0 {
+                                task_zone[t + TZ_RSS].fetch_sub(1 << o, Relaxed);
+                            }
                             if !by_kswapd {
-                                let t = (ti * nz + zone) * TZ_WORDS;
-                                use std::sync::atomic::Ordering::Relaxed;
                                 if o <= PAGE_ALLOC_COSTLY_ORDER {
                                     task_zone[t + TZ_FREE_PCP].fetch_add(1 << o, Relaxed);
                                 } else if o == PAGEBLOCK_ORDER {

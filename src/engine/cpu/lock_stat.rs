@@ -11,8 +11,10 @@
 
 use crate::engine::state::{CtlRef, TopoRef};
 use crate::engine::types::*;
+use crate::model::frame::CLASS_MASK;
 use crate::model::frame::{NR_PAGE_ORDERS, OWNER_TASK_BASE};
 use crate::model::hash::{hash_at, hash_prefix, STREAM_LOCK};
+use crate::model::workload::USER_ANON_CLASS_MASK;
 
 fn tz(params: &TickParams, agent: u32, zone: u32) -> usize {
     ((agent * params.nr_zones + zone) as usize) * TZ_WORDS
@@ -92,6 +94,10 @@ pub fn lock_stat(
             }
             let o = (gr.cell / NR_PCP as u32) % NR_PAGE_ORDERS as u32;
             let t = tz(params, gr.owner - OWNER_TASK_BASE, z);
+            // Granted user pages join the task's resident memory.
+            if USER_ANON_CLASS_MASK >> (gr.class_mt & CLASS_MASK) & 1 != 0 {
+                task_zone[t + TZ_RSS] += gr.count << o;
+            }
             if o <= PAGE_ALLOC_COSTLY_ORDER {
                 task_zone[t + TZ_N_REFILL] += gr.count << o;
             } else if o == crate::model::frame::PAGEBLOCK_ORDER {

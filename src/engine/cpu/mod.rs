@@ -13,6 +13,12 @@ pub mod free;
 pub mod free_heads;
 pub mod lock_stat;
 pub mod merge;
+pub mod numa;
+pub mod numa_collect;
+pub mod numa_list;
+pub mod numa_migrate;
+pub mod numa_scan;
+pub mod numa_task;
 pub mod plan;
 pub mod recount;
 pub mod report;
@@ -21,6 +27,7 @@ pub mod report_scan;
 pub mod requests;
 pub mod scan;
 pub mod steal;
+pub mod task_rss;
 
 use super::requests::{Batch, Request};
 use super::state::{CtlMut, SimBuffers};
@@ -98,12 +105,14 @@ impl CpuBackend {
 }
 
 /// Applies a batch of requests to host buffers with the ops' CPU twins,
-/// as the GPU records it: `recount` (subtract), `requests`, `recount` (add).
+/// as the GPU records it: `task_rss` and `recount` (subtract), `requests`,
+/// `task_rss` and `recount` (add).
 pub fn apply_batch_on(b: &mut SimBuffers, batch: &Batch) {
     if batch.is_empty() {
         return;
     }
     let listed = batch.chunks.len() as u32;
+    let nr_zones = b.zones.len() as u32;
     for subtract in [1, 0] {
         if subtract == 0 {
             requests::requests(
@@ -121,12 +130,22 @@ pub fn apply_batch_on(b: &mut SimBuffers, batch: &Batch) {
                 &mut b.report_state,
             );
         }
+        let params = RecountParams {
+            nr_listed: listed,
+            subtract,
+            nr_zones,
+            _pad: 0,
+        };
+        task_rss::task_rss(
+            &params,
+            &b.frames,
+            &b.owners,
+            &b.chunk_zone,
+            &batch.chunks,
+            &mut b.task_zone,
+        );
         recount::recount(
-            &RecountParams {
-                nr_listed: listed,
-                subtract,
-                _pad: [0; 2],
-            },
+            &params,
             &b.frames,
             &b.pageblocks,
             &b.chunk_zone,
@@ -182,7 +201,9 @@ impl Backend for CpuBackend {
         self.install(|b| {
             for _ in 0..n {
                 for p in &phases {
-                    p.run_cpu(b);
+                    if p.active(b) {
+                        p.run_cpu(b);
+                    }
                 }
             }
         });
@@ -208,6 +229,12 @@ impl Backend for CpuBackend {
             zones: b.zone_state.clone(),
             lock_stats: b.lock_stats.clone(),
             report_state: b.report_state.clone(),
+            numa_state: b.numa_state.clone(),
+            task_rss: super::rss_words(
+                &b.task_zone,
+                super::SAMPLED_TASKS.min(b.tasks.len()),
+                b.zones.len(),
+            ),
         })
     }
 }

@@ -50,6 +50,10 @@ struct B<'a> {
     steals: &'a mut [StealCell],
     grants: &'a mut [Grant],
     segs: &'a mut [Grant],
+    mig: &'a mut [u32],
+    /// The flags and hot share the next grants carry.
+    grant_flags: u32,
+    grant_hot16: u32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -80,6 +84,9 @@ pub fn plan(
         steals: plan.steals,
         grants,
         segs,
+        mig: plan.mig,
+        grant_flags: 0,
+        grant_hot16: 0,
     };
     plan_on(&mut b);
 }
@@ -106,6 +113,10 @@ fn plan_on(b: &mut B) {
         b.zone_state[z].direct_target = 0;
     }
     *b.plan_hdr = PlanHeader::default();
+
+    // NUMA balancing's misplaced pages first: they were isolated earlier
+    // in the tick.
+    migrate_targets(b);
 
     // Requests, task by task, class by class.
     for t in 0..b.tasks.len() {
@@ -237,6 +248,82 @@ fn next_node_in(prev: u32, mask: u32, nr_nodes: u32) -> u32 {
     prev
 }
 
+/// A target for each entry of the tick's migration list (in list
+/// order, so the lowest pfns first), as `alloc_misplaced_dst_page()`
+/// asks: `__GFP_THISNODE` on the target node, movable, no reclaim (not
+/// even kswapd's: `~__GFP_RECLAIM`, and GFP_TRANSHUGE_LIGHT for a THP),
+/// the low watermark and then the min one. The target takes the
+/// source's flags; the entry learns whether it got one.
+fn migrate_targets(b: &mut B) {
+    if b.mig[MIG_TICK] != b.params.tick {
+        return;
+    }
+    for i in 0..b.mig[MIG_COUNT] as usize {
+        let e = MIG_HDR + i * MIG_WORDS;
+        let t = (b.mig[e + ME_WHO] & 0xffff) as usize;
+        let what = b.mig[e + ME_WHAT];
+        let flags = b.mig[e + ME_FLAGS] & 0xffff;
+        let o = what & MEW_ORDER_MASK;
+        let node = what >> MEW_TARGET_SHIFT & MEW_NODE_MASK;
+        let c = if o == PAGEBLOCK_ORDER {
+            CLASS_THP
+        } else {
+            CLASS_ANON
+        };
+        let ok = alloc_misplaced_dst(b, t, c, node, flags);
+        let status = if ok { MIG_GRANTED } else { MIG_FAILED };
+        b.mig[e + ME_FLAGS] = flags | status << MES_SHIFT;
+    }
+}
+
+fn alloc_misplaced_dst(b: &mut B, t: usize, c: u32, node: u32, flags: u32) -> bool {
+    let o = CLASSES[c as usize].order;
+    let highest = ZoneType::Movable as u32;
+    let mask = 1u32 << node;
+    let row = node as usize * ZONELIST_STRIDE;
+    let owner = t as u32 + OWNER_TASK_BASE;
+    let mut preferred = ZONE_NONE;
+    let mut i = 0;
+    while b.zonelists[row + i] != ZONE_NONE {
+        let z = b.zonelists[row + i] as usize;
+        if usable(b, z, highest, mask) {
+            preferred = z as u32;
+            break;
+        }
+        i += 1;
+    }
+    if preferred == ZONE_NONE {
+        return false;
+    }
+    b.grant_flags = flags;
+    b.grant_hot16 = 0;
+    for pass in 0..2 {
+        let mut i = 0;
+        while b.zonelists[row + i] != ZONE_NONE {
+            let z = b.zonelists[row + i] as usize;
+            i += 1;
+            if !usable(b, z, highest, mask) {
+                continue;
+            }
+            let zd = b.zones[z];
+            let mark = if pass == 0 {
+                zd.wmark_low
+            } else {
+                zd.wmark_min
+            } + zd.lowmem_reserve[highest as usize];
+            let free = b.zone_state[z].nr_free;
+            if free <= mark || (free - mark) >> o == 0 {
+                continue;
+            }
+            if take(b, z, o, MIGRATE_MOVABLE, 1, owner, c) > 0 {
+                account_alloc(b, z, preferred as usize, node, node, false, 1, o);
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// `__alloc_pages` for `k` blocks of class `c` preferring `node`.
 /// Returns how many are deferred to the next tick.
 fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
@@ -275,6 +362,13 @@ fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
         return 0;
     }
     let pref_node = b.zones[preferred as usize].node;
+    // A user page joins the task's hot set at this share.
+    b.grant_flags = 0;
+    b.grant_hot16 = if USER_ANON_CLASS_MASK >> c & 1 != 0 {
+        td.hot_private & 0xffff
+    } else {
+        0
+    };
 
     let mut left = k;
     // Fast path against the low watermark, then the min watermark after
@@ -525,7 +619,9 @@ fn take_list(
             owner,
             class_mt: class | (alloc_mt << 8),
             start: 0,
-            _pad: [0; 3],
+            flags: b.grant_flags,
+            hot16: b.grant_hot16,
+            _pad: 0,
         };
         b.plan_hdr.nr_grants += 1;
         b.zone_state[z].nr_free -= units << o;

@@ -188,6 +188,9 @@ impl GpuBackend {
             task_zone: vec![0; s.task_zone.len()],
             lock_stats: vec![0; s.lock_stats.len()],
             report_state: vec![0; s.report_state.len()],
+            numa_state: vec![0; s.numa_state.len()],
+            numa_tasks: vec![0; s.numa_tasks.len()],
+            mig: vec![0; s.mig.len()],
             ..Default::default()
         };
         config.install(&mut h);

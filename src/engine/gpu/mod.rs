@@ -552,6 +552,45 @@ impl Backend for GpuBackend {
         self.synced_snapshot = true;
         Ok(&self.snapshot)
     }
+    fn task_rss(&mut self, nr_tasks: usize) -> Result<Vec<u32>, EngineError> {
+        self.flush()?;
+        let nz = self.host.zones.len();
+        if self.fresh {
+            return Ok(super::rss_words(&self.snapshot.task_zone, nr_tasks, nz));
+        }
+        if cfg!(target_arch = "wasm32") {
+            return Err(EngineError::Invalid(
+                "the tasks' resident counts on the browser's GPU need the state downloaded first"
+                    .into(),
+            ));
+        }
+        // The tasks' rows come first: one copy of their words.
+        let mut rows = vec![0u32; nr_tasks * nz * crate::engine::types::TZ_WORDS];
+        self.read_into(
+            self.bufs.one(Buf::TaskZone),
+            bytemuck::cast_slice_mut(&mut rows),
+        )?;
+        Ok(super::rss_words(&rows, nr_tasks, nz))
+    }
+    fn numa_tasks(&mut self, words: usize) -> Result<Vec<u32>, EngineError> {
+        self.flush()?;
+        let words = words.min(self.snapshot.numa_tasks.len());
+        if self.fresh {
+            return Ok(self.snapshot.numa_tasks[..words].to_vec());
+        }
+        if cfg!(target_arch = "wasm32") {
+            return Err(EngineError::Invalid(
+                "the tasks' NUMA state on the browser's GPU needs the state downloaded first"
+                    .into(),
+            ));
+        }
+        let mut out = vec![0u32; words];
+        self.read_into(
+            self.bufs.one(Buf::NumaTasks),
+            bytemuck::cast_slice_mut(&mut out),
+        )?;
+        Ok(out)
+    }
     fn frames(&mut self) -> Result<Box<dyn FrameSource + '_>, EngineError> {
         self.flush()?;
         if self.fresh {
@@ -602,10 +641,15 @@ impl Backend for GpuBackend {
     }
     fn run_ticks(&mut self, n: u32) -> Result<(), EngineError> {
         let mut left = n;
+        // Phases the configuration switches off are not recorded (the CPU
+        // reference skips them the same way).
+        let active: Vec<usize> = (0..self.steps.len())
+            .filter(|&i| self.steps[i].phase.active(&self.host))
+            .collect();
         while left > 0 {
             let k = left.min(TICKS_PER_SUBMIT);
             let work: Vec<Work> = (0..k)
-                .flat_map(|_| (0..self.steps.len()).map(Work::Step))
+                .flat_map(|_| active.iter().map(|&i| Work::Step(i)))
                 .collect();
             self.submit(true, &work)?;
             left -= k;

@@ -60,34 +60,36 @@ impl GpuBackend {
         n: u32,
         subtract: bool,
     ) {
-        let c = self.compiled("recount");
         let params = self.uniform(
             "numasim.recount_params",
             bytemuck::bytes_of(&RecountParams {
                 nr_listed: n,
                 subtract: subtract as u32,
-                _pad: [0; 2],
+                nr_zones: self.host.zones.len() as u32,
+                _pad: 0,
             }),
         );
         let one = |b: &wgpu::Buffer| std::slice::from_ref(b).to_vec();
         let (params_v, list_v) = (one(&params), one(list));
-        let bg = bind_group(&self.ctx, c, self.layout, |b| match b {
-            Buf::RecountParams => params_v.as_slice(),
-            Buf::ChunkList => list_v.as_slice(),
-            other => self.bufs.parts(other),
-        });
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(if subtract {
-                "numasim.recount[out]"
-            } else {
-                "numasim.recount[in]"
-            }),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(c.pipeline(None));
-        pass.set_bind_group(0, &bg, &[]);
-        let (x, y) = grid_2d(n.div_ceil(64));
-        pass.dispatch_workgroups(x, y, 1);
+        // The tasks' resident counts, then the zones' counters, over the
+        // same chunks.
+        for name in ["task_rss", "recount"] {
+            let c = self.compiled(name);
+            let bg = bind_group(&self.ctx, c, self.layout, |b| match b {
+                Buf::RecountParams => params_v.as_slice(),
+                Buf::ChunkList => list_v.as_slice(),
+                other => self.bufs.parts(other),
+            });
+            let label = format!("numasim.{name}[{}]", if subtract { "out" } else { "in" });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(&label),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(c.pipeline(None));
+            pass.set_bind_group(0, &bg, &[]);
+            let (x, y) = grid_2d(n.div_ceil(64));
+            pass.dispatch_workgroups(x, y, 1);
+        }
     }
 
     /// Records a batch: the counts of the chunks it touches out, its

@@ -11,6 +11,7 @@ pub const HASH_WGSL: &str = include_str!("../../../shaders/shared/hash.wgsl");
 pub const SCAN_WGSL: &str = include_str!("../../../shaders/shared/scan.wgsl");
 pub const BUDDY_WGSL: &str = include_str!("../../../shaders/shared/buddy.wgsl");
 pub const FRAMES_WGSL: &str = include_str!("../../../shaders/shared/frames.wgsl");
+pub const NUMA_WGSL: &str = include_str!("../../../shaders/shared/numa.wgsl");
 
 pub use crate::engine::header::generated_header;
 
@@ -90,7 +91,7 @@ pub fn source_for(name: &str, layout: FrameLayout) -> Option<String> {
         }
     }
     Some(format!(
-        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{BUDDY_WGSL}\n{}{out}",
+        "{}const PART_FRAMES: u32 = {}u;\n\n{TYPES_WGSL}\n{HASH_WGSL}\n{SCAN_WGSL}\n{BUDDY_WGSL}\n{NUMA_WGSL}\n{}{out}",
         generated_header(),
         layout.part_frames,
         if frames {

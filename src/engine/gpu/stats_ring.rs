@@ -83,6 +83,12 @@ impl StatsRing {
     fn lock_bytes(nz: usize) -> u64 {
         (nz * LS_WORDS * 4) as u64
     }
+    fn numa_bytes() -> u64 {
+        (NUMA_STATE_WORDS * 4) as u64
+    }
+    fn rss_bytes(nz: usize) -> u64 {
+        (crate::engine::SAMPLED_TASKS * nz * TZ_WORDS * 4) as u64
+    }
     fn bytes(nz: usize) -> u64 {
         PARAMS_BYTES
             + Self::totals_bytes(nz)
@@ -90,6 +96,8 @@ impl StatsRing {
             + Self::state_bytes(nz)
             + Self::lock_bytes(nz)
             + Self::report_bytes(nz)
+            + Self::numa_bytes()
+            + Self::rss_bytes(nz)
     }
 
     pub fn idle_slots(&self) -> usize {
@@ -144,12 +152,29 @@ impl StatsRing {
             PARAMS_BYTES + tot + zs + st,
             Self::lock_bytes(nz),
         );
+        let at = PARAMS_BYTES + tot + zs + st + Self::lock_bytes(nz);
         enc.copy_buffer_to_buffer(
             bufs.one(Buf::ReportState),
             0,
             &slot.buf,
-            PARAMS_BYTES + tot + zs + st + Self::lock_bytes(nz),
+            at,
             Self::report_bytes(nz),
+        );
+        let at = at + Self::report_bytes(nz);
+        enc.copy_buffer_to_buffer(
+            bufs.one(Buf::NumaState),
+            0,
+            &slot.buf,
+            at,
+            Self::numa_bytes(),
+        );
+        let at = at + Self::numa_bytes();
+        enc.copy_buffer_to_buffer(
+            bufs.one(Buf::TaskZone),
+            0,
+            &slot.buf,
+            at,
+            Self::rss_bytes(nz),
         );
         ctx.queue.submit([enc.finish()]);
         *lock(&slot.state) = SlotState::Pending;
@@ -208,6 +233,11 @@ impl StatsRing {
             let lock_stats = zw[zsw..zsw + nz * LS_WORDS].to_vec();
             let rw = &zw[zsw + nz * LS_WORDS..];
             let report_state = rw[..RS_DEV_WORDS + nz * RZ_WORDS].to_vec();
+            let nw = &rw[RS_DEV_WORDS + nz * RZ_WORDS..];
+            let numa_state = nw[..NUMA_STATE_WORDS].to_vec();
+            let tw = &nw[NUMA_STATE_WORDS..];
+            let nr_tasks = (params.nr_tasks as usize).min(crate::engine::SAMPLED_TASKS);
+            let task_rss = crate::engine::rss_words(tw, nr_tasks, nz);
             Some(StatsSample {
                 tick: params.tick,
                 totals,
@@ -215,6 +245,8 @@ impl StatsRing {
                 zones,
                 lock_stats,
                 report_state,
+                numa_state,
+                task_rss,
             })
         });
         for i in done {

@@ -32,7 +32,8 @@
 //!   comment said); for base pages the same as `RestoreFirst`.
 
 /// `tlb_single_page_flush_ceiling`.
-pub const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 = 33;
+pub const TLB_SINGLE_PAGE_FLUSH_CEILING: u64 =
+    crate::model::numa::TLB_SINGLE_PAGE_FLUSH_CEILING as u64;
 
 /// The four CONFIG_DEBUG_TLBFLUSH counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -85,6 +86,16 @@ impl RestoreOrder {
         RestoreOrder::LegacyThp,
     ];
 
+    /// The order as `numa_cfg[NC_RESTORE]` holds it.
+    pub fn code(&self) -> u32 {
+        use crate::engine::types::*;
+        match self {
+            RestoreOrder::Lazy => NUMA_RESTORE_LAZY,
+            RestoreOrder::RestoreFirst => NUMA_RESTORE_FIRST,
+            RestoreOrder::LegacyThp => NUMA_RESTORE_LEGACY_THP,
+        }
+    }
+
     /// The variant's switch name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -96,16 +107,17 @@ impl RestoreOrder {
 
     /// Flushes one hint fault that ends in a migration makes (the failure
     /// and not-misplaced cases flush nothing in every order).
+    ///
+    /// - Lazy, base page: the PTE is still PROT_NONE, not accessible:
+    ///   ptep_clear_flush() in try_to_migrate_one() skips the flush.
+    /// - Restore first (and the legacy order's base pages): present again
+    ///   before try_to_migrate(): one flush.
+    /// - A THP in either generic order: pmdp_invalidate() flushes.
+    /// - The legacy THP path overwrote the PROT_NONE PMD without a flush.
+    ///
+    /// The tick counts the same through `model::numa::flushes_per_migration`.
     pub fn flushes_per_migration(&self, thp: bool) -> u64 {
-        match (self, thp) {
-            // PROT_NONE PTE, not accessible: ptep_clear_flush() skips it.
-            (RestoreOrder::Lazy, false) => 0,
-            // Present again before try_to_migrate(): one flush.
-            (RestoreOrder::RestoreFirst | RestoreOrder::LegacyThp, false) => 1,
-            // pmdp_invalidate() flushes in both orders.
-            (RestoreOrder::Lazy | RestoreOrder::RestoreFirst, true) => 1,
-            (RestoreOrder::LegacyThp, true) => 0,
-        }
+        crate::model::numa::flushes_per_migration(self.code(), thp) as u64
     }
 }
 
