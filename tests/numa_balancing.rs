@@ -334,3 +334,307 @@ fn resident_pages_per_node_follow_grants_frees_and_migration() {
     assert_eq!(resident_run(&mut gm), seen, "the GPU backend's counts");
     assert_eq!(gm.digest().unwrap(), m.digest().unwrap());
 }
+
+// ----- NUMA balancing in the tick -----
+
+use numasim::engine::types::*;
+use numasim::kernel::Machine;
+use numasim::procfs::shell::exec_line;
+
+/// Two 256 MiB nodes, two CPUs each. Task `db` (pid 1000) builds a heap
+/// of base pages and THPs that live until it stops; `{extra}` adds keys
+/// to it and `{numa}` to `[numa]`.
+fn two_nodes(extra: &str, numa: &str) -> String {
+    format!(
+        r#"
+name = "two"
+distances = [[10, 20], [20, 10]]
+[[nodes]]
+memory_mib = 256
+cpus = 2
+[[nodes]]
+memory_mib = 256
+cpus = 2
+[numa]
+balancing = 1
+{numa}
+[[workloads]]
+name = "heap"
+classes = [ {{ class = "anon", rate_per_s = 4000, lifetime_ms = 0 }},
+            {{ class = "thp", rate_per_s = 6, lifetime_ms = 0 }} ]
+[[tasks]]
+name = "db"
+cpu = 0
+workload = "heap"
+{extra}
+"#
+    )
+}
+
+fn vm(m: &mut Machine, key: &str) -> u64 {
+    common::vmstat_value(&read(m, "/proc/vmstat").unwrap(), key)
+}
+
+/// The task's pages per node, from /proc/1000/numa_maps (`N<n>=`).
+fn numa_maps_nodes(m: &mut Machine) -> Vec<u64> {
+    let line = read(m, "/proc/1000/numa_maps").unwrap();
+    let mut v = vec![0; 2];
+    for f in line.split_whitespace() {
+        if let Some((n, p)) = f.strip_prefix('N').and_then(|r| r.split_once('=')) {
+            v[n.parse::<usize>().unwrap()] = p.parse().unwrap();
+        }
+    }
+    v
+}
+
+/// do_numa_page() and migrate_misplaced_page(): a task moved to node 1
+/// takes hint faults from node 1 on its heap on node 0, finds it
+/// misplaced, and the heap follows it; the counters keep their
+/// identities (local <= faults, numa_pages_migrated <= pgmigrate_success,
+/// a THP 512 base pages).
+#[test]
+fn a_moved_tasks_heap_follows_it() {
+    let src = two_nodes(
+        r#"moves = [{ at_ms = 500, cpus = "2" }]"#,
+        "scan_delay_ms = 100\nscan_period_min_ms = 100",
+    );
+    let mut m = common::machine(&src);
+    exec_line(&mut m, "tick 500").unwrap();
+    let before = numa_maps_nodes(&mut m);
+    assert!(before[0] > 2000 && before[1] == 0, "{before:?}");
+    exec_line(&mut m, "tick 2500").unwrap();
+    m.check().unwrap();
+    let after = numa_maps_nodes(&mut m);
+    // Everything allocated since the move is on node 1 anyway; of the
+    // heap built before it, at most a fifth is left behind after 2.5 s
+    // (pages faulted from node 0 last wait for a second fault from node
+    // 1: the two-stage filter), a twentieth after 5 s.
+    assert!(after[0] * 5 < before[0], "{before:?} -> {after:?}");
+    exec_line(&mut m, "tick 2500").unwrap();
+    let later = numa_maps_nodes(&mut m);
+    assert!(
+        later[0] * 20 < before[0],
+        "{before:?} -> {after:?} -> {later:?}"
+    );
+    let after = later;
+    let migrated = vm(&mut m, "numa_pages_migrated");
+    assert!(
+        migrated * 20 >= before[0] * 19,
+        "{migrated} of {}",
+        before[0]
+    );
+    let faults = vm(&mut m, "numa_hint_faults");
+    assert!(vm(&mut m, "numa_hint_faults_local") <= faults);
+    assert!(migrated <= vm(&mut m, "pgmigrate_success"));
+    let thp = vm(&mut m, "thp_migration_success");
+    assert!(thp > 0, "THPs migrated whole");
+    assert_eq!(vm(&mut m, "pgmigrate_fail"), 0);
+    // Only base pages and whole THPs moved: migrated - 512 * thp base
+    // pages, each one a fault of its own.
+    assert!(migrated >= 512 * thp);
+    assert!(faults >= thp + (migrated - 512 * thp));
+    // numa_maps: anon= is the sum of the nodes, every page dirty.
+    let line = read(&mut m, "/proc/1000/numa_maps").unwrap();
+    let anon: u64 = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("anon=")?.parse().ok())
+        .unwrap();
+    assert_eq!(anon, after.iter().sum::<u64>());
+    assert!(line.starts_with("7f0000000000 default anon="), "{line}");
+    assert!(line.contains(&format!(" dirty={anon} ")) && line.ends_with(" kernelpagesize_kB=4\n"));
+    // /proc/1000/sched: its pages migrated, its node.
+    let sched = read(&mut m, "/proc/1000/sched").unwrap();
+    assert!(sched.starts_with("db (1000, #threads: 1)\n"), "{sched}");
+    assert!(
+        sched.contains(&format!(
+            "numa_pages_migrated                          :{migrated:>21}\n"
+        )),
+        "{sched}"
+    );
+    assert!(
+        sched.contains("current_node=1, numa_group_id=0\n"),
+        "{sched}"
+    );
+}
+
+/// change_pte_range(): a single-threaded task's base pages already on its
+/// node are skipped (`target_node == nid`), a PMD is not; a THP counts 512
+/// in numa_pte_updates and 1 in numa_huge_pte_updates. The first scan
+/// comes once the task has run more than scan_delay (1000 ms is not more:
+/// the 1004 ms scheduler tick, HZ=250), as task_tick_numa() schedules it
+/// from init_numa_balancing().
+#[test]
+fn the_first_scan_skips_local_base_pages_and_marks_thps() {
+    let mut m = common::machine(&two_nodes("", ""));
+    exec_line(&mut m, "tick 1003").unwrap();
+    assert_eq!(vm(&mut m, "numa_pte_updates"), 0);
+    exec_line(&mut m, "tick 1").unwrap();
+    let ptes = vm(&mut m, "numa_pte_updates");
+    let huge = vm(&mut m, "numa_huge_pte_updates");
+    assert!(huge > 0, "the THPs were marked");
+    assert_eq!(ptes, 512 * huge, "and no local base page");
+    // Later scans mark nothing new until pages are touched and restored:
+    // nothing is misplaced, so nothing migrates.
+    exec_line(&mut m, "tick 2000").unwrap();
+    assert_eq!(vm(&mut m, "numa_pages_migrated"), 0);
+    assert_eq!(
+        vm(&mut m, "numa_hint_faults"),
+        vm(&mut m, "numa_hint_faults_local")
+    );
+    m.check().unwrap();
+}
+
+/// numamigrate_isolate_page() refuses a target node without room above
+/// its high watermark plus the folio: no migration runs (no
+/// pgmigrate_fail, no numa_pages_migrated) however often the task
+/// faults from there.
+#[test]
+fn a_full_target_node_refuses_migration() {
+    let src = two_nodes(
+        r#"moves = [{ at_ms = 1000, cpus = "2" }]
+[[workloads]]
+name = "pin"
+classes = [ { class = "pinned", rate_per_s = 100000, lifetime_ms = 0 } ]
+[[tasks]]
+name = "hog"
+cpu = 3
+workload = "pin"
+policy = "bind:1""#,
+        "scan_delay_ms = 100\nscan_period_min_ms = 100",
+    );
+    let mut m = common::machine(&src);
+    exec_line(&mut m, "tick 3000").unwrap();
+    m.check().unwrap();
+    let d = read(&mut m, "/sys/kernel/debug/numasim/numa_balancing").unwrap();
+    let refused: u64 = d
+        .lines()
+        .find_map(|l| l.strip_prefix("migrations refused (target short of room) "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(refused > 100, "{d}");
+    assert_eq!(vm(&mut m, "numa_pages_migrated"), 0, "{d}");
+    assert_eq!(vm(&mut m, "pgmigrate_fail"), 0);
+    assert!(vm(&mut m, "numa_hint_faults") >= refused);
+}
+
+/// The restore order decides TLB flushes only: the same faults and
+/// migrations happen in every order (the frames end the same), and the
+/// counts differ by exactly what arch/x86/mm/tlb.c would count: a base
+/// page migrated after restoring its PTE costs one flush and an IPI to
+/// each other CPU of the mm; the legacy THP path saves the PMD's flush.
+#[test]
+fn restore_orders_differ_in_tlb_flushes_only() {
+    // Four threads on four CPUs of both nodes, the heap on node 0.
+    let src = two_nodes(
+        r#"threads = 4
+thread_cpus = "0,1,2,3"
+private_fraction = 0.9"#,
+        "scan_delay_ms = 100\nscan_period_min_ms = 100",
+    );
+    let run = |variant: Option<&str>| {
+        let mut m = common::machine(&src);
+        if let Some(v) = variant {
+            write(
+                &mut m,
+                &format!("/sys/kernel/debug/numasim/variants/{v}"),
+                "1",
+            )
+            .unwrap();
+        }
+        exec_line(&mut m, "tick 2000").unwrap();
+        m.check().unwrap();
+        let c: Vec<u64> = [
+            "numa_pages_migrated",
+            "thp_migration_success",
+            "nr_tlb_remote_flush",
+            "nr_tlb_remote_flush_received",
+            "nr_tlb_local_flush_one",
+            "nr_tlb_local_flush_all",
+        ]
+        .iter()
+        .map(|k| vm(&mut m, k))
+        .collect();
+        let frames = m.buffers().unwrap().frames.clone();
+        (c, frames)
+    };
+    let (lazy, f0) = run(None);
+    let (first, f1) = run(Some("numa_restore_first"));
+    let (legacy, f2) = run(Some("numa_thp_legacy"));
+    assert!(f0 == f1 && f1 == f2, "the orders changed the simulation");
+    let (migrated, thp) = (lazy[0], lazy[1]);
+    assert!(thp > 0 && migrated > 512 * thp, "{lazy:?}");
+    assert_eq!((first[0], first[1]), (migrated, thp));
+    let base = migrated - 512 * thp;
+    let others = 3; // four CPUs in the mm's cpumask
+    assert_eq!(first[2] - lazy[2], base, "one shootdown per base page");
+    assert_eq!(first[3] - lazy[3], others * base, "IPIs");
+    assert_eq!(first[4] - lazy[4], base);
+    assert_eq!(first[5], lazy[5], "scans flush the same");
+    // Legacy: base pages as restore-first, THPs without the PMD flush.
+    assert_eq!(first[3] - legacy[3], others * thp);
+    assert_eq!(first[2] - legacy[2], thp);
+    // In the merged order every remote flush is a scan's or a THP's.
+    assert!(lazy[3] >= others * thp);
+}
+
+/// With kernel.numa_balancing 0 the NUMA phases do not run: the state is
+/// what a machine without the setting has; switching balancing on and
+/// off again leaves no migration in flight.
+#[test]
+fn balancing_off_leaves_the_tick_as_it_was() {
+    let off = two_nodes("", "").replace("balancing = 1", "balancing = 0");
+    let none = off.replace("[numa]\nbalancing = 0\n", "");
+    let mut a = common::machine(&off);
+    let mut b = common::machine(&none);
+    exec_line(&mut a, "tick 1500").unwrap();
+    exec_line(&mut b, "tick 1500").unwrap();
+    assert_eq!(a.digest().unwrap(), b.digest().unwrap());
+    assert!(a.buffers().unwrap().numa_state.iter().all(|&w| w == 0));
+    write(&mut a, "/proc/sys/kernel/numa_balancing", "1").unwrap();
+    exec_line(&mut a, "tick 1200").unwrap();
+    assert!(vm(&mut a, "numa_pte_updates") > 0);
+    write(&mut a, "/proc/sys/kernel/numa_balancing", "0").unwrap();
+    let before = vm(&mut a, "numa_pte_updates");
+    exec_line(&mut a, "tick 500").unwrap();
+    assert_eq!(vm(&mut a, "numa_pte_updates"), before);
+    a.check().unwrap();
+}
+
+/// The checker names a migration left in flight between ticks (a block
+/// is migrated within one tick, in exactly one list entry).
+#[test]
+fn the_checker_names_a_migration_in_flight() {
+    let mut m = common::machine(&two_nodes("", ""));
+    exec_line(&mut m, "tick 50").unwrap();
+    m.check().unwrap();
+    let mut b = m.buffers().unwrap().clone();
+    let pfn = (0..b.frames.len())
+        .find(|&i| numasim::model::frame::kind(b.frames[i]) == numasim::model::frame::KIND_ALLOC)
+        .unwrap();
+    b.owners[pfn] |= OWNER_MIGRATING;
+    let e =
+        numasim::kernel::invariants::check(&b, &m.totals, &m.mm.contig_taken, m.tick).unwrap_err();
+    assert_eq!(e.name, "migration-in-flight", "{e}");
+}
+
+/// /proc/<pid> exists for running tasks only.
+#[test]
+fn proc_pid_files_exist_for_running_tasks() {
+    let mut m = common::machine(&two_nodes("stop_ms = 20", ""));
+    assert!(read(&mut m, "/proc/1000/numa_maps").is_ok());
+    assert_eq!(
+        read(&mut m, "/proc/1001/numa_maps").unwrap_err().errno,
+        Errno::ENOENT
+    );
+    // A task without pages prints its policy only.
+    assert_eq!(
+        read(&mut m, "/proc/1000/numa_maps").unwrap(),
+        "7f0000000000 default\n"
+    );
+    exec_line(&mut m, "tick 30").unwrap();
+    assert_eq!(
+        read(&mut m, "/proc/1000/sched").unwrap_err().errno,
+        Errno::ENOENT
+    );
+}

@@ -242,3 +242,60 @@ fn parity_through_an_unreclaimable_node() {
         assert_eq!(b.node_state[0].kswapd_failures, 16);
     }
 }
+
+/// NUMA balancing on both backends: scans, hint faults from threads on
+/// both nodes, the two-stage filter, base-page and THP migrations through
+/// the plan and alloc_split, a task moved mid-run; phase by phase over
+/// ticks full of migrations, then in batches.
+#[test]
+fn parity_through_numa_balancing() {
+    let src = r#"
+name = "numa"
+distances = [[10, 20], [20, 10]]
+[[nodes]]
+memory_mib = 128
+cpus = 2
+[[nodes]]
+memory_mib = 128
+cpus = 2
+[numa]
+balancing = 1
+scan_delay_ms = 50
+scan_period_min_ms = 50
+[[workloads]]
+name = "heap"
+classes = [ { class = "anon", rate_per_s = 8000, lifetime_ms = 3000 },
+            { class = "thp", rate_per_s = 20, lifetime_ms = 3000 } ]
+[[tasks]]
+name = "mt"
+cpu = 0
+workload = "heap"
+threads = 4
+thread_cpus = "0,1,2,3"
+[[tasks]]
+name = "mover"
+cpu = 1
+workload = "heap"
+moves = [{ at_ms = 300, cpus = "3" }]
+[[tasks]]
+name = "bg"
+cpu = 2
+workload = "mixed"
+scale = 0.05
+"#;
+    let Some(ctx) = gpu() else { return };
+    let (mut cpu, mut gpu) = pair(src, "numa", ctx);
+    cpu.advance(330).unwrap();
+    gpu.advance(330).unwrap();
+    let m = diagnose(cpu.backend_mut(), gpu.backend_mut(), 330, 8, |_| {}).unwrap();
+    assert!(m.is_none(), "{}", m.unwrap());
+    let m = run_parity(src, "numa", 900);
+    let vm = numasim::procfs::read(&mut { m }, "/proc/vmstat").unwrap();
+    for key in [
+        "numa_pages_migrated",
+        "thp_migration_success",
+        "numa_hint_faults",
+    ] {
+        assert!(common::vmstat_value(&vm, key) > 0, "{key} in\n{vm}");
+    }
+}

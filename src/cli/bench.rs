@@ -407,6 +407,13 @@ pub fn cmd_bench(
                     let label = format!("{name}:report-off");
                     bench_one(&label, off, b, timed, warm, &mut results, &mut rows)?;
                 }
+                // Likewise NUMA balancing.
+                if s.numa.mode != 0 {
+                    let mut off = s.clone();
+                    off.numa.mode = 0;
+                    let label = format!("{name}:numa-off");
+                    bench_one(&label, off, b, timed, warm, &mut results, &mut rows)?;
+                }
             }
         }
     }
@@ -426,6 +433,14 @@ pub fn cmd_bench(
         }
     }
     for (label, b, r) in &rows {
+        if let Some(base) = label.strip_suffix(":numa-off") {
+            if let Some((_, _, on)) = rows.iter().find(|(l, bb, _)| l == base && bb == b) {
+                println!(
+                    "{base:<14} {b}: ticks/s with NUMA balancing / without: {:.3}",
+                    on.ticks_per_s / r.ticks_per_s
+                );
+            }
+        }
         if let Some(base) = label.strip_suffix(":report-off") {
             if let Some((_, _, on)) = rows.iter().find(|(l, bb, _)| l == base && bb == b) {
                 println!(

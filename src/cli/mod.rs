@@ -6,6 +6,7 @@ mod gigantic;
 mod gui;
 #[cfg(target_os = "linux")]
 mod mount;
+mod numa_bench;
 mod parity;
 mod run;
 mod shell;
@@ -58,8 +59,8 @@ pub struct GuiArgs {
     /// Start paused.
     #[arg(long)]
     pub paused: bool,
-    /// The tab open below the frame map: plots, console, tunables, locks or
-    /// hugetlb.
+    /// The tab open below the frame map: plots, console, tunables, hugetlb,
+    /// locks, reporting or numa.
     #[arg(long, default_value = "plots")]
     pub tab: String,
     /// Close after SECONDS and print the UI frames/s and ticks/s reached.
@@ -209,6 +210,11 @@ enum Cmd {
         /// scenario: reporting-gigantic).
         #[arg(long)]
         gigantic: Option<u64>,
+        /// TLB shootdowns per NUMA hint fault restore order (lazy,
+        /// restore first, legacy THP) for a task of 1, 4 and 32 threads,
+        /// --ticks each (default scenario: thp-numa-fault).
+        #[arg(long)]
+        numa: bool,
         /// Also write the results as JSON.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -341,9 +347,12 @@ pub fn main() {
             hugetlb,
             locks,
             gigantic,
+            numa,
             json,
         } => {
-            if let Some(n) = gigantic {
+            if numa {
+                numa_bench::cmd_bench_numa(scenarios, ticks, json)
+            } else if let Some(n) = gigantic {
                 gigantic::cmd_bench_gigantic(scenarios, n, ticks, warmup, backends, json)
             } else if locks {
                 bench::cmd_bench_locks(scenarios, ticks, warmup, backends, json)

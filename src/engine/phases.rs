@@ -249,6 +249,14 @@ pub static SHADERS: &[ShaderDef] = &[
         NumaTasks: ReadWrite, Plan: Read]
         Grid::Fixed((crate::engine::types::MAX_MIGRATIONS / 64) as u32), clears [], order false,
         active Some(numa_on)),
+    shader!(tick numa_release [Params: Uniform, Frames: Read, Pageblocks: Read, ChunkZone: Read,
+        Ctl: ReadWrite, ReportState: ReadWrite, Plan: Read]
+        Grid::Fixed((crate::engine::types::MAX_MIGRATIONS / 64) as u32), clears [], order false,
+        active Some(numa_on)),
+    shader!(tick numa_merge [Params: Uniform, Frames: ReadWrite, Pageblocks: ReadWrite,
+        ChunkZone: Read, ChunkCounts: ReadWrite, Ctl: ReadWrite, ReportState: ReadWrite, Plan: Read]
+        Grid::Fixed((crate::engine::types::MAX_MIGRATIONS / 64) as u32), clears [], order false,
+        active Some(numa_on)),
     shader!(tick plan [Params: Uniform, Topo: Read, Ctl: ReadWrite, ZoneStats: ReadWrite,
         Tasks: Read, TaskState: ReadWrite, Plan: ReadWrite, Grants: ReadWrite, Segs: ReadWrite]
         Grid::One, clears [], order false),
@@ -367,7 +375,8 @@ const ALL_ORDERS_DOWN: [u32; 11] = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0];
 /// tasks' scan and placement, hint faults and scan marking, the migration
 /// list), the plan (migration targets first), claims of
 /// whole pageblocks at orders 10 and 9, allocation with splitting from the
-/// highest order down, the migrations' sources freed or restored, the
+/// highest order down, the migrations' sources freed (their chunks taken
+/// out of the counts, then merged and counted back) or restored, the
 /// tick's zone->lock acquisitions in simulated time, and the counters
 /// folded into the totals.
 pub const TICK: &[TickStep] = &[
@@ -385,7 +394,9 @@ pub const TICK: &[TickStep] = &[
     TickStep::One("plan"),
     TickStep::PerOrder(&["scan", "steal"], &[10, 9]),
     TickStep::PerOrder(&["scan", "alloc_split"], &ALL_ORDERS_DOWN),
+    TickStep::One("numa_release"),
     TickStep::One("numa_migrate"),
+    TickStep::One("numa_merge"),
     TickStep::One("lock_stat"),
     TickStep::One("end_tick"),
 ];
@@ -422,7 +433,7 @@ mod tests {
                 s.name
             );
         }
-        assert_eq!(phases.len(), 12 + 4 + 22 + 3);
+        assert_eq!(phases.len(), 12 + 4 + 22 + 5);
         assert_eq!(phases[12].name(), "scan[10]");
         assert_eq!(phases.last().unwrap().name(), "end_tick");
         assert!(Phase::of("scan", None).is_none());

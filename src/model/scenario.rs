@@ -270,7 +270,7 @@ pub struct Scenario {
 }
 
 /// The presets shipped in assets/scenarios/, embedded in the binary.
-pub const PRESETS: [(&str, &str); 9] = [
+pub const PRESETS: [(&str, &str); 11] = [
     (
         "default",
         include_str!("../../assets/scenarios/default.toml"),
@@ -297,6 +297,14 @@ pub const PRESETS: [(&str, &str); 9] = [
     (
         "reporting-gigantic",
         include_str!("../../assets/scenarios/reporting-gigantic.toml"),
+    ),
+    (
+        "numa-balancing",
+        include_str!("../../assets/scenarios/numa-balancing.toml"),
+    ),
+    (
+        "thp-numa-fault",
+        include_str!("../../assets/scenarios/thp-numa-fault.toml"),
     ),
 ];
 

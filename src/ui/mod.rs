@@ -14,6 +14,7 @@ pub mod map;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 pub mod nodes;
+pub mod numa;
 pub mod plots;
 pub mod reporting;
 pub mod session;
@@ -186,6 +187,7 @@ fn default_tabs() -> Vec<Box<dyn Panel>> {
         Box::new(hugetlb::HugetlbPanel),
         Box::new(locks::LocksPanel),
         Box::new(reporting::ReportingPanel),
+        Box::new(numa::NumaPanel::default()),
     ]
 }
 

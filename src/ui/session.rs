@@ -72,6 +72,12 @@ pub struct NodePoint {
     pub report_inflight: u64,
     pub refaults: u64,
     pub host_rss: u64,
+    /// NUMA balancing: hint faults taken on the node's CPUs and the local
+    /// ones; pages migrated to and from the node.
+    pub hint_faults: u64,
+    pub hint_faults_local: u64,
+    pub migrated_in: u64,
+    pub migrated_out: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -817,6 +823,15 @@ impl Session {
                 p.refaults += r[RZ_REFAULT_PAGES] as u64;
                 let managed = managed.get(z).copied().unwrap_or(0) as u64;
                 p.host_rss += managed.saturating_sub(r[RZ_UNBACKED_PAGES] as u64);
+            }
+        }
+        if s.numa_state.len() >= NUMA_STATE_WORDS {
+            let faults = crate::kernel::numa::machine::node_faults(&s.numa_state, nn);
+            let flows = crate::kernel::numa::machine::flows(&s.numa_state, nn);
+            for (n, p) in nodes.iter_mut().enumerate() {
+                (p.hint_faults, p.hint_faults_local) = faults[n];
+                p.migrated_out = flows[n].iter().sum();
+                p.migrated_in = flows.iter().map(|row| row[n]).sum();
             }
         }
         self.history.push(HistPoint { tick, nodes });

@@ -48,39 +48,48 @@ pub fn merge(
             }
             dirty[0] = 0;
             let freed = d & DIRTY_FREED != 0;
-            let mut notify =
+            let notify =
                 freed && (d >> DIRTY_ORDER_SHIFT) >> thr.min(31) != 0 && thr <= MAX_PAGE_ORDER;
-            let n = frames.len();
-            for k in 0..MAX_PAGE_ORDER {
-                let half = 1usize << k;
-                let mut a = 0usize;
-                while a < n {
-                    let bb = a + half;
-                    if is_free_block(frames[a], k) && is_free_block(frames[bb], k) {
-                        let mut ok = true;
-                        if k >= PAGEBLOCK_ORDER {
-                            let ma = pageblocks[a >> PAGEBLOCK_ORDER];
-                            ok = buddies_merge(ma, pageblocks[bb >> PAGEBLOCK_ORDER]);
-                            if ok {
-                                pageblocks[bb >> PAGEBLOCK_ORDER] = ma;
-                            }
-                        }
-                        if ok {
-                            frames[a] = merged(frames[a], frames[bb], k);
-                            frames[bb] = 0;
-                            notify |= freed && k + 1 >= thr;
-                        }
-                    }
-                    a += half << 1;
-                }
-            }
-            notify
+            let top = merge_chunk(frames, pageblocks);
+            notify || freed && top > 0 && top >= thr
         },
         |a, b| a || b,
     );
     if notify {
         report_state[RS_NOTIFY] = 1;
     }
+}
+
+/// Merges every pair of free buddies of one chunk, order by order (the
+/// shared loop of `merge` and `numa_merge`). Returns the highest order a
+/// merge produced (0: none).
+pub fn merge_chunk(frames: &mut [u32], pageblocks: &mut [u32]) -> u32 {
+    let n = frames.len();
+    let mut top = 0;
+    for k in 0..MAX_PAGE_ORDER {
+        let half = 1usize << k;
+        let mut a = 0usize;
+        while a < n {
+            let bb = a + half;
+            if is_free_block(frames[a], k) && is_free_block(frames[bb], k) {
+                let mut ok = true;
+                if k >= PAGEBLOCK_ORDER {
+                    let ma = pageblocks[a >> PAGEBLOCK_ORDER];
+                    ok = buddies_merge(ma, pageblocks[bb >> PAGEBLOCK_ORDER]);
+                    if ok {
+                        pageblocks[bb >> PAGEBLOCK_ORDER] = ma;
+                    }
+                }
+                if ok {
+                    frames[a] = merged(frames[a], frames[bb], k);
+                    frames[bb] = 0;
+                    top = top.max(k + 1);
+                }
+            }
+            a += half << 1;
+        }
+    }
+    top
 }
 
 #[cfg(test)]
