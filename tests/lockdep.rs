@@ -26,8 +26,11 @@ fn run(m: &mut Machine, script: &str) {
 
 /// Every path kind the machine has: resizes with HVO, reservations,
 /// faults, migration, unmap, hotplug, watermark writes, task start and
-/// stop.
+/// stop, NUMA hint faults (base and THP, in both restore orders).
 const EVERY_PATH: &str = "\
+echo 1 > /proc/sys/kernel/numa_balancing
+echo 1 > /sys/kernel/debug/numasim/variants/numa_restore_first
+echo 0 > /sys/kernel/debug/numasim/variants/numa_restore_first
 echo 1 > /proc/sys/vm/hugetlb_optimize_vmemmap
 echo 4 > /sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
 echo 4 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages
@@ -70,6 +73,10 @@ fn the_default_kernel_is_clean_and_keeps_the_documented_order() {
     assert!(has(LockClass::HugetlbResizeLock, LockClass::HugetlbLock));
     assert!(has(LockClass::FolioLock, LockClass::AnonVmaRwsem));
     assert!(has(LockClass::AnonVmaRwsem, LockClass::PtlPte));
+    // The THP hint fault's page-table lock under mmap_lock, its isolation
+    // under the LRU lock, its target's zone->lock before the folio locks.
+    assert!(has(LockClass::MmapLock, LockClass::PtlPmd));
+    assert!(has(LockClass::AnonVmaRwsem, LockClass::PtlPmd));
     // Every recorded dependency agrees with mm/rmap.c and mm/filemap.c.
     for &((a, _), (b, _)) in m.lockdep.edges.keys() {
         assert!(

@@ -638,3 +638,40 @@ fn proc_pid_files_exist_for_running_tasks() {
         Errno::ENOENT
     );
 }
+
+/// `[numa] load_balance_ms`: the busiest node gives its newest task to
+/// the quietest one while they differ by two or more tasks; NUMA
+/// balancing then brings that task's memory after it.
+#[test]
+fn the_load_balancer_moves_a_task_and_balancing_its_memory() {
+    let src = two_nodes(
+        r#"[[tasks]]
+name = "b"
+cpu = 1
+workload = "heap"
+[[tasks]]
+name = "c"
+cpu = 0
+workload = "heap""#,
+        "scan_delay_ms = 100\nscan_period_min_ms = 100\nload_balance_ms = 500",
+    );
+    let mut m = common::machine(&src);
+    // It runs as tick 500 starts.
+    exec_line(&mut m, "tick 500").unwrap();
+    assert!(m.tasks.iter().all(|t| t.node == 0));
+    exec_line(&mut m, "tick 1").unwrap();
+    let nodes: Vec<u32> = m.tasks.iter().map(|t| t.node).collect();
+    assert_eq!(nodes, [0, 0, 1], "the newest task on node 0 moved");
+    exec_line(&mut m, "tick 2500").unwrap();
+    let nodes: Vec<u32> = m.tasks.iter().map(|t| t.node).collect();
+    assert_eq!(nodes, [0, 0, 1], "2 against 1: balanced enough");
+    // Task c (pid 1200) followed by its memory.
+    let maps = read(&mut m, "/proc/1200/numa_maps").unwrap();
+    let n = |k: &str| -> u64 {
+        maps.split_whitespace()
+            .find_map(|f| f.strip_prefix(k)?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(n("N1=") > 10 * n("N0="), "{maps}");
+    m.check().unwrap();
+}

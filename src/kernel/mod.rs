@@ -156,6 +156,8 @@ pub struct Machine {
     pub reporting: reporting::Reporting,
     /// NUMA balancing's tunables and variant.
     pub numa: numa::Balancing,
+    /// The restore order whose hint-fault paths the validator last got.
+    pub(crate) numa_paths: Option<numa::tlb::RestoreOrder>,
 }
 
 impl Machine {
@@ -280,6 +282,7 @@ impl Machine {
             lock_gen: 0,
             reporting: reporting::Reporting::default(),
             numa: numa::Balancing::default(),
+            numa_paths: None,
         };
         m.tick = m.backend.config().params.tick as u64;
         m.lockdep.costs.lock_ns = m.scenario.locks.path_lock_ns as u64;
@@ -804,6 +807,7 @@ impl Machine {
             for (name, cpus) in moves {
                 self.move_task(&name, &cpus)?;
             }
+            self.load_balance()?;
             let next_move = self
                 .tasks
                 .iter()
@@ -811,7 +815,8 @@ impl Machine {
                 .flat_map(|t| t.moves.iter().map(|(at, _)| *at))
                 .filter(|&at| at > self.tick)
                 .min()
-                .unwrap_or(u64::MAX);
+                .unwrap_or(u64::MAX)
+                .min(self.next_load_balance());
             let next_stop = self
                 .tasks
                 .iter()

@@ -617,6 +617,10 @@ pub struct NumaScenario {
     pub tunables: Tunables,
     pub hot_threshold_ms: u32,
     pub restore: u32,
+    /// A simple load balancer: every this many ms (0: never) one task
+    /// moves from the node running the most tasks to the one running the
+    /// fewest, when they differ by two or more.
+    pub load_balance_ms: u32,
 }
 
 impl Default for NumaScenario {
@@ -626,6 +630,7 @@ impl Default for NumaScenario {
             tunables: Tunables::default(),
             hot_threshold_ms: 1000,
             restore: 0,
+            load_balance_ms: 0,
         }
     }
 }

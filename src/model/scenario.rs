@@ -107,6 +107,7 @@ struct RawNuma {
     scan_size_mb: Option<i64>,
     hot_threshold_ms: Option<i64>,
     restore: Option<String>,
+    load_balance_ms: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -757,6 +758,13 @@ impl Scenario {
                 0,
                 u,
                 &mut numa.hot_threshold_ms,
+            )?;
+            range(
+                "load_balance_ms",
+                rn.load_balance_ms,
+                0,
+                3_600_000,
+                &mut numa.load_balance_ms,
             )?;
             if let Some(r) = rn.restore {
                 numa.restore = match r.as_str() {

@@ -77,6 +77,15 @@ impl Machine {
             w[row..row + MAX_THREADS].fill(0);
             w[row..row + th.len()].copy_from_slice(th);
         }
+        // The hint fault's paths go to the lock validator once per restore
+        // order while balancing runs (the tick's faults all lock alike).
+        if settings.mode != 0 && self.numa_paths != Some(restore) {
+            self.numa_paths = Some(restore);
+            for thp in [false, true] {
+                let p = super::paths::hint_fault_path(thp, restore, self.tick);
+                self.keep_path(p);
+            }
+        }
     }
 
     /// Sets task `i`'s threads and access pattern (its `TaskDesc` words
@@ -133,6 +142,66 @@ impl Machine {
         let n = numa.thread_cpus.len();
         numa.thread_cpus = (0..n).map(|k| cpus[k % cpus.len()]).collect();
         self.set_task_numa(i, numa)
+    }
+
+    /// The scenario's load balancer, at tick `tick` if it is one of its
+    /// (every `load_balance_ms`): one task from the node running the most
+    /// running tasks (counted by thread 0's CPU) to the node with CPUs
+    /// running the fewest, when they differ by two or more; the task is
+    /// the newest one on the busy node, its threads go to the quiet
+    /// node's CPUs in order. A stand-in for the scheduler's balancing
+    /// across NUMA domains, which moves tasks for CPU load and leaves
+    /// their memory behind (numasim does not model task_numa_migrate(),
+    /// which moves a task towards its memory).
+    pub(crate) fn load_balance(&mut self) -> Result<(), MachineError> {
+        let every_ms = self.scenario.numa.load_balance_ms as u64;
+        if every_ms == 0 {
+            return Ok(());
+        }
+        let every = (every_ms * 1_000_000 / self.scenario.tick_ns.max(1)).max(1);
+        if self.tick == 0 || !self.tick.is_multiple_of(every) {
+            return Ok(());
+        }
+        let topo = &self.scenario.topology;
+        let nn = topo.nodes.len();
+        let mut load = vec![0u32; nn];
+        for t in self.tasks.iter().filter(|t| !t.stopped) {
+            load[t.node as usize] += 1;
+        }
+        let with_cpus: Vec<usize> = (0..nn)
+            .filter(|&n| !topo.nodes[n].cpus.is_empty())
+            .collect();
+        let (Some(&busy), Some(&quiet)) = (
+            with_cpus
+                .iter()
+                .max_by_key(|&&n| (load[n], std::cmp::Reverse(n))),
+            with_cpus.iter().min_by_key(|&&n| (load[n], n)),
+        ) else {
+            return Ok(());
+        };
+        if load[busy] < load[quiet] + 2 {
+            return Ok(());
+        }
+        let Some(i) = self
+            .tasks
+            .iter()
+            .rposition(|t| !t.stopped && t.node as usize == busy)
+        else {
+            return Ok(());
+        };
+        let cpus = self.scenario.topology.nodes[quiet].cpus.clone();
+        let name = self.tasks[i].name.clone();
+        self.move_task(&name, &cpus)
+    }
+
+    /// The next tick the load balancer runs at (u64::MAX: never).
+    pub(crate) fn next_load_balance(&self) -> u64 {
+        let every_ms = self.scenario.numa.load_balance_ms as u64;
+        if every_ms == 0 {
+            return u64::MAX;
+        }
+        let every = (every_ms * 1_000_000 / self.scenario.tick_ns.max(1)).max(1);
+        (self.tick / every + 1) * every
     }
 
     /// NUMA balancing's events since boot: `NE_*` by index.

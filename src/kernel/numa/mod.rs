@@ -7,6 +7,7 @@
 //! through `plan` and `alloc_split`.
 
 pub mod machine;
+pub mod paths;
 pub mod tlb;
 
 pub use machine::TaskNuma;
