@@ -12,6 +12,9 @@
 @group(0) @binding(7) var<storage, read_write> plan: Plan;
 
 var<workgroup> wg_deferred: atomic<u32>;
+// The chunk's first entry and the next chunk's (read by one thread, so the
+// early return is uniform for WebGPU's analysis).
+var<workgroup> wg_range: vec2<u32>;
 
 fn is_candidate(pfn: u32) -> bool {
     return fr_kind(frames_ld(pfn)) == KIND_ALLOC && (owners_ld(pfn) & OWNER_MIGRATING) != 0u;
@@ -24,16 +27,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (chunk >= params.nr_chunks || mode == 0u) {
         return;
     }
-    let base = plan.mig[MIG_CHUNKS + chunk];
-    var next = plan.mig[MIG_WANTED];
-    if (chunk + 1u < params.nr_chunks) {
-        next = plan.mig[MIG_CHUNKS + chunk + 1u];
-    }
-    if (next == base) {
-        return;
-    }
     if (lid == 0u) {
+        var next = plan.mig[MIG_WANTED];
+        if (chunk + 1u < params.nr_chunks) {
+            next = plan.mig[MIG_CHUNKS + chunk + 1u];
+        }
+        wg_range = vec2<u32>(plan.mig[MIG_CHUNKS + chunk], next);
         atomicStore(&wg_deferred, 0u);
+    }
+    let range = workgroupUniformLoad(&wg_range);
+    let base = range.x;
+    if (range.y == base) {
+        return;
     }
     let tiering = (mode & NUMA_BALANCING_MEMORY_TIERING) != 0u;
     let zone = chunk_zone[chunk];
