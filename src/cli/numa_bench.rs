@@ -1,10 +1,13 @@
 //! `numasim bench --numa`: what a NUMA hint fault's PTE/PMD restore order
 //! costs in TLB shootdowns (../shared/seeds/004). The scenario (default
 //! `thp-numa-fault`) runs from the same seed once per restore order
-//! (merged lazy, restore first, legacy THP) for a first task of 1, 4 and
-//! 32 threads (thread 0 on CPU 0, the others on CPUs 16 and up): the
-//! orders change no decision, only the flushes, so the same pages migrate
-//! in every run and the differences are exactly the flushes of each kind.
+//! (merged lazy, restore first, legacy THP): first with its first task's
+//! threads as the scenario places them, then with 1, 4 and 32 threads
+//! that start on the first 16 CPUs (node 0 on the preset), build the heap
+//! there, and move to CPUs 16-31 (node 1) a quarter into the run, so the
+//! heap follows them. The orders change no decision, only the flushes, so
+//! the same pages migrate in every run and the differences are exactly
+//! the flushes of each kind.
 //! Printed per thread count: pages and THPs migrated, IPIs
 //! (`nr_tlb_remote_flush_received`) per order, IPIs per migrated base page
 //! and per THP, and the share of IPIs the lazy order saves.
@@ -54,8 +57,9 @@ pub fn cmd_bench_numa(
     };
     let cpus = base.topology.nr_cpus();
     println!(
-        "{name}: {ticks} ticks per run, CPU reference; task `{}`'s threads: thread 0 on CPU 0, the rest on CPUs 16 and up",
-        first.name
+        "{name}: {ticks} ticks per run, CPU reference; task `{}`: its threads as the scenario has them, then 1, 4 and 32 threads on CPUs 0-15 moved to CPUs 16-31 at tick {}",
+        first.name,
+        ticks / 4
     );
     println!(
         "{:>7} {:>5} {:<20} {:>12} {:>6} {:>12} {:>14} {:>14} {:>9}",
@@ -70,23 +74,29 @@ pub fn cmd_bench_numa(
         "wall s"
     );
     let mut rows = Vec::new();
-    for threads in [1usize, 4, 32] {
+    for threads in [0usize, 1, 4, 32] {
         let mut s = base.clone();
         let t = &mut s.tasks[0];
         let mut n = t
             .numa
             .clone()
             .unwrap_or_else(|| numasim::kernel::TaskNuma::single(t.cpu));
-        n.thread_cpus = (0..threads)
-            .map(|k| {
-                if k == 0 {
-                    t.cpu
-                } else {
-                    (16 + (k as u32 - 1) % 16).min(cpus - 1)
-                }
-            })
-            .collect();
+        if threads > 0 {
+            // Thread 0 on the task's CPU, the others after it on the
+            // first 16 CPUs; all moved 16 CPUs up.
+            n.thread_cpus = (0..threads as u32)
+                .map(|k| (t.cpu + k) % 16.min(cpus))
+                .collect();
+            let moved: Vec<u32> = n
+                .thread_cpus
+                .iter()
+                .map(|&c| (c + 16).min(cpus - 1))
+                .collect();
+            t.cpu = n.thread_cpus[0];
+            t.moves = vec![(ticks / 4, moved)];
+        }
         let distinct = n.nr_cpus();
+        let threads = n.thread_cpus.len();
         t.numa = Some(n);
         let mut got = Vec::new();
         for order in RestoreOrder::ALL {
