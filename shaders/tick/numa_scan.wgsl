@@ -18,6 +18,10 @@ var<workgroup> wg_counts: array<atomic<u32>, 5>;
 // Per node of the faulting CPU: faults, local faults.
 var<workgroup> wg_node: array<atomic<u32>, 2u * MAX_NODES>;
 var<workgroup> wg_found: atomic<u32>;
+// PROT_NONE pages left in the chunk.
+var<workgroup> wg_left: atomic<u32>;
+// Whether the chunk has work (read by one thread: uniform for WebGPU).
+var<workgroup> wg_work: u32;
 
 fn add64_state(i: u32, x: u32) {
     if (x == 0u) {
@@ -63,10 +67,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     if (lid < 2u * MAX_NODES) {
         atomicStore(&wg_node[lid], 0u);
     }
+    let pn = MIG_CHUNKS + params.nr_chunks + chunk;
     if (lid == 0u) {
         atomicStore(&wg_found, 0u);
+        atomicStore(&wg_left, 0u);
+        // Without a scan window this tick, only chunks that may hold
+        // PROT_NONE pages have work.
+        let scanning = atomicLoad(&numa_state[NSG_SCAN_TICK]) == params.tick + 1u;
+        wg_work = select(0u, 1u, scanning || plan.mig[pn] != 0u);
+        plan.mig[MIG_CHUNKS + chunk] = 0u;
     }
-    workgroupBarrier();
+    if (workgroupUniformLoad(&wg_work) == 0u) {
+        return;
+    }
     let zone = chunk_zone[chunk];
     let page_nid = numa_cfg[NC_ZONE_NODE + zone];
     let page_top = ((numa_cfg[NC_TOPTIER] >> page_nid) & 1u) != 0u;
@@ -99,7 +112,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 continue;
             }
             let span = max(nt(b + NT_SPAN), 1u);
-            let v = hash_at(va_prefix, pfn) % span;
+            let v = hash_at(va_prefix, chunk) % span;
             if (v < lo || v >= hi) {
                 continue;
             }
@@ -111,6 +124,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 continue;
             }
             frames_st(pfn, with_flags(s, flags | AF_PROT_NONE));
+            atomicAdd(&wg_left, 1u);
             atomicAdd(&wg_counts[0], pages);
             if (o == PAGEBLOCK_ORDER) {
                 atomicAdd(&wg_counts[1], 1u);
@@ -123,6 +137,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
             p = td.hot_touch;
         }
         if (hash_at(touch_prefix, pfn) >= p) {
+            atomicAdd(&wg_left, 1u);
             continue;
         }
         let u = hash_at(thread_prefix, pfn);
@@ -178,6 +193,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
                 }
                 owners_st(pfn, owner | bits);
                 atomicAdd(&wg_found, 1u);
+                atomicAdd(&wg_left, 1u);
                 continue;
             }
             atomicAdd(&wg_counts[4], 1u);
@@ -192,6 +208,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
     if (lid == 0u) {
         plan.mig[MIG_CHUNKS + chunk] = atomicLoad(&wg_found);
+        plan.mig[pn] = atomicLoad(&wg_left);
         add64_state(NE_BASE + 2u * NE_PTE_UPDATES, atomicLoad(&wg_counts[0]));
         add64_state(NE_BASE + 2u * NE_HUGE_PTE_UPDATES, atomicLoad(&wg_counts[1]));
         add64_state(NE_BASE + 2u * NE_HINT_FAULTS, atomicLoad(&wg_counts[2]));

@@ -173,6 +173,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 numa_tasks[b + NT_WIN_LO] = w.x;
                 numa_tasks[b + NT_WIN_HI] = w.y;
                 numa_tasks[b + NT_SCAN_RANGE] = w.y - w.x;
+                if (w.y > w.x) {
+                    atomicMax(&numa_state[NSG_SCAN_TICK], params.tick + 1u);
+                }
             }
         }
     }

@@ -359,6 +359,7 @@ pub fn constants() -> Vec<(&'static str, u32)> {
         ("NUMA_RESTORE_FIRST", NUMA_RESTORE_FIRST),
         ("NUMA_RESTORE_LEGACY_THP", NUMA_RESTORE_LEGACY_THP),
         ("NSG_ROOM", NSG_ROOM as u32),
+        ("NSG_SCAN_TICK", NSG_SCAN_TICK as u32),
         ("NE_BASE", NE_BASE as u32),
         ("NE_PTE_UPDATES", NE_PTE_UPDATES as u32),
         ("NE_HUGE_PTE_UPDATES", NE_HUGE_PTE_UPDATES as u32),

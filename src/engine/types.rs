@@ -659,7 +659,11 @@ pub const NUMA_RESTORE_LEGACY_THP: u32 = 2;
 /// Per node: free pages of its best zone above `high + lowmem_reserve`
 /// (signed), as `migrate_balanced_pgdat()` tests them, this tick.
 pub const NSG_ROOM: usize = 0;
-pub const NE_BASE: usize = NSG_ROOM + MAX_NODES;
+/// The tick (plus one) in which some task has a scan window: `numa_scan`
+/// walks every chunk then, and only chunks that may hold PROT_NONE pages
+/// otherwise.
+pub const NSG_SCAN_TICK: usize = NSG_ROOM + MAX_NODES;
+pub const NE_BASE: usize = NSG_SCAN_TICK + 2;
 pub const NE_PTE_UPDATES: usize = 0;
 pub const NE_HUGE_PTE_UPDATES: usize = 1;
 pub const NE_HINT_FAULTS: usize = 2;
@@ -747,7 +751,11 @@ pub const fn numa_task_words(nr_nodes: usize) -> usize {
 
 /// The plan buffer's migration list (after its cells and steals): a
 /// header, `MAX_MIGRATIONS` entries of `MIG_WORDS`, then one word per
-/// chunk (misplaced pages found in it, then the chunk's first entry).
+/// chunk (misplaced pages found in it, then the chunk's first entry),
+/// then one word per chunk at `MIG_CHUNKS + nr_chunks`: the PROT_NONE
+/// pages `numa_scan` left in the chunk when it last walked it (an upper
+/// bound: frees and moves only lower it; 0 lets a tick without a scan
+/// skip the chunk).
 pub const MAX_MIGRATIONS: usize = 2048;
 /// Entries this tick (at most `MAX_MIGRATIONS`), misplaced pages found,
 /// the restore order.

@@ -51,7 +51,7 @@ pub fn boot_buffers(s: &Scenario, seed: u64) -> SimBuffers {
         numa_cfg: vec![0; NC_THREADS + MAX_TASKS * MAX_THREADS],
         numa_state: vec![0; NUMA_STATE_WORDS],
         numa_tasks: vec![0; MAX_TASKS * numa_task_words(t.nodes.len())],
-        mig: vec![0; MIG_CHUNKS + nr_chunks],
+        mig: vec![0; MIG_CHUNKS + 2 * nr_chunks],
     };
     for (zi, z) in t.zones.iter().enumerate() {
         let c0 = z.start_chunk() as usize;

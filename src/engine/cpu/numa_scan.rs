@@ -13,9 +13,11 @@
 //! - A present page in its task's scan window this tick becomes PROT_NONE
 //!   (`change_pte_range()`, `change_huge_pmd()` with their skip rules).
 //!
-//! A page's place in its task's address space is a fixed hash of its pfn
-//! (the window is a share of the span); the hot set is a page flag drawn
-//! at allocation. Faults only count (atomics) and change their own page,
+//! A page's place in its task's address space is a fixed hash of its
+//! chunk (the window is a share of the span, and its pages cluster in
+//! chunks); the hot set is a page flag drawn at allocation. A tick in
+//! which no task has a window walks only the chunks its last walk left
+//! PROT_NONE pages in. Faults only count (atomics) and change their own page,
 //! so the chunks run in any order.
 
 use super::chunk::{fold_chunks, rows, zone_runs};
@@ -27,6 +29,9 @@ use crate::model::hash::*;
 use crate::model::numa::*;
 use crate::model::workload::USER_ANON_CLASS_MASK;
 use std::sync::atomic::Ordering::Relaxed;
+
+// The chunk's PROT_NONE words follow its candidate words: `MIG_CHUNKS +
+// nr_chunks + chunk` (types.rs).
 
 /// A chunk's counts, folded into the events.
 #[derive(Default, Clone, Copy)]
@@ -84,7 +89,11 @@ pub fn numa_scan(
     let thread_prefix = hash_prefix(params.seed, params.tick, STREAM_NUMA_THREAD);
     let va_prefix = hash_prefix(params.seed, 0, STREAM_NUMA_VA);
     let toptier = numa_cfg[NC_TOPTIER];
-    let chunk_words = &mut plan.mig[MIG_CHUNKS..];
+    // Without a scan window this tick, only chunks that may hold
+    // PROT_NONE pages have work.
+    let scanning = state[NSG_SCAN_TICK].load(Relaxed) == params.tick.wrapping_add(1);
+    let nc = params.nr_chunks as usize;
+    let (chunk_words, prot_none) = plan.mig[MIG_CHUNKS..].split_at_mut(nc);
     let mut total = Counts::default();
     for (zone, chunks) in zone_runs(chunk_zone) {
         let page_nid = numa_cfg[NC_ZONE_NODE + zone];
@@ -93,14 +102,21 @@ pub fn numa_scan(
             rows(frames, &chunks, cf),
             rows(owners, &chunks, cf),
             rows(chunk_words, &chunks, 1),
+            rows(prot_none, &chunks, 1),
         );
         let c = fold_chunks(
             chunks,
             parts,
-            |chunk, (frames, owners, candidates)| {
+            |chunk, (frames, owners, candidates, prot_none)| {
                 let base_pfn = (chunk * cf) as u32;
                 let mut c = Counts::default();
                 let mut found = 0u32;
+                candidates[0] = 0;
+                if !scanning && prot_none[0] == 0 {
+                    return c;
+                }
+                // PROT_NONE pages left in the chunk after this walk.
+                let mut left = 0u32;
                 let mut i = 0usize;
                 while i < cf {
                     let s = frames[i];
@@ -128,8 +144,10 @@ pub fn numa_scan(
                         if hi <= lo {
                             continue;
                         }
+                        // A page's place in the address space: its chunk's
+                        // (so a window's pages cluster in chunks).
                         let span = nt[b + NT_SPAN].load(Relaxed).max(1);
-                        let v = hash_at(va_prefix, pfn) % span;
+                        let v = hash_at(va_prefix, chunk as u32) % span;
                         if v < lo || v >= hi {
                             continue;
                         }
@@ -144,6 +162,7 @@ pub fn numa_scan(
                             continue;
                         }
                         frames[at] = with_flags(s, flags | AF_PROT_NONE);
+                        left += 1;
                         c.pte_updates += pages;
                         c.huge_pte_updates += u32::from(o == PAGEBLOCK_ORDER);
                         nt[b + NT_SCAN_UPDATES].fetch_add(1, Relaxed);
@@ -156,6 +175,7 @@ pub fn numa_scan(
                         td.cold_touch
                     };
                     if hash_at(touch_prefix, pfn) >= p {
+                        left += 1;
                         continue;
                     }
                     // By whom: the thread that faulted it last, with the
@@ -234,6 +254,7 @@ pub fn numa_scan(
                                 }
                                 | thread << OWNER_THREAD_SHIFT;
                             found += 1;
+                            left += 1;
                             continue;
                         }
                         // numamigrate_isolate_page() refused.
@@ -261,6 +282,7 @@ pub fn numa_scan(
                     );
                 }
                 candidates[0] = found;
+                prot_none[0] = left;
                 c
             },
             |a, c| a + c,

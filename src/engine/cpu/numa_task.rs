@@ -14,6 +14,7 @@ use crate::engine::types::*;
 use crate::model::frame::{MIGRATE_HIGHATOMIC, NR_PAGE_ORDERS};
 use crate::model::numa::*;
 use crate::model::topology::ZoneType;
+use std::sync::atomic::Ordering::Relaxed;
 
 #[allow(clippy::too_many_arguments)]
 pub fn numa_task(
@@ -154,6 +155,9 @@ pub fn numa_task(
                     w[NT_WIN_LO] = win.lo;
                     w[NT_WIN_HI] = win.hi;
                     w[NT_SCAN_RANGE] = win.hi - win.lo;
+                    if win.hi > win.lo {
+                        state[NSG_SCAN_TICK].fetch_max(params.tick + 1, Relaxed);
+                    }
                 }
             }
         }

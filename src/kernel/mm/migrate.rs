@@ -59,6 +59,14 @@ impl Mm<'_, '_> {
         // remove_migration_ptes() walks it again for the new folio.
         self.rmap_walk(false);
         let owner = self.t.owner(src);
+        // remove_migration_pte() maps the new folio with the VMA's
+        // protection: a NUMA hint (PROT_NONE) does not survive the move;
+        // the page keeps its cpupid and its place in the hot set.
+        let s = if kind(s) == KIND_ALLOC {
+            s & !(AF_PROT_NONE << FLAGS_SHIFT)
+        } else {
+            s
+        };
         self.t.set(dst, s, owner);
         self.t.set(src, 0, 0);
         self.rmap_walk(false);
