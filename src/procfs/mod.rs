@@ -301,10 +301,10 @@ fn parse_u8_auto(s: &str) -> Option<u8> {
 
 fn tasks_table(m: &Machine) -> String {
     let mut s = format!(
-        "{:<12} {:>4} {:>4} {:<12} {:<16} {:>6} {:>8}\n",
-        "name", "cpu", "node", "workload", "policy", "scale", "state"
+        "{:>6} {:<12} {:>4} {:>4} {:>7} {:<12} {:<16} {:>6} {:>8}\n",
+        "pid", "name", "cpu", "node", "threads", "workload", "policy", "scale", "state"
     );
-    for t in &m.tasks {
+    for (i, t) in m.tasks.iter().enumerate() {
         let state = if t.stopped {
             "stopped"
         } else if m.tick < t.start_tick {
@@ -313,10 +313,12 @@ fn tasks_table(m: &Machine) -> String {
             "running"
         };
         s += &format!(
-            "{:<12} {:>4} {:>4} {:<12} {:<16} {:>6} {:>8}\n",
+            "{:>6} {:<12} {:>4} {:>4} {:>7} {:<12} {:<16} {:>6} {:>8}\n",
+            crate::kernel::numa::machine::task_pid(i),
             t.name,
             t.cpu,
             t.node,
+            t.numa.thread_cpus.len(),
             t.workload,
             t.policy.to_string(),
             t.scale,
