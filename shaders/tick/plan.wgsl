@@ -42,6 +42,32 @@ fn next_node_in(prev: u32, mask: u32, nr_nodes: u32) -> u32 {
     return prev;
 }
 
+fn preferred_zone(row: u32, highest: u32, mask: u32) -> u32 {
+    for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
+        let z = topo.zonelists[row + i];
+        if (usable(z, highest, mask)) {
+            return z;
+        }
+    }
+    return ZONE_NONE;
+}
+
+// __zone_watermark_ok for each block of a batch: free - (b * 2^o - 1) >
+// mark  <=>  b <= (free - mark) >> o.
+fn wmark_allows(z: u32, highest: u32, wpass: u32, o: u32) -> u32 {
+    let zd = topo.zones[z];
+    var mark = zd.wmark_min;
+    if (wpass == 0u) {
+        mark = zd.wmark_low;
+    }
+    mark += zd.lowmem_reserve[highest];
+    let free = ctl.zone_state[z].nr_free;
+    if (free <= mark) {
+        return 0u;
+    }
+    return (free - mark) >> o;
+}
+
 fn usable(z: u32, highest: u32, mask: u32) -> bool {
     let zd = topo.zones[z];
     return zd.zone_type <= highest && (mask & (1u << zd.node)) != 0u && zd.managed > 0u;
@@ -183,14 +209,7 @@ fn alloc_misplaced_dst(t: u32, c: u32, node: u32, flags: u32) -> bool {
     let mask = 1u << node;
     let row = node * ZONELIST_STRIDE;
     let owner = t + OWNER_TASK_BASE;
-    var preferred = ZONE_NONE;
-    for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
-        let z = topo.zonelists[row + i];
-        if (usable(z, highest, mask)) {
-            preferred = z;
-            break;
-        }
-    }
+    let preferred = preferred_zone(row, highest, mask);
     if (preferred == ZONE_NONE) {
         return false;
     }
@@ -199,17 +218,7 @@ fn alloc_misplaced_dst(t: u32, c: u32, node: u32, flags: u32) -> bool {
     for (var wpass = 0u; wpass < 2u; wpass++) {
         for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
             let z = topo.zonelists[row + i];
-            if (!usable(z, highest, mask)) {
-                continue;
-            }
-            let zd = topo.zones[z];
-            var mark = zd.wmark_min;
-            if (wpass == 0u) {
-                mark = zd.wmark_low;
-            }
-            mark += zd.lowmem_reserve[highest];
-            let free = ctl.zone_state[z].nr_free;
-            if (free <= mark || ((free - mark) >> o) == 0u) {
+            if (!usable(z, highest, mask) || wmark_allows(z, highest, wpass, o) == 0u) {
                 continue;
             }
             if (take(z, o, MIGRATE_MOVABLE, 1u, owner, c) > 0u) {
@@ -262,14 +271,7 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
     let owner = t + OWNER_TASK_BASE;
     let interleave = td.mode == MPOL_INTERLEAVE || td.mode == MPOL_WEIGHTED_INTERLEAVE;
 
-    var preferred = ZONE_NONE;
-    for (var i = 0u; topo.zonelists[row + i] != ZONE_NONE; i++) {
-        let z = topo.zonelists[row + i];
-        if (usable(z, highest, mask)) {
-            preferred = z;
-            break;
-        }
-    }
+    let preferred = preferred_zone(row, highest, mask);
     if (preferred == ZONE_NONE) {
         return 0u;
     }
@@ -287,18 +289,7 @@ fn alloc_zonelist(t: u32, c: u32, node: u32, k: u32) -> u32 {
             if (!usable(z, highest, mask)) {
                 continue;
             }
-            let zd = topo.zones[z];
-            var mark = zd.wmark_min;
-            if (wpass == 0u) {
-                mark = zd.wmark_low;
-            }
-            mark += zd.lowmem_reserve[highest];
-            let free = ctl.zone_state[z].nr_free;
-            if (free <= mark) {
-                continue;
-            }
-            let allowed = (free - mark) >> o;
-            let want = min(left, allowed);
+            let want = min(left, wmark_allows(z, highest, wpass, o));
             if (want == 0u) {
                 continue;
             }

@@ -258,6 +258,34 @@ macro_rules! vec_row {
     };
 }
 
+/// A row for a `Vec<u32>` field of `SimBuffers` that joins the digest
+/// only once a word of it is non-zero, so machines that never use the
+/// subsystem keep the digests they had.
+macro_rules! nonzero_row {
+    ($id:ident, $field:ident, $sync:expr) => {
+        BufDef {
+            id: Buf::$id,
+            name: stringify!($field),
+            sync: $sync,
+            extra: Extra::None,
+            digest: Some(|b: &SimBuffers, d: &mut Digest| {
+                if b.$field.iter().any(|&w| w != 0) {
+                    d.words(&b.$field);
+                }
+            }),
+            device_bytes: |b: &SimBuffers| vec_bytes(&b.$field, 0),
+            host_bytes: |b: &SimBuffers| std::mem::size_of_val(&b.$field[..]) as u64,
+            pack: |b: &SimBuffers| padded(&b.$field, 0),
+            unpack: |b: &mut SimBuffers, off: usize, bytes: &[u8]| {
+                unpack_into(&mut b.$field, off, bytes)
+            },
+            compare: |a: &SimBuffers, b: &SimBuffers| {
+                diff(stringify!($field), &a.$field, &b.$field, plain)
+            },
+        }
+    };
+}
+
 /// Device bytes of a vector padded to `cap` elements (never zero: wgpu
 /// refuses empty bindings).
 fn vec_bytes<T>(v: &[T], cap: usize) -> u64 {
@@ -564,24 +592,8 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             plain,
             no_cap
         ),
-        // Part of the digest once a reporting device has left a trace, so
-        // machines that never report keep the digests they had.
-        BufDef {
-            id: Buf::ReportState,
-            name: "report_state",
-            sync: Sync::Small,
-            extra: Extra::None,
-            digest: Some(|b, d| {
-                if b.report_state.iter().any(|&w| w != 0) {
-                    d.words(&b.report_state);
-                }
-            }),
-            device_bytes: |b| vec_bytes(&b.report_state, 0),
-            host_bytes: |b| std::mem::size_of_val(&b.report_state[..]) as u64,
-            pack: |b| padded(&b.report_state, 0),
-            unpack: |b, off, bytes| unpack_into(&mut b.report_state, off, bytes),
-            compare: |a, b| diff("report_state", &a.report_state, &b.report_state, plain),
-        },
+        // Part of the digest once a reporting device has left a trace.
+        nonzero_row!(ReportState, report_state, Sync::Small),
         vec_row!(
             NumaCfg,
             numa_cfg,
@@ -591,40 +603,9 @@ pub static BUFFERS: std::sync::LazyLock<Vec<BufDef>> = std::sync::LazyLock::new(
             plain,
             no_cap
         ),
-        // Part of the digest once NUMA balancing has left a trace, so
-        // machines that never balance keep the digests they had.
-        BufDef {
-            id: Buf::NumaState,
-            name: "numa_state",
-            sync: Sync::Small,
-            extra: Extra::None,
-            digest: Some(|b, d| {
-                if b.numa_state.iter().any(|&w| w != 0) {
-                    d.words(&b.numa_state);
-                }
-            }),
-            device_bytes: |b| vec_bytes(&b.numa_state, 0),
-            host_bytes: |b| std::mem::size_of_val(&b.numa_state[..]) as u64,
-            pack: |b| padded(&b.numa_state, 0),
-            unpack: |b, off, bytes| unpack_into(&mut b.numa_state, off, bytes),
-            compare: |a, b| diff("numa_state", &a.numa_state, &b.numa_state, plain),
-        },
-        BufDef {
-            id: Buf::NumaTasks,
-            name: "numa_tasks",
-            sync: Sync::Full,
-            extra: Extra::None,
-            digest: Some(|b, d| {
-                if b.numa_tasks.iter().any(|&w| w != 0) {
-                    d.words(&b.numa_tasks);
-                }
-            }),
-            device_bytes: |b| vec_bytes(&b.numa_tasks, 0),
-            host_bytes: |b| std::mem::size_of_val(&b.numa_tasks[..]) as u64,
-            pack: |b| padded(&b.numa_tasks, 0),
-            unpack: |b, off, bytes| unpack_into(&mut b.numa_tasks, off, bytes),
-            compare: |a, b| diff("numa_tasks", &a.numa_tasks, &b.numa_tasks, plain),
-        },
+        // Part of the digest once NUMA balancing has left a trace.
+        nonzero_row!(NumaState, numa_state, Sync::Small),
+        nonzero_row!(NumaTasks, numa_tasks, Sync::Full),
         transient(Buf::ReqParams, "req_params", Extra::Uniform),
         transient(Buf::Requests, "requests", Extra::None),
         transient(Buf::RecountParams, "recount_params", Extra::Uniform),

@@ -282,16 +282,7 @@ fn alloc_misplaced_dst(b: &mut B, t: usize, c: u32, node: u32, flags: u32) -> bo
     let mask = 1u32 << node;
     let row = node as usize * ZONELIST_STRIDE;
     let owner = t as u32 + OWNER_TASK_BASE;
-    let mut preferred = ZONE_NONE;
-    let mut i = 0;
-    while b.zonelists[row + i] != ZONE_NONE {
-        let z = b.zonelists[row + i] as usize;
-        if usable(b, z, highest, mask) {
-            preferred = z as u32;
-            break;
-        }
-        i += 1;
-    }
+    let preferred = preferred_zone(b, row, highest, mask);
     if preferred == ZONE_NONE {
         return false;
     }
@@ -302,17 +293,7 @@ fn alloc_misplaced_dst(b: &mut B, t: usize, c: u32, node: u32, flags: u32) -> bo
         while b.zonelists[row + i] != ZONE_NONE {
             let z = b.zonelists[row + i] as usize;
             i += 1;
-            if !usable(b, z, highest, mask) {
-                continue;
-            }
-            let zd = b.zones[z];
-            let mark = if pass == 0 {
-                zd.wmark_low
-            } else {
-                zd.wmark_min
-            } + zd.lowmem_reserve[highest as usize];
-            let free = b.zone_state[z].nr_free;
-            if free <= mark || (free - mark) >> o == 0 {
+            if !usable(b, z, highest, mask) || wmark_allows(b, z, highest, pass, o) == 0 {
                 continue;
             }
             if take(b, z, o, MIGRATE_MOVABLE, 1, owner, c) > 0 {
@@ -347,17 +328,7 @@ fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
     let owner = t as u32 + OWNER_TASK_BASE;
     let interleave = td.mode == MPOL_INTERLEAVE || td.mode == MPOL_WEIGHTED_INTERLEAVE;
 
-    // The preferred zone: first usable zone of the zonelist.
-    let mut preferred = ZONE_NONE;
-    let mut i = 0;
-    while b.zonelists[row + i] != ZONE_NONE {
-        let z = b.zonelists[row + i] as usize;
-        if usable(b, z, highest, mask) {
-            preferred = z as u32;
-            break;
-        }
-        i += 1;
-    }
+    let preferred = preferred_zone(b, row, highest, mask);
     if preferred == ZONE_NONE {
         return 0;
     }
@@ -381,20 +352,7 @@ fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
             if !usable(b, z, highest, mask) {
                 continue;
             }
-            let zd = b.zones[z];
-            let mark = if pass == 0 {
-                zd.wmark_low
-            } else {
-                zd.wmark_min
-            } + zd.lowmem_reserve[highest as usize];
-            let free = b.zone_state[z].nr_free;
-            if free <= mark {
-                continue;
-            }
-            // __zone_watermark_ok for each block of the batch:
-            // free - (b * 2^o - 1) > mark  <=>  b <= (free - mark) >> o.
-            let allowed = (free - mark) >> o;
-            let want = left.min(allowed);
+            let want = left.min(wmark_allows(b, z, highest, pass, o));
             if want == 0 {
                 continue;
             }
@@ -455,6 +413,39 @@ fn alloc_zonelist(b: &mut B, t: usize, c: u32, node: u32, k: u32) -> u32 {
     }
     b.zone_stats[preferred as usize].v[ZS_ALLOC_FAIL] += left;
     0
+}
+
+/// The preferred zone: the first usable zone of the zonelist at `row`
+/// (ZONE_NONE: none).
+fn preferred_zone(b: &B, row: usize, highest: u32, mask: u32) -> u32 {
+    let mut i = 0;
+    while b.zonelists[row + i] != ZONE_NONE {
+        let z = b.zonelists[row + i] as usize;
+        if usable(b, z, highest, mask) {
+            return z as u32;
+        }
+        i += 1;
+    }
+    ZONE_NONE
+}
+
+/// Blocks of order `o` zone `z` lets a request take in watermark pass
+/// `pass` (0: ALLOC_WMARK_LOW, 1: ALLOC_WMARK_MIN), as __zone_watermark_ok
+/// decides for each block of a batch: free - (b * 2^o - 1) > mark  <=>
+/// b <= (free - mark) >> o.
+fn wmark_allows(b: &B, z: usize, highest: u32, pass: u32, o: u32) -> u32 {
+    let zd = b.zones[z];
+    let mark = if pass == 0 {
+        zd.wmark_low
+    } else {
+        zd.wmark_min
+    } + zd.lowmem_reserve[highest as usize];
+    let free = b.zone_state[z].nr_free;
+    if free <= mark {
+        0
+    } else {
+        (free - mark) >> o
+    }
 }
 
 fn usable(b: &B, z: usize, highest: u32, mask: u32) -> bool {
